@@ -1,0 +1,143 @@
+"""``build_application``: one python-telegram-bot ``Application`` per channel, same handlers."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    TypeHandler,
+)
+from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
+
+from bot.persistence import DatabasePersistence
+from bot.services import Services
+from handlers import (
+    access,
+    extra_item,
+    fault_report,
+    items_mismatch,
+    new_order,
+    orders,
+    plate_check,
+    start,
+)
+from handlers.common import nothing_to_cancel, reply, stale_button
+from handlers.context import WorkshopContext
+from handlers.menus import set_default_menu, set_menu
+from jobs import escalation
+from models.staff import ChatAccount, Staff
+
+log = logging.getLogger(__name__)
+
+# Our conversations mix buttons and text on purpose; PTB warns about per_message=False.
+warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
+
+PERSIST_GROUP = 1000
+
+
+async def _save_conversations(update: Update, context: WorkshopContext) -> None:
+    """Write conversation states and drafts after every update, not only once a minute."""
+    await context.application.update_persistence()
+
+
+async def _on_error(update: object, context: WorkshopContext) -> None:
+    """Log for the operator; tell the person briefly that nothing was changed."""
+    log.error("update %r failed", update, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await reply(update, context._("Something went wrong on our side; nothing was "
+                                          "changed. Please try again."))
+        except Exception:
+            log.exception("could not tell the user about the error")
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services: Services = application.bot_data["services"]
+    channel = application.bot_data["channel"]
+    _ = services.translator_for(None)
+    await set_default_menu(application.bot, _)
+    async with services.db.session() as session:
+        rows = (
+            await session.exec(
+                select(ChatAccount, Staff)
+                .join(Staff, col(Staff.id) == col(ChatAccount.staff_id))
+                .where(ChatAccount.channel == channel, Staff.active == True)  # noqa: E712
+            )
+        ).all()
+    for account, staff in rows:
+        await set_menu(application.bot, account.chat_id, staff, services.translator_for(staff))
+
+
+def build_application(
+    services: Services,
+    *,
+    channel: str = "telegram",
+    request: BaseRequest | None = None,
+    rate_limiter: bool = True,
+    token: str | None = None,
+    run_jobs: bool = True,
+) -> Application[Any, WorkshopContext, Any, Any, Any, Any]:
+    settings = services.settings
+    token = token or settings.telegram_bot_token
+    if not token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .context_types(ContextTypes(context=WorkshopContext))
+        .persistence(DatabasePersistence(services.db, channel))
+        .post_init(_post_init)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
+    application.bot_data["services"] = services
+    application.bot_data["channel"] = channel
+    services.messenger.register(channel, application.bot)
+
+    # Order matters: the access gate runs first and stops strangers; conversations come
+    # before the one-tap buttons so an open conversation sees its input first; persistence
+    # is written last.
+    application.add_handlers(access.handlers(), group=access.GROUP)
+    application.add_handlers(
+        [
+            *new_order.handlers(),
+            *plate_check.handlers(),
+            *items_mismatch.handlers(),
+            *fault_report.handlers(),
+            *extra_item.handlers(),
+            *orders.handlers(),
+            *start.handlers(),
+            CommandHandler("cancel", nothing_to_cancel),
+            CallbackQueryHandler(stale_button),
+        ]
+    )
+    application.add_handler(TypeHandler(Update, _save_conversations), group=PERSIST_GROUP)
+    application.add_error_handler(_on_error)
+
+    # The jobs read the database and send through the messenger to every channel, so one
+    # application per process runs them.
+    if run_jobs and application.job_queue is not None:
+        application.job_queue.run_repeating(
+            escalation.job,
+            interval=timedelta(seconds=settings.escalation_check_seconds),
+            first=timedelta(seconds=5),
+            name=f"escalation:{channel}",
+            job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
+        )
+    return application

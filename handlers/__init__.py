@@ -1,0 +1,1 @@
+"""Conversations and buttons, one module per flow; thin over ``models``."""

@@ -1,0 +1,48 @@
+"""Each role sees its own command menu (``setMyCommands`` per chat)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram.error import TelegramError
+
+from bot.i18n import N_, Translator
+from models.staff import Role, Staff
+
+log = logging.getLogger(__name__)
+
+# (command, description, roles that see it; empty = everyone)
+COMMANDS: list[tuple[str, str, frozenset[Role]]] = [
+    ("orders", N_("My open work orders"), frozenset()),
+    ("neworder", N_("Open a work order"), frozenset({Role.advisor})),
+    ("onduty", N_("I am on duty (receive escalations)"), frozenset({Role.advisor})),
+    ("offduty", N_("I am off duty"), frozenset({Role.advisor})),
+    ("lang", N_("Language / 语言"), frozenset()),
+    ("help", N_("What I can do"), frozenset()),
+    ("cancel", N_("Stop the current step"), frozenset()),
+]
+
+
+def commands_for(staff: Staff, _: Translator) -> list[BotCommand]:
+    roles = staff.role_set
+    return [
+        BotCommand(name, _(description))
+        for name, description, who in COMMANDS
+        if not who or roles & who
+    ]
+
+
+async def set_default_menu(bot: Bot, _: Translator) -> None:
+    await bot.set_my_commands(
+        [BotCommand("start", _("Bind your account with an invite code")),
+         BotCommand("help", _("What I can do"))],
+        scope=BotCommandScopeDefault(),
+    )
+
+
+async def set_menu(bot: Bot, chat_id: int, staff: Staff, _: Translator) -> None:
+    try:
+        await bot.set_my_commands(commands_for(staff, _), scope=BotCommandScopeChat(chat_id))
+    except TelegramError as exc:
+        log.warning("cannot set the command menu for chat %s: %s", chat_id, exc)

@@ -1,0 +1,293 @@
+"""Order cards and the one-tap actions on them: /orders, item done (W3), self-check (W7),
+clearing a plate lock. The card is what a technician keeps coming back to."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.i18n import Translator
+from handlers.common import (
+    answer_tap,
+    button,
+    callback_int,
+    keyboard,
+    local_time,
+    refuse,
+    reply,
+    status_name,
+)
+from handlers.context import WorkshopContext
+from models.rules import Refused
+from models.staff import Role, Staff
+from models.work_order import (
+    ItemKind,
+    ItemStatus,
+    OrderItem,
+    OrderStatus,
+    WorkOrder,
+    clear_lock,
+    get_order,
+    items_of,
+    mark_item_done,
+    open_items,
+    orders_of_advisor,
+    orders_of_technician,
+    require_on_floor,
+    require_technician,
+    self_check,
+)
+
+ITEM_MARK = {
+    ItemStatus.open: "⬜",
+    ItemStatus.done: "✅",
+    ItemStatus.pending: "⏳",
+    ItemStatus.rejected: "❌",
+}
+
+
+def item_line(_: Translator, item: OrderItem) -> str:
+    status = ItemStatus(item.status)
+    text = f"{ITEM_MARK[status]} {item.position}. "
+    if item.kind == ItemKind.extra:
+        text += _("[extra] ")
+    text += item.description
+    if status is ItemStatus.done:
+        text += " " + _("(done {at})").format(at=local_time(_, item.done_at))
+    elif status is ItemStatus.pending:
+        text += " " + _("(waiting for approval)")
+    elif status is ItemStatus.rejected:
+        text += " " + _("(rejected — do not do)")
+    return text
+
+
+def technician_card(
+    _: Translator, order: WorkOrder, items: list[OrderItem]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What the technician sees. The plate stays hidden until they have checked it (W1)."""
+    status = OrderStatus(order.status)
+    lines = [_("Work order {number}").format(number=order.number),
+             _("Vehicle: {model}").format(model=order.vehicle_model)]
+    if status is OrderStatus.open:
+        lines += [_("Status: {status}").format(status=status_name(_, status)), "",
+                  _("Check the plate on the vehicle before any work: tap the button and type "
+                    "it.")]
+        return "\n".join(lines), keyboard([button(_("🔎 Confirm plate"),
+                                                  f"ord:{order.id}:plate")])
+    lines.insert(1, _("Plate: {plate}").format(plate=order.plate))
+    if status is OrderStatus.locked:
+        lines += [_("Status: {status}").format(status=status_name(_, status)), "",
+                  _("Locked after {count} plate mismatches. The advisor must clear it.").format(
+                      count=order.plate_mismatches)]
+        return "\n".join(lines), None
+    lines += [_("Status: {status}").format(status=status_name(_, status)),
+              _("Complaint: {complaint}").format(complaint=order.complaint), "",
+              _("Items:")]
+    lines += [item_line(_, item) for item in items]
+    if status is not OrderStatus.in_progress:
+        return "\n".join(lines), None
+    rows = [[button(_("✅ Done: {position}. {item}").format(
+                position=item.position, item=item.description[:24]), f"itm:{item.id}:done")]
+            for item in items if item.status == ItemStatus.open]
+    rows += [
+        [button(_("⚠️ Items don't match the fault"), f"ord:{order.id}:flag")],
+        [button(_("🔧 Report unlisted fault"), f"ord:{order.id}:fault")],
+        [button(_("➕ Request extra item"), f"ord:{order.id}:extra")],
+        [button(_("🏁 Self-check and hand over"), f"ord:{order.id}:check"),
+         button(_("🔄 Refresh"), f"ord:{order.id}:view")],
+    ]
+    return "\n".join(lines), keyboard(*rows)
+
+
+def advisor_card(
+    _: Translator, order: WorkOrder, items: list[OrderItem], technician: Staff | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    lines = [
+        _("Work order {number} · {plate}").format(number=order.number, plate=order.plate),
+        _("Customer: {name} {phone}").format(name=order.customer_name,
+                                             phone=order.customer_phone),
+        _("Vehicle: {model}").format(model=order.vehicle_model),
+        _("Technician: {name}").format(name=technician.name if technician else "—"),
+        _("Status: {status}").format(status=status_name(_, order.status)),
+        _("Complaint: {complaint}").format(complaint=order.complaint),
+        _("Items:"),
+        *[item_line(_, item) for item in items],
+    ]
+    markup = None
+    if order.status == OrderStatus.locked:
+        markup = keyboard([button(_("🔓 Clear the plate lock"), f"ord:{order.id}:unlock")])
+    return "\n".join(lines), markup
+
+
+async def send_technician_card(
+    context: WorkshopContext, session: AsyncSession, order: WorkOrder
+) -> None:
+    """Push the current card to the order's technician wherever they are bound."""
+    items = await items_of(session, order.id)  # type: ignore[arg-type]
+    technician = await session.get(Staff, order.technician_id)
+    if technician is not None:
+        await context.services.messenger.send(
+            session, technician, lambda _: technician_card(_, order, items)
+        )
+
+
+async def list_orders(update: Update, context: WorkshopContext) -> None:
+    """A technician's open orders as cards; an advisor's orders with their state."""
+    _ = context._
+    me = context.me
+    sent = 0
+    async with context.services.db.session() as session:
+        if me.has(Role.technician, Role.team_leader):
+            for order in await orders_of_technician(session, me.id):  # type: ignore[arg-type]
+                items = await items_of(session, order.id)  # type: ignore[arg-type]
+                await reply(update, *technician_card(_, order, items))
+                sent += 1
+        if me.has(Role.advisor):
+            for order in await orders_of_advisor(session, me.id):  # type: ignore[arg-type]
+                items = await items_of(session, order.id)  # type: ignore[arg-type]
+                technician = await session.get(Staff, order.technician_id)
+                await reply(update, *advisor_card(_, order, items, technician))
+                sent += 1
+    if not sent:
+        await reply(update, _("You have no open work orders."))
+
+
+async def view_order(update: Update, context: WorkshopContext) -> None:
+    """Redraw the card with the current state (the 🔄 button)."""
+    order_id = callback_int(update)
+    async with context.services.db.session() as session:
+        try:
+            order = await get_order(session, order_id)
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return
+        items = await items_of(session, order_id)
+        if context.me.id == order.technician_id or context.me.has(Role.team_leader):
+            text, markup = technician_card(context._, order, items)
+        elif context.me.has(Role.advisor):
+            technician = await session.get(Staff, order.technician_id)
+            text, markup = advisor_card(context._, order, items, technician)
+        else:
+            await refuse(update, context, Refused("not_your_order", number=order.number))
+            return
+    await answer_tap(update)
+    await _edit(update, text, markup)
+
+
+async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    query = update.callback_query
+    assert query is not None
+    if query.message is not None and query.message.text == text and markup is None:
+        return
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except Exception:
+        await reply(update, text, markup)
+
+
+async def item_done(update: Update, context: WorkshopContext) -> None:
+    """W3: mark one item done and redraw the card."""
+    item_id = callback_int(update)
+    async with context.services.db.session() as session:
+        try:
+            order, item = await mark_item_done(
+                session, item_id=item_id, technician=context.me, now=context.now(),
+                actor=context.actor,
+            )
+        except Refused as refused:
+            await session.rollback()
+            await refuse(update, context, refused)
+            return
+        await session.commit()
+        items = await items_of(session, order.id)  # type: ignore[arg-type]
+    await answer_tap(update, context._("Done: {item}").format(item=item.description))
+    await _edit(update, *technician_card(context._, order, items))
+
+
+async def ask_self_check(update: Update, context: WorkshopContext) -> None:
+    """W7: before handing over, the technician confirms the self-inspection."""
+    order_id = callback_int(update)
+    _ = context._
+    async with context.services.db.session() as session:
+        try:
+            order = await get_order(session, order_id)
+            require_technician(order, context.me)
+            require_on_floor(order, OrderStatus.in_progress)
+            remaining = open_items(await items_of(session, order_id))
+            if remaining:
+                raise Refused("items_open", count=len(remaining))
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return
+    await answer_tap(update)
+    await reply(
+        update,
+        _("Self-check of {number}: every item done, tested and the work area cleaned up?")
+        .format(number=order.number),
+        keyboard([button(_("✅ Yes, self-checked — hand over"), f"ord:{order_id}:checked")],
+                 [button(_("Not yet"), f"ord:{order_id}:view")]),
+    )
+
+
+async def confirm_self_check(update: Update, context: WorkshopContext) -> None:
+    """Record the self-check and tell the advisor the order waits for QC."""
+    order_id = callback_int(update)
+    async with context.services.db.session() as session:
+        try:
+            order = await self_check(session, order_id=order_id, technician=context.me,
+                                     now=context.now(), actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            await refuse(update, context, refused)
+            return
+        await session.commit()
+        advisor = await session.get(Staff, order.advisor_id)
+        technician = context.me
+        if advisor is not None:
+            await context.services.messenger.send(
+                session, advisor,
+                lambda _: (_("🏁 {number} ({plate}) was self-checked by {name} and waits for "
+                             "QC.").format(number=order.number, plate=order.plate,
+                                           name=technician.name), None),
+            )
+    await answer_tap(update)
+    query = update.callback_query
+    assert query is not None
+    await query.edit_message_text(
+        context._("Self-check recorded for {number}. The advisor has been told.").format(
+            number=order.number)
+    )
+
+
+async def unlock(update: Update, context: WorkshopContext) -> None:
+    """The advisor clears a plate lock; the technician may check the plate again."""
+    order_id = callback_int(update)
+    async with context.services.db.session() as session:
+        try:
+            order = await clear_lock(session, order_id=order_id, advisor=context.me,
+                                     now=context.now(), actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            await refuse(update, context, refused)
+            return
+        await session.commit()
+        await send_technician_card(context, session, order)
+    await answer_tap(update)
+    query = update.callback_query
+    assert query is not None
+    await query.edit_message_text(
+        context._("Lock cleared on {number}. The technician can check the plate again.")
+        .format(number=order.number)
+    )
+
+
+def handlers() -> list[BaseHandler[Update, WorkshopContext, None]]:
+    return [
+        CommandHandler("orders", list_orders),
+        CallbackQueryHandler(view_order, pattern=r"^ord:\d+:view$"),
+        CallbackQueryHandler(item_done, pattern=r"^itm:\d+:done$"),
+        CallbackQueryHandler(ask_self_check, pattern=r"^ord:\d+:check$"),
+        CallbackQueryHandler(confirm_self_check, pattern=r"^ord:\d+:checked$"),
+        CallbackQueryHandler(unlock, pattern=r"^ord:\d+:unlock$"),
+    ]

@@ -1,0 +1,27 @@
+"""Every minute: unacknowledged fault reports (W4) and undecided extra items (W5) go wider."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.services import Services
+from handlers.context import WorkshopContext
+from jobs import extra_item_escalation, fault_escalation
+
+log = logging.getLogger(__name__)
+
+
+async def run(services: Services, now: datetime) -> int:
+    """One pass; returns how many records were escalated. Tests call this with their ``now``."""
+    return await fault_escalation.run(services, now) + await extra_item_escalation.run(
+        services, now
+    )
+
+
+async def job(context: WorkshopContext) -> None:
+    """The JobQueue entry: the scheduler only wakes us; the database says what is due."""
+    services = context.services
+    count = await run(services, services.clock.now())
+    if count:
+        log.info("escalated %d record(s)", count)

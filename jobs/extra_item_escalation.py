@@ -1,0 +1,7 @@
+from datetime import datetime
+
+from bot.services import Services
+
+
+async def run(services: Services, now: datetime) -> int:
+    return 0

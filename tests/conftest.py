@@ -1,0 +1,103 @@
+"""Fixtures: a migrated database (SQLite, and PostgreSQL when ``TEST_DATABASE_URL`` says so),
+and a ``Shop``: the real Application behind a fake Bot API, with people who chat with it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+import models  # noqa: F401
+from bot import migrate
+from bot.settings import Settings
+from models.db import Database
+from tests.shop import Shop
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL.startswith("postgres") else [])
+START = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
+
+
+def _run_aside(coroutine: Any) -> None:
+    """Run set-up on its own loop in a thread (a test's loop may already be running)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        db = Database(f"sqlite:///{path}")
+        await migrate.upgrade(db)
+        async with db.engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        await db.dispose()
+
+    _run_aside(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str:
+    async def build() -> None:
+        db = Database(PG_URL)
+        async with db.engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await migrate.upgrade(db)
+        await db.dispose()
+
+    _run_aside(build())
+    return PG_URL
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "workshop.db"
+        shutil.copy(template, path)
+        database = Database(f"sqlite:///{path}")
+    else:
+        url = request.getfixturevalue("pg_migrated")
+        database = Database(url)
+        tables = ", ".join(
+            f'"{t.name}"' for t in SQLModel.metadata.sorted_tables
+        )
+        async with database.engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token="123456:TEST-TOKEN",
+        telegram_api_base_url="http://127.0.0.1:1/bot",
+        database_url="sqlite://",
+        timezone="Asia/Shanghai",
+        default_locale="zh_CN",
+    )
+
+
+@pytest.fixture
+async def shop(db: Database, settings: Settings) -> AsyncIterator[Shop]:
+    shop = Shop(db, settings, START)
+    await shop.start()
+    yield shop
+    await shop.stop()
+    assert shop.errors == [], f"handlers raised: {shop.errors!r}"
