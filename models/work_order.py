@@ -7,6 +7,7 @@ advisor clears it.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,16 +104,14 @@ MAX_ITEMS = 30
 MAX_ITEM_LENGTH = 200
 
 
+_ENUMERATION = re.compile(r"^(?:[-•*·]+|\d{1,2}\s*[.、)）:：])\s*")
+
+
 def parse_items(text: str) -> list[str]:
-    """One item per line; blank lines and list bullets dropped."""
+    """One item per line; blank lines, bullets and "1." / "2、" numbering dropped."""
     items = []
     for line in text.splitlines():
-        line = line.strip().lstrip("-•*·").strip()
-        if line[:3].rstrip(".、)） ").isdigit() and len(line) > 1:
-            head, _, rest = line.partition(" ")
-            stripped = head.rstrip(".、)）")
-            if stripped.isdigit() and rest:
-                line = rest.strip()
+        line = _ENUMERATION.sub("", line.strip()).strip()
         if line:
             items.append(line)
     return items

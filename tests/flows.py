@@ -1,0 +1,40 @@
+"""Walks that many tests start from, done through chat as the staff would do them."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from models.work_order import WorkOrder
+from tests.shop import Person, Shop
+
+
+async def open_order(
+    shop: Shop, advisor: Person, tech: Person,
+    items: tuple[str, ...] = ("Change oil", "Replace filter"), plate: str = "京A12345",
+) -> int:
+    """The advisor opens an order for ``tech`` through /neworder; returns its id."""
+    await advisor.send("/neworder")
+    await advisor.send(plate)
+    await advisor.send("王先生")
+    await advisor.send("13812345678")
+    await advisor.send("Toyota Camry")
+    await advisor.send("Noise when braking")
+    await advisor.send("\n".join(items))
+    await advisor.tap(tech.name)
+    async with shop.db.session() as session:
+        order = (
+            await session.exec(select(WorkOrder).order_by(col(WorkOrder.id).desc()))
+        ).first()
+    assert order is not None, "no order was opened"
+    return order.id  # type: ignore[return-value]
+
+
+async def order_in_progress(
+    shop: Shop, advisor: Person, tech: Person,
+    items: tuple[str, ...] = ("Change oil", "Replace filter"),
+) -> int:
+    """An order opened by ``advisor`` whose plate ``tech`` has confirmed."""
+    order_id = await open_order(shop, advisor, tech, items)
+    await tech.tap(data=f"ord:{order_id}:plate")
+    await tech.send("京A12345")
+    return order_id
