@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.shop_time import ShopCalendar, parse_days
+
 DEFAULT_DATABASE_URL = "sqlite:///" + str(Path("data") / "workshop.db")
 LOCALES = ("zh_CN", "en")
+
+
+def _hours(value: str) -> tuple[time, time]:
+    try:
+        start, end = value.replace(" ", "").split("-")
+        return time.fromisoformat(start), time.fromisoformat(end)
+    except ValueError as exc:
+        raise ValueError("WORKING_HOURS must be like 09:00-18:00") from exc
+
+
+def _day_range(value: str) -> tuple[int, int]:
+    try:
+        first, last = value.replace(" ", "").split("-")
+        return int(first), int(last)
+    except ValueError as exc:
+        raise ValueError("a day window must be like 3-7") from exc
 
 
 class Settings(BaseSettings):
@@ -26,6 +45,17 @@ class Settings(BaseSettings):
     fault_escalation_minutes: int = Field(default=10, ge=1)
     extra_item_escalation_minutes: int = Field(default=15, ge=1)
     escalation_check_seconds: int = Field(default=60, ge=1)
+    # After-sales follow-up (A1–A13)
+    working_hours: str = "09:00-18:00"
+    working_days: str = "mon-sat"
+    first_call_days: str = "3-7"
+    second_call_days: str = "7-14"
+    maintenance_notice_days: int = Field(default=7, ge=0)
+    archive_reminder_hours: int = Field(default=4, ge=1)
+    callback_reminder_time: str = "17:00"
+    report_time: str = "08:00"
+    letter_within_days: int = Field(default=2, ge=0)
+    followup_check_seconds: int = Field(default=60, ge=1)
     log_level: str = "INFO"
 
     @field_validator("timezone")
@@ -43,6 +73,47 @@ class Settings(BaseSettings):
         if value not in LOCALES:
             raise ValueError(f"DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
         return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        start, end = _hours(value)
+        if start >= end:
+            raise ValueError("WORKING_HOURS must be like 09:00-18:00")
+        return value
+
+    @field_validator("first_call_days", "second_call_days")
+    @classmethod
+    def _day_range(cls, value: str) -> str:
+        first, last = _day_range(value)
+        if not 0 <= first <= last:
+            raise ValueError("a day window must be like 3-7")
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        parse_days(value)
+        return value
+
+    @field_validator("callback_reminder_time", "report_time")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        time.fromisoformat(value)
+        return value
+
+    @property
+    def calendar(self) -> ShopCalendar:
+        start, end = _hours(self.working_hours)
+        return ShopCalendar(self.tz, start, end, parse_days(self.working_days))
+
+    @property
+    def first_call_window(self) -> tuple[int, int]:
+        return _day_range(self.first_call_days)
+
+    @property
+    def second_call_window(self) -> tuple[int, int]:
+        return _day_range(self.second_call_days)
 
     @property
     def tz(self) -> ZoneInfo:

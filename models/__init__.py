@@ -5,14 +5,22 @@ tests rely on that).
 """
 
 from models import (  # noqa: F401  (imported for their tables)
+    absence,
     attachment,
     audit,
+    call_log,
+    campaign,
     card,
+    complaint,
     conversation_store,
+    customer,
     extra_item,
     fault_report,
+    followup,
+    letter,
     order_note,
     plate_check,
     staff,
+    visit_flow,
     work_order,
 )

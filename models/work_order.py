@@ -80,6 +80,7 @@ class WorkOrder(SQLModel, table=True):
     technician_id: int = Field(foreign_key="staff.id", index=True)
     status: str = Field(default=OrderStatus.open, max_length=16, index=True)
     plate_mismatches: int = Field(default=0)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     self_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

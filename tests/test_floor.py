@@ -151,3 +151,18 @@ async def test_a_command_in_the_middle_and_another_card(shop: Shop) -> None:
     assert "not part of this step" in replies[-1]
     assert (await tech.send("/cancel"))[-1] == "Cancelled. Nothing was saved."
     assert "Change oil" in (await tech.send("/orders"))[-1]
+
+
+async def test_buttons_on_a_closed_order(shop: Shop) -> None:
+    advisor = await shop.hire("Liu Advisor", Role.advisor)
+    tech = await shop.hire("Zhang Tech", Role.technician)
+    order_id = await order_in_progress(shop, advisor, tech)
+    card, done_data = tech.find_button("Done: 1.")
+    async with shop.db.session() as session:
+        order = await session.get(WorkOrder, order_id)
+        assert order is not None
+        order.status = OrderStatus.cancelled
+        await session.commit()
+    for data in (done_data, f"ord:{order_id}:flag", f"ord:{order_id}:check"):
+        replies = await tech.tap_data(data, card)
+        assert replies == [f"Order {order.number} is closed; nothing was changed."], data

@@ -1,0 +1,261 @@
+"""Follow-up calls (A3, A6, A7): what is due when, for whom, and what happened to it.
+
+The database holds the schedule. A follow-up has a window ``[due_from, due_until)`` and a
+``remind_at``; the reminder job sends those whose ``remind_at`` has passed and that have not
+been reminded since it was set. No answer, a snooze or a wrong number move ``remind_at`` and
+clear ``reminded_at``, so the next reminder goes out once, at the new time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, text, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import audit
+from models.audit import Actor
+from models.db import UTCDateTime
+from models.rules import Refused
+from models.shop_time import ShopCalendar
+
+
+class FollowUpKind(StrEnum):
+    first_call = "first_call"  # 3–7 days after pickup or consultation (A6)
+    second_call = "second_call"  # 7–14 days after the first call (A7)
+    maintenance = "maintenance"  # N days before the next maintenance date (A3)
+    campaign = "campaign"  # 14 days before an event or offer (A8)
+    complaint_callback = "complaint_callback"  # the same day a solution is found (A6)
+
+
+class FollowUpStatus(StrEnum):
+    open = "open"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class FollowUp(SQLModel, table=True):
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        # The reminder job's one query: open, not yet reminded, remind time passed.
+        Index("ix_follow_up_due", "remind_at",
+              sqlite_where=text("status = 'open' AND reminded_at IS NULL"),
+              postgresql_where=text("status = 'open' AND reminded_at IS NULL")),
+        Index("ix_follow_up_overdue", "due_until",
+              sqlite_where=text("status = 'open' AND overdue_notified_at IS NULL"),
+              postgresql_where=text("status = 'open' AND overdue_notified_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)  # "first:<visit>", "camp:<c>:<customer>" …
+    kind: str = Field(max_length=24)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    vehicle_id: int | None = Field(default=None, foreign_key="vehicle.id")
+    visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
+    # No foreign key: complaint → call_log → follow_up already points the other way.
+    complaint_id: int | None = Field(default=None, index=True)
+    status: str = Field(default=FollowUpStatus.open, max_length=16, index=True)
+    due_from: datetime = Field(sa_type=UTCDateTime)
+    due_until: datetime = Field(sa_type=UTCDateTime)
+    remind_at: datetime = Field(sa_type=UTCDateTime)
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminded_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    attempts: int = Field(default=0)  # calls without an answer
+    wrong_number_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    overdue_notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_by: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+async def schedule(
+    session: AsyncSession, *, key: str, kind: FollowUpKind, customer_id: int,
+    due_from: datetime, due_until: datetime, now: datetime, calendar: ShopCalendar,
+    vehicle_id: int | None = None, visit_id: int | None = None,
+    campaign_id: int | None = None, complaint_id: int | None = None,
+) -> FollowUp | None:
+    """Create a follow-up once per ``key``; returns ``None`` when it already exists."""
+    existing = (await session.exec(select(FollowUp).where(FollowUp.key == key))).first()
+    if existing is not None:
+        return None
+    remind_at = calendar.next_working_start(max(due_from, now))
+    followup = FollowUp(
+        key=key, kind=kind, customer_id=customer_id, vehicle_id=vehicle_id,
+        visit_id=visit_id, campaign_id=campaign_id, complaint_id=complaint_id,
+        due_from=due_from, due_until=max(due_until, due_from), remind_at=remind_at,
+        created_at=now,
+    )
+    session.add(followup)
+    await session.flush()
+    return followup
+
+
+async def schedule_first_call(
+    session: AsyncSession, *, visit_id: int, customer_id: int, vehicle_id: int | None,
+    visited_on: date, window: tuple[int, int], now: datetime, calendar: ShopCalendar,
+) -> FollowUp | None:
+    due_from, due_until = calendar.window(visited_on, *window)
+    return await schedule(
+        session, key=f"first:{visit_id}", kind=FollowUpKind.first_call,
+        customer_id=customer_id, vehicle_id=vehicle_id, visit_id=visit_id,
+        due_from=due_from, due_until=due_until, now=now, calendar=calendar,
+    )
+
+
+async def schedule_second_call(
+    session: AsyncSession, *, first: FollowUp, called_on: date, window: tuple[int, int],
+    now: datetime, calendar: ShopCalendar,
+) -> FollowUp | None:
+    due_from, due_until = calendar.window(called_on, *window)
+    return await schedule(
+        session, key=f"second:{first.visit_id or first.id}", kind=FollowUpKind.second_call,
+        customer_id=first.customer_id, vehicle_id=first.vehicle_id, visit_id=first.visit_id,
+        due_from=due_from, due_until=due_until, now=now, calendar=calendar,
+    )
+
+
+async def get_followup(session: AsyncSession, followup_id: int) -> FollowUp:
+    followup = await session.get(FollowUp, followup_id)
+    if followup is None:
+        raise Refused("followup_missing")
+    return followup
+
+
+async def due_reminders(session: AsyncSession, *, now: datetime, limit: int = 500
+                        ) -> list[FollowUp]:
+    """Open follow-ups whose reminder time has come and that were not reminded since."""
+    return list((await session.exec(
+        select(FollowUp).where(
+            FollowUp.status == FollowUpStatus.open,
+            col(FollowUp.reminded_at).is_(None),
+            FollowUp.remind_at <= now,
+        ).order_by(col(FollowUp.remind_at), col(FollowUp.id)).limit(limit)
+    )).all())
+
+
+async def mark_reminded(
+    session: AsyncSession, *, followup_id: int, staff_id: int, now: datetime
+) -> None:
+    """After sending: a crash between the two sends the reminder at most once more."""
+    await session.exec(  # type: ignore[call-overload]
+        update(FollowUp).where(col(FollowUp.id) == followup_id,
+                               col(FollowUp.reminded_at).is_(None))
+        .values(reminded_at=now, reminded_staff_id=staff_id)
+    )
+
+
+def _require_open(followup: FollowUp) -> None:
+    if followup.status != FollowUpStatus.open:
+        raise Refused("followup_closed")
+
+
+async def no_answer(
+    session: AsyncSession, *, followup_id: int, now: datetime, calendar: ShopCalendar,
+    actor: Actor,
+) -> FollowUp:
+    """Counted, and tried again at the start of the next working day."""
+    followup = await get_followup(session, followup_id)
+    _require_open(followup)
+    followup.attempts += 1
+    followup.remind_at = calendar.next_working_day_start(now)
+    followup.reminded_at = None
+    audit.record(session, now=now, actor=actor, action="followup.no_answer",
+                 entity="follow_up", entity_id=followup_id, attempts=followup.attempts)
+    await session.flush()
+    return followup
+
+
+async def snooze(
+    session: AsyncSession, *, followup_id: int, until: datetime, now: datetime, actor: Actor
+) -> FollowUp:
+    followup = await get_followup(session, followup_id)
+    _require_open(followup)
+    if until <= now:
+        raise Refused("time_in_past")
+    followup.remind_at = until
+    followup.reminded_at = None
+    audit.record(session, now=now, actor=actor, action="followup.snooze",
+                 entity="follow_up", entity_id=followup_id, until=until.isoformat())
+    await session.flush()
+    return followup
+
+
+async def wrong_number(
+    session: AsyncSession, *, followup_id: int, now: datetime, calendar: ShopCalendar,
+    actor: Actor,
+) -> FollowUp:
+    """The number on file is wrong: the archive needs a new one; retry next working day."""
+    from models.customer import get_customer
+
+    followup = await get_followup(session, followup_id)
+    _require_open(followup)
+    followup.wrong_number_at = now
+    followup.remind_at = calendar.next_working_day_start(now)
+    followup.reminded_at = None
+    customer = await get_customer(session, followup.customer_id)
+    phones = customer.phone_list
+    customer.phones = ",".join(phones[1:])  # the first number is the one that was called
+    customer.archive_completed_at = None if not customer.phones else \
+        customer.archive_completed_at
+    customer.updated_at = now
+    audit.record(session, now=now, actor=actor, action="followup.wrong_number",
+                 entity="follow_up", entity_id=followup_id,
+                 phone=phones[0] if phones else None)
+    await session.flush()
+    return followup
+
+
+async def close_done(
+    session: AsyncSession, *, followup_id: int, staff_id: int, now: datetime
+) -> FollowUp:
+    """The first logged call closes the follow-up; a second log is told it is done."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(FollowUp)
+        .where(col(FollowUp.id) == followup_id,
+               col(FollowUp.status) == FollowUpStatus.open.value)
+        .values(status=FollowUpStatus.done.value, done_at=now, done_by=staff_id)
+    )
+    followup = await get_followup(session, followup_id)
+    await session.refresh(followup)
+    if result.rowcount != 1:
+        raise Refused("followup_closed")
+    return followup
+
+
+async def overdue_unnotified(session: AsyncSession, *, now: datetime) -> list[FollowUp]:
+    return list((await session.exec(
+        select(FollowUp).where(
+            FollowUp.status == FollowUpStatus.open,
+            col(FollowUp.overdue_notified_at).is_(None),
+            FollowUp.due_until <= now,
+        ).order_by(col(FollowUp.id))
+    )).all())
+
+
+async def mark_overdue_notified(session: AsyncSession, *, followup_id: int, now: datetime
+                                ) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        update(FollowUp).where(col(FollowUp.id) == followup_id)
+        .values(overdue_notified_at=now)
+    )
+
+
+async def open_for_customer(session: AsyncSession, customer_id: int) -> list[FollowUp]:
+    return list((await session.exec(
+        select(FollowUp).where(FollowUp.customer_id == customer_id,
+                               FollowUp.status == FollowUpStatus.open)
+        .order_by(col(FollowUp.due_from))
+    )).all())
+
+
+def is_overdue(followup: FollowUp, now: datetime) -> bool:
+    return followup.status == FollowUpStatus.open and followup.due_until <= now
+
+
+def day_bounds(calendar: ShopCalendar, now: datetime) -> tuple[datetime, datetime]:
+    today = calendar.local_date(now)
+    return calendar.start_of_day(today), calendar.end_of_day(today)
+
