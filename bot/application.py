@@ -25,6 +25,7 @@ from bot.services import Services
 from handlers import (
     access,
     extra_item,
+    extra_item_decision,
     fault_report,
     items_mismatch,
     new_order,
@@ -121,6 +122,7 @@ def build_application(
             *items_mismatch.handlers(),
             *fault_report.handlers(),
             *extra_item.handlers(),
+            *extra_item_decision.handlers(),
             *orders.handlers(),
             *start.handlers(),
             CommandHandler("cancel", nothing_to_cancel),

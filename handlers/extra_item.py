@@ -1,5 +1,255 @@
-"""Placeholder while the flow is being written."""
+"""W5: "request extra item" — work not on the order waits for the front desk's approval.
+
+Steps: what the item is → why it is needed → photos (optional) → an estimate in yuan
+(optional). The order's advisor gets an approve/reject card (the decision is in
+``handlers.extra_item_decision``); until then the item shows as pending and cannot be done.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+
+from bot.i18n import Translator
+from handlers.common import (
+    END,
+    answer_tap,
+    button,
+    callback_int,
+    checked_text,
+    conversation,
+    draft,
+    drop_draft,
+    keyboard,
+    local_time,
+    refusal,
+    refuse,
+    reply,
+)
+from handlers.context import WorkshopContext
+from handlers.orders import technician_card
+from models.attachment import attachments_of
+from models.extra_item import (
+    ConsentMethod,
+    Decision,
+    ExtraItemRequest,
+    parse_estimate,
+    request_extra_item,
+)
+from models.rules import Refused
+from models.staff import Staff
+from models.work_order import (
+    OrderStatus,
+    WorkOrder,
+    get_order,
+    items_of,
+    require_on_floor,
+    require_technician,
+)
+
+DESCRIPTION, REASON, PHOTOS, ESTIMATE = range(4)
+DRAFT = "extra_item"
+TEXT = filters.TEXT & ~filters.COMMAND
+MAX_DESCRIPTION = 200
+MAX_REASON = 1000
+MAX_PHOTOS = 10
+CARD = "extra_item"  # the kind of card_message rows, so a decision edits every copy
 
 
-def handlers() -> list:  # type: ignore[type-arg]
-    return []
+def consent_name(_: Translator, method: str | None) -> str:
+    return {
+        ConsentMethod.phone: _("phone"),
+        ConsentMethod.in_person: _("in person"),
+        ConsentMethod.wechat: _("WeChat"),
+        ConsentMethod.other: _("other"),
+    }.get(method or "", method or "—")
+
+
+def extra_item_card(
+    _: Translator, order: WorkOrder, request: ExtraItemRequest, technician: Staff | None,
+    decided_by: Staff | None = None,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The advisors' card: buttons while pending, the decision once there is one."""
+    if request.parts_fen is None and request.labour_fen is None:
+        estimate = _("none given")
+    else:
+        estimate = _("parts {parts}, labour {labour}").format(
+            parts=_.money(request.parts_fen), labour=_.money(request.labour_fen))
+    lines = [
+        _("➕ Extra item requested on {number} at {at}").format(
+            number=order.number, at=local_time(_, request.created_at)),
+        _("Plate: {plate} · {model}").format(plate=order.plate, model=order.vehicle_model),
+        _("Technician: {name}").format(name=technician.name if technician else "—"),
+        _("Item: {item}").format(item=request.description),
+        _("Reason: {reason}").format(reason=request.reason),
+        _("Estimate: {estimate}").format(estimate=estimate),
+    ]
+    status = Decision(request.status)
+    if status is Decision.pending:
+        return "\n".join(lines), keyboard(
+            [button(_("✅ Approve"), f"xtr:{request.id}:ok"),
+             button(_("❌ Reject"), f"xtr:{request.id}:no")])
+    name = decided_by.name if decided_by else "?"
+    if status is Decision.approved:
+        consent = consent_name(_, request.consent_method)
+        if request.consent_note:
+            consent += f" — {request.consent_note}"
+        lines += ["", _("✅ Approved by {name} at {at} (consent: {consent})").format(
+            name=name, at=local_time(_, request.decided_at), consent=consent)]
+    else:
+        lines += ["", _("❌ Rejected by {name} at {at}: {reason}").format(
+            name=name, at=local_time(_, request.decided_at), reason=request.reject_reason)]
+    return "\n".join(lines), None
+
+
+async def start(update: Update, context: WorkshopContext) -> int:
+    """The order's technician, an order in progress."""
+    order_id = callback_int(update)
+    async with context.services.db.session() as session:
+        try:
+            order = await get_order(session, order_id)
+            require_technician(order, context.me)
+            require_on_floor(order, OrderStatus.in_progress)
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return END
+    drop_draft(context, DRAFT)
+    draft(context, DRAFT).update(order_id=order_id, photos=[])
+    await answer_tap(update)
+    await reply(update, context._("{number}: extra item. What needs doing that is not on the "
+                                  "order (e.g. “Replace front wiper blades”)? /cancel stops "
+                                  "at any step.").format(number=order.number))
+    return DESCRIPTION
+
+
+async def got_description(update: Update, context: WorkshopContext) -> int:
+    """A short name for the item, as it will stand on the order."""
+    assert update.message is not None
+    value, problem = checked_text(context, update.message.text, MAX_DESCRIPTION)
+    if problem:
+        await reply(update, problem)
+        return DESCRIPTION
+    draft(context, DRAFT)["description"] = value
+    await reply(update, context._("Why is it needed? What did you find?"))
+    return REASON
+
+
+async def got_reason(update: Update, context: WorkshopContext) -> int:
+    """The reason the advisor will put to the customer."""
+    assert update.message is not None
+    value, problem = checked_text(context, update.message.text, MAX_REASON)
+    if problem:
+        await reply(update, problem)
+        return REASON
+    draft(context, DRAFT)["reason"] = value
+    _ = context._
+    await reply(update, _("Send photos of it if you can, then tap Continue. No photos? Tap "
+                          "Skip."),
+                keyboard([button(_("Skip"), "xi:photos:done")]))
+    return PHOTOS
+
+
+async def got_photo(update: Update, context: WorkshopContext) -> int:
+    """Keep the photo; the advisor sees it above the card."""
+    _ = context._
+    message = update.message
+    assert message is not None and message.photo
+    photos = draft(context, DRAFT).setdefault("photos", [])
+    go_on = keyboard([button(_("➡️ Continue"), "xi:photos:done")])
+    if len(photos) >= MAX_PHOTOS:
+        await reply(update, _("That is enough photos. Tap Continue."), go_on)
+        return PHOTOS
+    largest = message.photo[-1]
+    photos.append({"channel": context.channel, "file_id": largest.file_id,
+                   "file_unique_id": largest.file_unique_id})
+    await reply(update, _("Photo {count} kept. Send another, or tap Continue.")
+                .format(count=len(photos)), go_on)
+    return PHOTOS
+
+
+async def photos_done(update: Update, context: WorkshopContext) -> int:
+    """On to the estimate."""
+    _ = context._
+    await answer_tap(update)
+    await reply(update, _("Estimated cost in yuan: parts, then labour (e.g. “300 150”; one "
+                          "amount is parts only). Don't know? Tap Skip."),
+                keyboard([button(_("Skip"), "xi:estimate:skip")]))
+    return ESTIMATE
+
+
+async def got_estimate(update: Update, context: WorkshopContext) -> int:
+    """Parts and labour in yuan; anything else is asked again."""
+    assert update.message is not None
+    try:
+        parts_fen, labour_fen = parse_estimate(update.message.text or "")
+    except Refused as refused:
+        await reply(update, refusal(context._, refused))
+        return ESTIMATE
+    return await submit(update, context, parts_fen, labour_fen)
+
+
+async def skip_estimate(update: Update, context: WorkshopContext) -> int:
+    """No estimate; the advisor will price it."""
+    await answer_tap(update)
+    return await submit(update, context, None, None)
+
+
+async def submit(
+    update: Update, context: WorkshopContext, parts_fen: int | None, labour_fen: int | None
+) -> int:
+    """Save the request, send the card to the order's advisor, show the pending item."""
+    _ = context._
+    form = draft(context, DRAFT)
+    messenger = context.services.messenger
+    now = context.now()
+    async with context.services.db.session() as session:
+        try:
+            order, request = await request_extra_item(
+                session, order_id=form["order_id"], technician=context.me,
+                description=form["description"], reason=form["reason"],
+                photos=form.get("photos", []), parts_fen=parts_fen, labour_fen=labour_fen,
+                now=now, actor=context.actor,
+            )
+        except Refused as refused:
+            await session.rollback()
+            drop_draft(context, DRAFT)
+            await reply(update, refusal(_, refused))
+            return END
+        await session.commit()
+        advisor = await session.get(Staff, order.advisor_id)
+        technician = context.me
+        if advisor is not None:
+            photos = await attachments_of(session, CARD, request.id)  # type: ignore[arg-type]
+            await messenger.send(
+                session, advisor, lambda t: extra_item_card(t, order, request, technician),
+                card=(CARD, request.id), photos=photos, now=now,  # type: ignore[arg-type]
+            )
+            await session.commit()  # the card's copies, so the decision can edit them
+        items = await items_of(session, order.id)  # type: ignore[arg-type]
+    drop_draft(context, DRAFT)
+    await reply(update, _("⏳ “{item}” was sent to the advisor and waits for approval. Do not "
+                          "start on it until it is approved.").format(item=request.description))
+    await reply(update, *technician_card(_, order, items))
+    return END
+
+
+def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
+    return [
+        conversation(
+            "extra_item",
+            draft_key=DRAFT,
+            entry_points=[CallbackQueryHandler(start, pattern=r"^ord:\d+:extra$")],
+            states={
+                DESCRIPTION: [MessageHandler(TEXT, got_description)],
+                REASON: [MessageHandler(TEXT, got_reason)],
+                PHOTOS: [
+                    MessageHandler(filters.PHOTO, got_photo),
+                    CallbackQueryHandler(photos_done, pattern=r"^xi:photos:done$"),
+                ],
+                ESTIMATE: [
+                    MessageHandler(TEXT, got_estimate),
+                    CallbackQueryHandler(skip_estimate, pattern=r"^xi:estimate:skip$"),
+                ],
+            },
+        )
+    ]

@@ -1,7 +1,60 @@
-from datetime import datetime
+"""W5: an extra item nobody decided on within ``extra_item_escalation_minutes`` goes to the
+other advisors, as the same approve/reject card; the first decision still wins.
+
+Who counts as "every other advisor": the active advisors who are on duty (``/onduty``),
+the same as W4's "on-duty advisors" — an advisor who is off duty cannot ring the customer now,
+and a card they read tomorrow only adds noise. The order's own advisor keeps their card either
+way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
+from handlers.extra_item import CARD, extra_item_card
+from models.attachment import attachments_of
+from models.card import recipients_of
+from models.extra_item import ExtraItemRequest, due_for_escalation, mark_escalated
+from models.staff import Role, Staff, active_with_role
+from models.work_order import OrderStatus, get_order
 
 
 async def run(services: Services, now: datetime) -> int:
-    return 0
+    """One pass; returns how many requests went wider. Safe to run twice: who already has the
+    card is recorded, and a request is marked once sent."""
+    delay = timedelta(minutes=services.settings.extra_item_escalation_minutes)
+    escalated = 0
+    async with services.db.session() as session:
+        for request in await due_for_escalation(session, now=now, delay=delay):
+            sent = await _send_wider(services, session, request, now)
+            await session.commit()  # the cards first: a crash before the mark resends nothing
+            marked = await mark_escalated(session, request_id=request.id,  # type: ignore[arg-type]
+                                          now=now)
+            await session.commit()
+            if sent and marked:
+                escalated += 1
+    return escalated
+
+
+async def _send_wider(
+    services: Services, session: AsyncSession, request: ExtraItemRequest, now: datetime
+) -> bool:
+    """False when nobody could decide it any more (the order was cancelled): it is marked all
+    the same, so it stops coming back every minute."""
+    order = await get_order(session, request.order_id)
+    if order.status != OrderStatus.in_progress:
+        return False
+    technician = await session.get(Staff, request.requested_by)
+    photos = await attachments_of(session, CARD, request.id)  # type: ignore[arg-type]
+    have_it = await recipients_of(session, CARD, request.id)  # type: ignore[arg-type]
+    for advisor in await active_with_role(session, Role.advisor, on_duty_only=True):
+        if advisor.id in have_it:
+            continue
+        await services.messenger.send(
+            session, advisor, lambda t: extra_item_card(t, order, request, technician),
+            card=(CARD, request.id), photos=photos, now=now,  # type: ignore[arg-type]
+        )
+    return True
