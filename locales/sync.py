@@ -22,7 +22,7 @@ def main() -> None:
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
          "-k", "t", "-k", "N_", "-k", "ngettext:1,2", "--no-location", "--sort-output",
-         "--project", "workshop-bot", "-o", str(POT), "bot", "handlers", "jobs", "models"],
+         "--project", "workshop-bot", "-o", str(POT), "."],
         cwd=ROOT, check=True, capture_output=True,
     )
     for locale in ("zh_CN", "en"):

@@ -247,8 +247,8 @@ async def test_stand_in_routing(db: Database) -> None:
 
 
 async def test_campaign_calls_then_letters(db: Database) -> None:
-    clerk, _, boss = await _people(db)
-    opened, first = await _consult(db, clerk)
+    clerk, _, _ = await _people(db)
+    opened, _ = await _consult(db, clerk)
     event_on = date(2027, 1, 20)
     async with db.session() as session:
         with pytest.raises(Refused) as caught:
@@ -282,7 +282,6 @@ async def test_campaign_calls_then_letters(db: Database) -> None:
             await record_sent(session, letter_id=letter.id, channel=LetterChannel.post,  # type: ignore[arg-type]
                               sent_at=called, clerk_id=clerk.id, now=called, actor=ACTOR)  # type: ignore[arg-type]
         assert caught.value.code == "letter_already_sent"
-        _ = first
 
 
 async def test_maintenance_calls_once_per_due_date(db: Database) -> None:
