@@ -23,20 +23,32 @@ from telegram.warnings import PTBUserWarning
 from bot.persistence import DatabasePersistence
 from bot.services import Services
 from handlers import (
+    absence,
     access,
+    assign,
+    call_log,
+    campaign,
+    complaints,
+    consultation,
+    customer,
+    delivery,
     extra_item,
     extra_item_decision,
     fault_report,
+    followup_buttons,
     items_mismatch,
+    letters,
     new_order,
     orders,
     plate_check,
+    report,
     start,
+    today,
 )
 from handlers.common import nothing_to_cancel, reply, stale_button
 from handlers.context import WorkshopContext
 from handlers.menus import set_default_menu, set_menu
-from jobs import escalation
+from jobs import after_sales, escalation
 from models.staff import ChatAccount, Staff
 
 log = logging.getLogger(__name__)
@@ -123,6 +135,19 @@ def build_application(
             *fault_report.handlers(),
             *extra_item.handlers(),
             *extra_item_decision.handlers(),
+            # After-sales (A1–A13)
+            *call_log.handlers(),
+            *customer.handlers(),
+            *consultation.handlers(),
+            *assign.handlers(),
+            *absence.handlers(),
+            *delivery.handlers(),
+            *complaints.handlers(),
+            *campaign.handlers(),
+            *letters.handlers(),
+            *report.handlers(),
+            *followup_buttons.handlers(),
+            *today.handlers(),
             *orders.handlers(),
             *start.handlers(),
             CommandHandler("cancel", nothing_to_cancel),
@@ -140,6 +165,13 @@ def build_application(
             interval=timedelta(seconds=settings.escalation_check_seconds),
             first=timedelta(seconds=5),
             name=f"escalation:{channel}",
+            job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
+        )
+        application.job_queue.run_repeating(
+            after_sales.job,
+            interval=timedelta(seconds=settings.followup_check_seconds),
+            first=timedelta(seconds=10),
+            name=f"after_sales:{channel}",
             job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
         )
     return application

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column
+from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +13,7 @@ from models.db import UTCDateTime
 
 class CardMessage(SQLModel, table=True):
     __tablename__ = "card_message"
+    __table_args__ = (Index("ix_card_message_chat", "channel", "chat_id", "message_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32, index=True)  # "extra_item", "fault_report", …
@@ -38,3 +39,18 @@ async def cards_of(session: AsyncSession, kind: str, ref_id: int) -> list[CardMe
 
 async def recipients_of(session: AsyncSession, kind: str, ref_id: int) -> set[int]:
     return {card.staff_id for card in await cards_of(session, kind, ref_id)}
+
+
+async def card_at(
+    session: AsyncSession, channel: str, chat_id: int, message_id: int
+) -> CardMessage | None:
+    """The card a message is (a clerk replying to a reminder names it this way)."""
+    return (
+        await session.exec(
+            select(CardMessage).where(
+                CardMessage.channel == channel,
+                CardMessage.chat_id == chat_id,
+                CardMessage.message_id == message_id,
+            )
+        )
+    ).first()

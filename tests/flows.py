@@ -38,3 +38,30 @@ async def order_in_progress(
     await tech.tap(data=f"ord:{order_id}:plate")
     await tech.send("京A12345")
     return order_id
+
+
+async def customer_visit(
+    shop: Shop, clerk_staff_id: int, *, name: str = "王先生", phone: str = "13812345678",
+    plate: str = "京A12345", topic: str = "Asked about the 40,000 km service",
+) -> tuple[int, int]:
+    """Set-up for follow-up tests: a consultation logged for ``clerk_staff_id``'s customer.
+
+    Returns (customer id, first-call follow-up id). The /consult and /deliver chats have
+    tests of their own; this is the quick way to a customer with a first call due.
+    """
+    from models.audit import Actor
+    from models.staff import Staff
+    from models.visit_flow import log_consultation
+
+    settings = shop.settings
+    async with shop.db.session() as session:
+        clerk = await session.get(Staff, clerk_staff_id)
+        assert clerk is not None
+        opened, first = await log_consultation(
+            session, clerk=clerk, customer_name=name, phone=phone, plate=plate, topic=topic,
+            now=shop.now(), actor=Actor(clerk_staff_id, "telegram"),
+            calendar=settings.calendar, first_call_window=settings.first_call_window,
+        )
+        await session.commit()
+    assert first is not None
+    return opened.customer.id, first.id  # type: ignore[return-value]

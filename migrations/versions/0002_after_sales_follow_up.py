@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 03:47:33.328813
+Create Date: 2026-11-28 03:50:17.284407
 """
 
 from collections.abc import Sequence
@@ -245,6 +245,9 @@ def upgrade() -> None:
     with op.batch_alter_table('complaint_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaint_event_complaint_id'), ['complaint_id'], unique=False)
 
+    with op.batch_alter_table('card_message', schema=None) as batch_op:
+        batch_op.create_index('ix_card_message_chat', ['channel', 'chat_id', 'message_id'], unique=False)
+
     with op.batch_alter_table('work_order', schema=None) as batch_op:
         batch_op.add_column(sa.Column('customer_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_work_order_customer_id'), ['customer_id'], unique=False)
@@ -262,6 +265,9 @@ def downgrade() -> None:
         batch_op.drop_constraint('fk_work_order_customer_id', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_work_order_customer_id'))
         batch_op.drop_column('customer_id')
+
+    with op.batch_alter_table('card_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_card_message_chat')
 
     with op.batch_alter_table('complaint_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaint_event_complaint_id'))
