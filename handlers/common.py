@@ -99,6 +99,13 @@ _REFUSALS: dict[str, Callable[[Translator, dict[str, Any]], str]] = {
 }
 
 
+def add_refusals(texts: dict[str, Callable[[Translator, dict[str, Any]], str]]) -> None:
+    """A flow module adds the sentences for the refusal codes its rules raise."""
+    duplicates = set(texts) & set(_REFUSALS)
+    assert not duplicates, f"refusal codes defined twice: {duplicates}"
+    _REFUSALS.update(texts)
+
+
 def refusal(_: Translator, refused: Refused) -> str:
     render = _REFUSALS.get(refused.code)
     if render is None:
