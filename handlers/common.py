@@ -96,6 +96,41 @@ _REFUSALS: dict[str, Callable[[Translator, dict[str, Any]], str]] = {
     "consent_missing": lambda _, p: _("Please choose how the customer consented."),
     "consent_note_missing": lambda _, p: _("Please describe how the customer consented."),
     "reason_missing": lambda _, p: _("Please give a reason."),
+    # After-sales (A1–A13)
+    "already_delivered": lambda _, p: _("Order {number} was already delivered.").format(**p),
+    "customer_missing": lambda _, p: _("That customer no longer exists."),
+    "followup_missing": lambda _, p: _("That follow-up no longer exists."),
+    "followup_closed": lambda _, p: _("This follow-up is already closed; nothing was "
+                                      "changed."),
+    "not_clerk": lambda _, p: _("{name} is not an active tracking clerk.").format(**p),
+    "not_supervisor": lambda _, p: _("Only supervisors can do this; nothing was changed."),
+    "date_invalid": lambda _, p: _("Please send a date like 2026-12-01."),
+    "date_in_past": lambda _, p: _("That date has passed; please choose a later one."),
+    "time_in_past": lambda _, p: _("That time has passed; please choose a later one."),
+    "time_in_future": lambda _, p: _("That is in the future; please give the day it "
+                                     "happened."),
+    "phone_invalid": lambda _, p: _("That does not look like a phone number (e.g. "
+                                    "13812345678 or 010-12345678). Please send it again."),
+    "plate_taken": lambda _, p: _("Plate {plate} belongs to another customer's "
+                                  "vehicle.").format(**p),
+    "no_vehicle": lambda _, p: _("This customer has no vehicle yet; add its plate first."),
+    "number_invalid": lambda _, p: _("Please send a whole number in a sensible range."),
+    "field_unknown": lambda _, p: _("That field cannot be edited."),
+    "absence_dates": lambda _, p: _("The absence must start today or later and end on or "
+                                    "after its start."),
+    "standin_is_clerk": lambda _, p: _("The stand-in must be someone other than the absent "
+                                       "clerk."),
+    "absence_overlaps": lambda _, p: _("That clerk is already away from {starts_on} to "
+                                       "{ends_on}.").format(**p),
+    "complaint_missing": lambda _, p: _("That complaint no longer exists."),
+    "complaint_moved": lambda _, p: _("This complaint has moved on (now: {status}); "
+                                      "nothing was changed.").format(**p),
+    "audience_value_missing": lambda _, p: _("Please name the vehicle model."),
+    "no_customers": lambda _, p: _("No customer matches; nothing was created."),
+    "letter_missing": lambda _, p: _("That letter no longer exists."),
+    "letter_already_sent": lambda _, p: _("This letter was already registered as sent."),
+    "satisfaction_invalid": lambda _, p: _("Satisfaction is a number from 1 to 5."),
+    "too_long": lambda _, p: _("That is too long; at most {limit} characters.").format(**p),
 }
 
 
