@@ -13,6 +13,7 @@ from bot.i18n import Translator
 from bot.messenger import clip
 from handlers.context import WorkshopContext
 from models.rules import Refused
+from models.work_order import OrderStatus, WorkOrder, floor_order
 
 END = ConversationHandler.END
 
@@ -233,6 +234,36 @@ async def wrong_input(update: Update, context: WorkshopContext) -> None:
         text = _("That is not what this step needs. Please answer the question above, "
                  "or send /cancel.")
     await reply(update, text)
+
+
+async def open_floor_step(
+    update: Update, context: WorkshopContext, status: OrderStatus, draft_key: str
+) -> WorkOrder | None:
+    """Start a technician's step on the order a button names: check who and when, then a
+    fresh draft with the order id and no photos. ``None`` after telling them why not."""
+    order_id = callback_int(update)
+    async with context.services.db.session() as session:
+        try:
+            order = await floor_order(session, order_id, context.me, status)
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return None
+    drop_draft(context, draft_key)
+    draft(context, draft_key).update(order_id=order_id, photos=[])
+    await answer_tap(update)
+    return order
+
+
+def keep_photo(context: WorkshopContext, draft_key: str, message: Message, limit: int) -> int:
+    """Add the largest size of a message's photo to the draft; returns how many are kept,
+    or 0 when the draft already holds ``limit`` (this one is not kept)."""
+    photos = draft(context, draft_key).setdefault("photos", [])
+    if len(photos) >= limit:
+        return 0
+    largest = message.photo[-1]
+    photos.append({"channel": context.channel, "file_id": largest.file_id,
+                   "file_unique_id": largest.file_unique_id})
+    return len(photos)
 
 
 def local_time(_: Translator, at: datetime | None) -> str:

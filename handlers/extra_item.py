@@ -15,15 +15,15 @@ from handlers.common import (
     END,
     answer_tap,
     button,
-    callback_int,
     checked_text,
     conversation,
     draft,
     drop_draft,
+    keep_photo,
     keyboard,
     local_time,
+    open_floor_step,
     refusal,
-    refuse,
     reply,
 )
 from handlers.context import WorkshopContext
@@ -41,10 +41,7 @@ from models.staff import Staff
 from models.work_order import (
     OrderStatus,
     WorkOrder,
-    get_order,
     items_of,
-    require_on_floor,
-    require_technician,
 )
 
 DESCRIPTION, REASON, PHOTOS, ESTIMATE = range(4)
@@ -104,18 +101,9 @@ def extra_item_card(
 
 async def start(update: Update, context: WorkshopContext) -> int:
     """The order's technician, an order in progress."""
-    order_id = callback_int(update)
-    async with context.services.db.session() as session:
-        try:
-            order = await get_order(session, order_id)
-            require_technician(order, context.me)
-            require_on_floor(order, OrderStatus.in_progress)
-        except Refused as refused:
-            await refuse(update, context, refused)
-            return END
-    drop_draft(context, DRAFT)
-    draft(context, DRAFT).update(order_id=order_id, photos=[])
-    await answer_tap(update)
+    order = await open_floor_step(update, context, OrderStatus.in_progress, DRAFT)
+    if order is None:
+        return END
     await reply(update, context._("{number}: extra item. What needs doing that is not on the "
                                   "order (e.g. “Replace front wiper blades”)? /cancel stops "
                                   "at any step.").format(number=order.number))
@@ -154,16 +142,13 @@ async def got_photo(update: Update, context: WorkshopContext) -> int:
     _ = context._
     message = update.message
     assert message is not None and message.photo
-    photos = draft(context, DRAFT).setdefault("photos", [])
     go_on = keyboard([button(_("➡️ Continue"), "xi:photos:done")])
-    if len(photos) >= MAX_PHOTOS:
+    count = keep_photo(context, DRAFT, message, MAX_PHOTOS)
+    if not count:
         await reply(update, _("That is enough photos. Tap Continue."), go_on)
         return PHOTOS
-    largest = message.photo[-1]
-    photos.append({"channel": context.channel, "file_id": largest.file_id,
-                   "file_unique_id": largest.file_unique_id})
     await reply(update, _("Photo {count} kept. Send another, or tap Continue.")
-                .format(count=len(photos)), go_on)
+                .format(count=count), go_on)
     return PHOTOS
 
 

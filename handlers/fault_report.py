@@ -31,7 +31,9 @@ from handlers.common import (
     conversation,
     draft,
     drop_draft,
+    keep_photo,
     keyboard,
+    open_floor_step,
     refusal,
     refuse,
     reply,
@@ -45,8 +47,6 @@ from models.work_order import (
     OrderStatus,
     WorkOrder,
     get_order,
-    require_on_floor,
-    require_technician,
 )
 
 DESCRIBING, PHOTOS = range(2)
@@ -57,18 +57,9 @@ MAX_DESCRIPTION = 1500
 
 async def start(update: Update, context: WorkshopContext) -> int:
     """The order's technician, an order in progress: ask what the fault is."""
-    order_id = callback_int(update)
-    async with context.services.db.session() as session:
-        try:
-            order = await get_order(session, order_id)
-            require_technician(order, context.me)
-            require_on_floor(order, OrderStatus.in_progress)
-        except Refused as refused:
-            await refuse(update, context, refused)
-            return END
-    drop_draft(context, DRAFT)
-    draft(context, DRAFT).update(order_id=order_id, photos=[])
-    await answer_tap(update)
+    order = await open_floor_step(update, context, OrderStatus.in_progress, DRAFT)
+    if order is None:
+        return END
     await reply(update, context._("{number}: describe the fault you found that the order does "
                                   "not list — what, where, how bad. It goes to the advisor. "
                                   "/cancel stops.").format(number=order.number))
@@ -103,24 +94,21 @@ async def got_photo(update: Update, context: WorkshopContext) -> int:
     message = update.message
     assert message is not None and message.photo
     form = draft(context, DRAFT)
-    photos = form.setdefault("photos", [])
-    if len(photos) >= MAX_PHOTOS:
+    count = keep_photo(context, DRAFT, message, MAX_PHOTOS)
+    if not count:
         await reply(update, _("A report takes at most {limit} photos; this one was not kept. "
                               "Tap “Done — send” to send the report.").format(limit=MAX_PHOTOS),
                     done_button(_, form["order_id"]))
         return PHOTOS
-    largest = message.photo[-1]
-    photos.append({"channel": context.channel, "file_id": largest.file_id,
-                   "file_unique_id": largest.file_unique_id})
-    if len(photos) >= MAX_PHOTOS:
+    if count >= MAX_PHOTOS:
         text = _.ngettext(
             "{count} photo kept — that is the most one report takes. Tap “Done — send”.",
             "{count} photos kept — that is the most one report takes. Tap “Done — send”.",
-            len(photos))
+            count)
     else:
         text = _.ngettext("{count} photo kept. Send more, or tap “Done — send”.",
-                          "{count} photos kept. Send more, or tap “Done — send”.", len(photos))
-    await reply(update, text.format(count=len(photos)), done_button(_, form["order_id"]))
+                          "{count} photos kept. Send more, or tap “Done — send”.", count)
+    await reply(update, text.format(count=count), done_button(_, form["order_id"]))
     return PHOTOS
 
 

@@ -7,21 +7,19 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from handlers.common import (
     END,
-    answer_tap,
-    callback_int,
     checked_text,
     conversation,
     draft,
     drop_draft,
+    open_floor_step,
     refusal,
-    refuse,
     reply,
 )
 from handlers.context import WorkshopContext
 from models.order_note import flag_items_mismatch
 from models.rules import Refused
 from models.staff import Staff
-from models.work_order import OrderStatus, get_order, require_on_floor, require_technician
+from models.work_order import OrderStatus
 
 NOTE = 0
 DRAFT = "items_mismatch"
@@ -30,17 +28,9 @@ MAX_NOTE = 1000
 
 async def start(update: Update, context: WorkshopContext) -> int:
     """Ask what does not match."""
-    order_id = callback_int(update)
-    async with context.services.db.session() as session:
-        try:
-            order = await get_order(session, order_id)
-            require_technician(order, context.me)
-            require_on_floor(order, OrderStatus.in_progress)
-        except Refused as refused:
-            await refuse(update, context, refused)
-            return END
-    draft(context, DRAFT)["order_id"] = order_id
-    await answer_tap(update)
+    order = await open_floor_step(update, context, OrderStatus.in_progress, DRAFT)
+    if order is None:
+        return END
     await reply(update, context._("{number}: what does not match between the fault and the "
                                   "listed items? Your note goes to the advisor.")
                 .format(number=order.number))

@@ -11,15 +11,14 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from handlers.common import (
     END,
-    answer_tap,
     button,
-    callback_int,
     conversation,
     draft,
     drop_draft,
+    keep_photo,
     keyboard,
+    open_floor_step,
     refusal,
-    refuse,
     reply,
 )
 from handlers.context import WorkshopContext
@@ -31,8 +30,6 @@ from models.work_order import (
     confirm_plate,
     get_order,
     items_of,
-    require_on_floor,
-    require_technician,
 )
 
 TYPING = 0
@@ -42,18 +39,9 @@ MAX_PHOTOS = 5
 
 async def start(update: Update, context: WorkshopContext) -> int:
     """The order's technician, an order still waiting for its plate check."""
-    order_id = callback_int(update)
-    async with context.services.db.session() as session:
-        try:
-            order = await get_order(session, order_id)
-            require_technician(order, context.me)
-            require_on_floor(order, OrderStatus.open)
-        except Refused as refused:
-            await refuse(update, context, refused)
-            return END
-    drop_draft(context, DRAFT)
-    draft(context, DRAFT).update(order_id=order_id, photos=[])
-    await answer_tap(update)
+    order = await open_floor_step(update, context, OrderStatus.open, DRAFT)
+    if order is None:
+        return END
     await reply(update, context._("{number}: type the plate number you see on the vehicle. "
                                   "You may send a photo of the plate first.")
                 .format(number=order.number))
@@ -64,13 +52,9 @@ async def got_photo(update: Update, context: WorkshopContext) -> int:
     """Keep the photo as evidence for this check."""
     message = update.message
     assert message is not None and message.photo
-    photos = draft(context, DRAFT).setdefault("photos", [])
-    if len(photos) >= MAX_PHOTOS:
+    if not keep_photo(context, DRAFT, message, MAX_PHOTOS):
         await reply(update, context._("That is enough photos. Now type the plate."))
         return TYPING
-    largest = message.photo[-1]
-    photos.append({"channel": context.channel, "file_id": largest.file_id,
-                   "file_unique_id": largest.file_unique_id})
     await reply(update, context._("Photo kept. Now type the plate."))
     return TYPING
 

@@ -24,10 +24,10 @@ from models.work_order import (
     OrderItem,
     OrderStatus,
     WorkOrder,
+    floor_order,
     get_order,
     require_advisor,
     require_on_floor,
-    require_technician,
 )
 
 
@@ -98,9 +98,7 @@ async def request_extra_item(
     photos: list[dict[str, str]], parts_fen: int | None, labour_fen: int | None,
     now: datetime, actor: Actor,
 ) -> tuple[WorkOrder, ExtraItemRequest]:
-    order = await get_order(session, order_id)
-    require_technician(order, technician)
-    require_on_floor(order, OrderStatus.in_progress)
+    order = await floor_order(session, order_id, technician, OrderStatus.in_progress)
     description, reason = description.strip(), reason.strip()
     if not description or not reason:
         raise Refused("empty_text")

@@ -18,10 +18,8 @@ from models.staff import Staff
 from models.work_order import (
     OrderStatus,
     WorkOrder,
-    get_order,
+    floor_order,
     require_advisor,
-    require_on_floor,
-    require_technician,
 )
 
 MAX_PHOTOS = 10
@@ -50,9 +48,7 @@ async def report_fault(
     session: AsyncSession, *, order_id: int, technician: Staff, description: str,
     photos: list[dict[str, str]], now: datetime, actor: Actor,
 ) -> tuple[WorkOrder, FaultReport]:
-    order = await get_order(session, order_id)
-    require_technician(order, technician)
-    require_on_floor(order, OrderStatus.in_progress)
+    order = await floor_order(session, order_id, technician, OrderStatus.in_progress)
     description = description.strip()
     if not description:
         raise Refused("empty_text")

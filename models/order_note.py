@@ -16,9 +16,7 @@ from models.staff import Staff
 from models.work_order import (
     OrderStatus,
     WorkOrder,
-    get_order,
-    require_on_floor,
-    require_technician,
+    floor_order,
 )
 
 
@@ -42,9 +40,7 @@ async def flag_items_mismatch(
     actor: Actor,
 ) -> tuple[WorkOrder, OrderNote]:
     """W2: the technician tells the front desk the listed items don't fit the fault."""
-    order = await get_order(session, order_id)
-    require_technician(order, technician)
-    require_on_floor(order, OrderStatus.in_progress)
+    order = await floor_order(session, order_id, technician, OrderStatus.in_progress)
     text = text.strip()
     if not text:
         raise Refused("empty_text")

@@ -225,6 +225,16 @@ def require_on_floor(order: WorkOrder, *allowed: OrderStatus) -> None:
         raise Refused("wrong_status", status=status.value)
 
 
+async def floor_order(
+    session: AsyncSession, order_id: int, staff: Staff, status: OrderStatus
+) -> WorkOrder:
+    """The order a floor action names, if this person may act on it in this state."""
+    order = await get_order(session, order_id)
+    require_technician(order, staff)
+    require_on_floor(order, status)
+    return order
+
+
 @dataclass(frozen=True)
 class PlateResult:
     matched: bool
@@ -246,9 +256,7 @@ async def confirm_plate(
     photos: list[dict[str, str]] | None = None,
 ) -> PlateResult:
     """W1: the typed plate must match the order before any work starts."""
-    order = await get_order(session, order_id)
-    require_technician(order, technician)
-    require_on_floor(order, OrderStatus.open)
+    order = await floor_order(session, order_id, technician, OrderStatus.open)
     normalized = plate.normalize(typed)
     if not normalized or (order.plate_is_mainland and not plate.is_mainland(normalized)):
         raise Refused("plate_typo", plate=normalized)
@@ -353,9 +361,7 @@ async def self_check(
     session: AsyncSession, *, order_id: int, technician: Staff, now: datetime, actor: Actor
 ) -> WorkOrder:
     """W7 first step: every item done (or rejected) and the technician vouches for the work."""
-    order = await get_order(session, order_id)
-    require_technician(order, technician)
-    require_on_floor(order, OrderStatus.in_progress)
+    order = await floor_order(session, order_id, technician, OrderStatus.in_progress)
     remaining = open_items(await items_of(session, order_id))
     if remaining:
         raise Refused("items_open", count=len(remaining))
