@@ -1,0 +1,474 @@
+"""The ``workshop-bot`` command (also ``python -m bot``): run the bot, migrate, onboard staff.
+
+Operators read this output, so a failure is one line on stderr and exit status 2, never a
+traceback. Every command except ``db …`` refuses to touch a database whose schema is not the
+one this code expects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import logging
+import sys
+import unicodedata
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from pydantic import ValidationError
+from sqlalchemy import update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlmodel import col, select
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot import migrate
+from bot.clock import Clock
+from bot.settings import LOCALES, Settings
+from models.db import Database
+from models.staff import (
+    ChatAccount,
+    InviteCode,
+    Role,
+    Staff,
+    StaffError,
+    add_staff,
+    bind_account,
+    deactivate,
+    find_staff,
+    new_invite,
+    set_roles,
+)
+
+log = logging.getLogger(__name__)
+
+EXIT_ERROR = 2
+UPGRADE_HINT = "run `workshop-bot db upgrade`"
+USERNAME_PLACEHOLDER = "<bot_username>"
+GET_ME_TIMEOUT = 10.0
+T = TypeVar("T")
+
+
+class CliError(Exception):
+    """Something the operator must fix; the message is the one line they see."""
+
+
+# --- settings and the database -------------------------------------------------------------
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        raise CliError("bad setting " + "; ".join(problems)) from None
+
+
+def safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
+def open_database(settings: Settings) -> Database:
+    """The database of ``DATABASE_URL``; a SQLite file gets its folder (``./data/``) made."""
+    url = settings.database_url
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise CliError(f"DATABASE_URL is not a database URL: {url!r}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
+        raise CliError(f"DATABASE_URL must be sqlite:///… or postgresql://…, not {safe_url(url)}")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+    try:
+        return Database(url)
+    except (ArgumentError, SQLAlchemyError, ImportError) as exc:
+        raise CliError(f"cannot use DATABASE_URL {safe_url(url)}: {exc}") from None
+
+
+async def schema_problem(db: Database, *, hint: str = UPGRADE_HINT) -> str | None:
+    """Why this database cannot be used as it is, in one line; ``None`` when it is current."""
+    current = await migrate.current_revision(db)
+    head = migrate.head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return f"the database has no schema yet; {hint} first"
+    try:
+        ScriptDirectory.from_config(migrate.alembic_config()).get_revision(current)
+    except CommandError:
+        return (f"the database is at revision {current}, which this version of workshop-bot "
+                "does not know; install the newer workshop-bot that wrote it")
+    return f"the database schema is out of date ({current}, this code needs {head}); {hint} first"
+
+
+def with_database(
+    settings: Settings,
+    work: Callable[[Database], Awaitable[T]],
+    *,
+    check_schema: bool = True,
+    hint: str = UPGRADE_HINT,
+) -> T:
+    """Open the database, refuse an out-of-date schema, run ``work``, close; on a new loop."""
+    db = open_database(settings)
+
+    async def body() -> T:
+        try:
+            if check_schema and (problem := await schema_problem(db, hint=hint)):
+                raise CliError(problem)
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(body())
+    except (SQLAlchemyError, OSError) as exc:
+        log.debug("database error", exc_info=True)
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CliError(
+            f"database {safe_url(settings.database_url)}: {type(exc).__name__}: {first_line}"
+        ) from None
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> tuple[str | None, str | None]:
+        before = await migrate.current_revision(db)
+        await migrate.upgrade(db)
+        return before, await migrate.current_revision(db)
+
+    before, after = with_database(settings, work, check_schema=False)
+    if before == after:
+        print(f"Database {safe_url(settings.database_url)} is up to date (revision {after}).")
+    else:
+        print(f"Database {safe_url(settings.database_url)} upgraded: "
+              f"{before or 'empty'} -> {after}.")
+    return 0
+
+
+def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> tuple[str | None, str | None]:
+        return await migrate.current_revision(db), await schema_problem(db)
+
+    current, problem = with_database(settings, work, check_schema=False)
+    print(f"Database: {safe_url(settings.database_url)}")
+    print(f"Revision: {current or 'none'} (this code needs {migrate.head_revision()})")
+    print(f"Status:   {problem or 'up to date'}")
+    return 0
+
+
+# --- run --------------------------------------------------------------------------------------
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.telegram_bot_token:
+        raise CliError("set TELEGRAM_BOT_TOKEN (env or .env) to the token @BotFather gave you")
+
+    async def prepare(db: Database) -> None:
+        if args.upgrade:
+            await migrate.upgrade(db)
+        elif problem := await schema_problem(
+            db, hint=f"{UPGRADE_HINT} (or start with `workshop-bot run --upgrade`)"
+        ):
+            raise CliError(problem)
+
+    with_database(settings, prepare, check_schema=False)
+
+    from bot.run import poll  # the application and its handlers load only when needed
+
+    try:
+        poll(settings)
+    except InvalidToken:
+        raise CliError("the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather") \
+            from None
+    except NetworkError as exc:
+        raise CliError(
+            f"cannot reach the Bot API at {settings.telegram_api_base_url}: {exc}"
+        ) from None
+    return 0
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+def parse_roles(values: Sequence[str]) -> set[Role]:
+    """``--role technician --role team-leader`` or ``--role technician,advisor``."""
+    roles: set[Role] = set()
+    for value in values:
+        for part in value.split(","):
+            name = part.strip().lower().replace("-", "_")
+            if not name:
+                continue
+            try:
+                roles.add(Role(name))
+            except ValueError:
+                raise CliError(
+                    f"unknown role {part.strip()!r}; roles are: {', '.join(r.value for r in Role)}"
+                ) from None
+    if not roles:
+        raise CliError("give at least one --role")
+    return roles
+
+
+def roles_text(staff: Staff) -> str:
+    return ", ".join(r.value for r in Role if r in staff.role_set) or "-"
+
+
+def wecom_chat_id(userid: str) -> int:
+    """A stable chat id for a WeCom ``userid``: positive, below 2**53 so JSON keeps it exact."""
+    digest = hashlib.sha256(userid.encode("utf-8")).digest()
+    return (int.from_bytes(digest[:8], "big") >> 11) or 1
+
+
+async def bot_username(settings: Settings) -> tuple[str | None, str | None]:
+    """The bot's @username for the invite link, and why it is missing when it is."""
+    if settings.telegram_bot_username:
+        return settings.telegram_bot_username.lstrip("@"), None
+    if not settings.telegram_bot_token:
+        return None, "set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to print the real link"
+    request = HTTPXRequest(connect_timeout=5.0, read_timeout=5.0)
+    bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url,
+              request=request)
+    try:
+        async with asyncio.timeout(GET_ME_TIMEOUT):
+            me = await bot.get_me()
+    except (TelegramError, TimeoutError) as exc:
+        reason = str(exc) or "timed out"
+        return None, (f"could not ask the Bot API for the bot's username ({reason}); "
+                      "set TELEGRAM_BOT_USERNAME")
+    finally:
+        await request.shutdown()
+    return me.username, None
+
+
+async def print_invite(settings: Settings, invite: InviteCode) -> None:
+    username, why_not = await bot_username(settings)
+    expires = invite.expires_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+    print(f"Invite code: {invite.code}  (works once; expires {expires} {settings.timezone})")
+    print(f"Link:        https://t.me/{username or USERNAME_PLACEHOLDER}?start={invite.code}")
+    print(f"Or send the bot: /start {invite.code}")
+    if why_not:
+        print(f"Note: {why_not}.")
+
+
+def staff_label(staff: Staff) -> str:
+    code = f", code {staff.code}" if staff.code else ""
+    return f"{staff.name} (#{staff.id}{code})"
+
+
+def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> int:
+    roles = parse_roles(args.role)
+    if args.locale is not None and args.locale not in LOCALES:
+        raise CliError(f"unknown locale {args.locale!r}; choose {' or '.join(LOCALES)}")
+    wecom_userid = (args.wecom_userid or "").strip() or None
+
+    async def work(db: Database) -> None:
+        now = Clock().now()
+        async with db.session() as session:
+            staff, invite = await add_staff(
+                session, name=args.name, roles=roles, now=now,
+                invite_ttl=timedelta(days=settings.invite_ttl_days),
+                locale=args.locale, code=args.code,
+            )
+            if wecom_userid:
+                await bind_account(session, staff, channel="wecom", user_key=wecom_userid,
+                                   chat_id=wecom_chat_id(wecom_userid), now=now)
+            await session.commit()
+        print(f"Added {staff_label(staff)}: {roles_text(staff)}.")
+        await print_invite(settings, invite)
+        if wecom_userid:
+            print(f"Bound WeCom userid {wecom_userid!r} (chat id {wecom_chat_id(wecom_userid)}); "
+                  "the WeCom channel itself arrives in a later release.")
+
+    with_database(settings, work)
+    return 0
+
+
+def display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
+
+
+def cmd_staff_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> list[list[str]]:
+        async with db.session() as session:
+            people = (await session.exec(select(Staff).order_by(col(Staff.id)))).all()
+            accounts = (await session.exec(select(ChatAccount))).all()
+        channels: dict[int, set[str]] = {}
+        for account in accounts:
+            channels.setdefault(account.staff_id, set()).add(account.channel)
+        return [
+            [str(s.id), s.name, s.code or "-", roles_text(s), "yes" if s.active else "no",
+             ", ".join(sorted(channels.get(s.id or 0, set()))) or "-"]
+            for s in people
+        ]
+
+    rows = with_database(settings, work)
+    if not rows:
+        print("No staff yet. Add someone: workshop-bot staff add --name NAME --role ROLE")
+        return 0
+    table = [["ID", "NAME", "CODE", "ROLES", "ACTIVE", "CHANNELS"], *rows]
+    widths = [max(display_width(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(pad(cell, width) for cell, width in zip(row, widths, strict=True))
+              .rstrip())
+    return 0
+
+
+def cmd_staff_set_roles(settings: Settings, args: argparse.Namespace) -> int:
+    roles = parse_roles(args.role)
+
+    async def work(db: Database) -> None:
+        async with db.session() as session:
+            staff = await find_staff(session, args.ref)
+            before = roles_text(staff)
+            await set_roles(session, staff, roles, now=Clock().now())
+            await session.commit()
+        print(f"{staff_label(staff)}: {before} -> {roles_text(staff)}.")
+
+    with_database(settings, work)
+    return 0
+
+
+def cmd_staff_deactivate(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> None:
+        async with db.session() as session:
+            staff = await find_staff(session, args.ref)
+            if not staff.active:
+                print(f"{staff_label(staff)} is already deactivated.")
+                return
+            await deactivate(session, staff, now=Clock().now())
+            await session.commit()
+        print(f"Deactivated {staff_label(staff)}; the bot no longer answers them.")
+
+    with_database(settings, work)
+    return 0
+
+
+def cmd_staff_invite(settings: Settings, args: argparse.Namespace) -> int:
+    """A new code for someone who lost theirs; their older unused codes stop working."""
+
+    async def work(db: Database) -> None:
+        now = Clock().now()
+        async with db.session() as session:
+            staff = await find_staff(session, args.ref)
+            if not staff.active:
+                raise CliError(f"{staff_label(staff)} is deactivated; no invite issued")
+            await session.exec(  # type: ignore[call-overload]
+                update(InviteCode)
+                .where(col(InviteCode.staff_id) == staff.id, col(InviteCode.used_at).is_(None),
+                       col(InviteCode.expires_at) > now)
+                .values(expires_at=now)
+            )
+            invite = await new_invite(session, staff, now=now,
+                                      ttl=timedelta(days=settings.invite_ttl_days))
+            await session.commit()
+        print(f"New invite for {staff_label(staff)}; earlier unused codes no longer work.")
+        await print_invite(settings, invite)
+
+    with_database(settings, work)
+    return 0
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+Command = Callable[[Settings, argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workshop-bot",
+        description="After-sales workshop bot. Settings come from the environment and ./.env.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the Telegram bot (long polling)")
+    run.add_argument("--upgrade", action="store_true",
+                     help="upgrade the database schema first instead of refusing to start")
+    run.set_defaults(handler=cmd_run)
+
+    db = commands.add_parser("db", help="the database schema").add_subparsers(
+        dest="db_command", required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="create or upgrade the schema").set_defaults(
+        handler=cmd_db_upgrade)
+    db.add_parser("current", help="show the schema revision").set_defaults(
+        handler=cmd_db_current)
+
+    staff = commands.add_parser("staff", help="onboard and manage staff").add_subparsers(
+        dest="staff_command", required=True, metavar="ACTION")
+    role_help = f"one of: {', '.join(r.value for r in Role)} (repeat, or comma-separate)"
+
+    add = staff.add_parser("add", help="add a staff member and print their invite code")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", action="append", required=True, help=role_help)
+    add.add_argument("--code", help="staff code (工号), unique")
+    add.add_argument("--locale", help=f"language: {' or '.join(LOCALES)} "
+                                      "(default: the one their Telegram uses)")
+    add.add_argument("--wecom-userid", help="bind a WeCom userid now (WeCom channel: coming)")
+    add.set_defaults(handler=cmd_staff_add)
+
+    staff.add_parser("list", help="everyone, with roles and bound channels").set_defaults(
+        handler=cmd_staff_list)
+
+    ref_help = "staff id, staff code or exact name"
+    set_roles_parser = staff.add_parser("set-roles", help="replace someone's roles")
+    set_roles_parser.add_argument("ref", metavar="REF", help=ref_help)
+    set_roles_parser.add_argument("--role", action="append", required=True, help=role_help)
+    set_roles_parser.set_defaults(handler=cmd_staff_set_roles)
+
+    deactivate_parser = staff.add_parser("deactivate", help="stop the bot answering someone")
+    deactivate_parser.add_argument("ref", metavar="REF", help=ref_help)
+    deactivate_parser.set_defaults(handler=cmd_staff_deactivate)
+
+    invite = staff.add_parser("invite", help="a new invite code for someone who lost theirs")
+    invite.add_argument("ref", metavar="REF", help=ref_help)
+    invite.set_defaults(handler=cmd_staff_invite)
+    return parser
+
+
+def configure_logging(settings: Settings, *, verbose: bool) -> None:
+    level = logging.getLevelName(settings.log_level.upper())
+    if not isinstance(level, int):
+        raise CliError(f"bad setting LOG_LEVEL: {settings.log_level!r}")
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=level if verbose else max(level, logging.WARNING),
+    )
+    # httpx logs every request (a line per long poll), APScheduler every job run and Alembic
+    # its set-up at INFO; the operator's log keeps the bot's own lines and every warning.
+    for chatty in ("httpx", "apscheduler", "alembic"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Command = args.handler
+    try:
+        settings = load_settings()
+        configure_logging(settings, verbose=args.command == "run")
+        return handler(settings, args)
+    except StaffError as exc:
+        print(f"workshop-bot: {exc}", file=sys.stderr)
+    except CliError as exc:
+        print(f"workshop-bot: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_ERROR

@@ -1,0 +1,416 @@
+"""The ``workshop-bot`` command, in-process (``bot.cli.main``) and once as a real subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy.engine import Connection
+from sqlmodel import select
+
+from bot import cli, migrate
+from bot.settings import Settings
+from models.db import Database
+from models.staff import ChatAccount, InviteCode, Role, Staff
+from tests.shop import Shop
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = re.compile(r"Invite code: ([A-Z0-9]{10})")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh SQLite file; the working directory holds no ``.env`` and no Telegram settings."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'data' / 'workshop.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_USERNAME", "TELEGRAM_API_BASE_URL",
+                 "TIMEZONE", "DEFAULT_LOCALE", "INVITE_TTL_DAYS", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    return url
+
+
+@pytest.fixture
+def migrated(db_url: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert cli.main(["db", "upgrade"]) == 0
+    assert "upgraded: empty -> " in capsys.readouterr().out
+    return db_url
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("workshop-bot: ")
+    return lines[0]
+
+
+def staff_rows(url: str) -> list[Staff]:
+    async def read() -> list[Staff]:
+        db = Database(url)
+        async with db.session() as session:
+            rows = list((await session.exec(select(Staff).order_by(Staff.id))).all())
+        await db.dispose()
+        return rows
+
+    return asyncio.run(read())
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    async def down() -> None:
+        db = Database(url)
+        config = migrate.alembic_config(db.url)
+
+        def run_down(connection: Connection) -> None:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+
+        async with db.engine.begin() as connection:
+            await connection.run_sync(run_down)
+        await db.dispose()
+
+    asyncio.run(down())
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+def test_db_upgrade_creates_the_data_folder_and_is_idempotent(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "db", "current")
+    assert code == 0 and "no schema yet" in out
+    assert (tmp_path / "data").is_dir()
+    assert run(capsys, "db", "upgrade")[0] == 0
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0 and f"up to date (revision {migrate.head_revision()})" in out
+    code, out, _ = run(capsys, "db", "current")
+    assert "Status:   up to date" in out
+
+
+def test_default_database_is_a_sqlite_file_under_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert run(capsys, "db", "upgrade")[0] == 0
+    assert (tmp_path / "data" / "workshop.db").is_file()
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+def test_staff_add_prints_code_expiry_and_link(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "@acme_workshop_bot")
+    code, out, err = run(capsys, "staff", "add", "--name", "张三", "--role", "technician",
+                         "--code", "T001", "--locale", "zh_CN")
+    assert code == 0, err
+    assert "Added 张三 (#1, code T001): technician." in out
+    invite = CODE.search(out)
+    assert invite, out
+    assert f"https://t.me/acme_workshop_bot?start={invite.group(1)}" in out
+    assert "Asia/Shanghai" in out and "works once" in out
+    [staff] = staff_rows(migrated)
+    assert staff.role_set == {Role.technician} and staff.locale == "zh_CN"
+
+
+def test_staff_add_without_username_or_token_prints_a_placeholder(
+    migrated: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "staff", "add", "--name", "Li Si", "--role", "advisor")
+    assert code == 0
+    assert "https://t.me/<bot_username>?start=" in out
+    assert "set TELEGRAM_BOT_USERNAME" in out
+
+
+def test_unreachable_get_me_still_prints_the_invite(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST-TOKEN")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:9/bot")  # discard port
+    code, out, _ = run(capsys, "staff", "add", "--name", "Wang Wu", "--role", "inspector")
+    assert code == 0
+    assert CODE.search(out) and "<bot_username>" in out
+    assert "could not ask the Bot API" in out
+
+
+def test_invite_code_from_the_cli_binds_once_via_start(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "acme_workshop_bot")
+    _, out, _ = run(capsys, "staff", "add", "--name", "Zhao Liu", "--role", "technician",
+                    "--locale", "en")
+    match = CODE.search(out)
+    assert match
+    code = match.group(1)
+    settings = Settings(_env_file=None, telegram_bot_token="123456:TEST-TOKEN",  # type: ignore[call-arg]
+                        database_url=migrated)
+
+    async def chat() -> tuple[list[str], list[str]]:
+        db = Database(migrated)
+        shop = Shop(db, settings, datetime.now(UTC))
+        await shop.start()
+        try:
+            first = await shop.stranger("Zhao Liu").send(f"/start {code}")
+            second = await shop.stranger("Someone Else").send(f"/start {code}")
+        finally:
+            await shop.stop()
+            await db.dispose()
+        assert shop.errors == []
+        return first, second
+
+    first, second = asyncio.run(chat())
+    assert "Welcome, Zhao Liu" in first[0]
+    assert "already been used" in second[0]
+
+
+def test_staff_list_set_roles_deactivate(
+    migrated: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "staff", "list")
+    assert code == 0 and "No staff yet" in out
+    run(capsys, "staff", "add", "--name", "张三", "--role", "technician", "--code", "T001")
+    run(capsys, "staff", "add", "--name", "Li Si", "--role", "advisor,team-leader",
+        "--wecom-userid", "lisi")
+
+    code, out, _ = run(capsys, "staff", "set-roles", "T001", "--role", "technician",
+                       "--role", "team_leader")
+    assert code == 0
+    assert "technician -> technician, team_leader" in out
+    code, out, _ = run(capsys, "staff", "deactivate", "张三")
+    assert code == 0 and "Deactivated 张三" in out
+    code, out, _ = run(capsys, "staff", "deactivate", "1")
+    assert code == 0 and "already deactivated" in out
+
+    code, out, _ = run(capsys, "staff", "list")
+    assert code == 0
+    header, first, second = out.strip().splitlines()
+    assert header.split() == ["ID", "NAME", "CODE", "ROLES", "ACTIVE", "CHANNELS"]
+    assert first.split() == ["1", "张三", "T001", "technician,", "team_leader", "no", "-"]
+    assert second.split() == ["2", "Li", "Si", "-", "team_leader,", "advisor", "yes", "wecom"]
+    # The columns line up on screen: 张三 takes four cells, like "Li S".
+    assert cli.display_width(first[: first.index("T001")]) == second.index("-")
+
+
+def test_wecom_userid_gets_a_stable_bounded_chat_id(
+    migrated: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "staff", "add", "--name", "Li Si", "--role", "advisor", "--wecom-userid", "lisi")
+    expected = cli.wecom_chat_id("lisi")
+    assert expected == cli.wecom_chat_id("lisi") != cli.wecom_chat_id("lisi2")
+    assert 0 < expected < 2**53
+
+    async def accounts() -> list[ChatAccount]:
+        db = Database(migrated)
+        async with db.session() as session:
+            rows = list((await session.exec(select(ChatAccount))).all())
+        await db.dispose()
+        return rows
+
+    [account] = asyncio.run(accounts())
+    assert (account.channel, account.user_key, account.chat_id) == ("wecom", "lisi", expected)
+
+
+def test_new_invite_replaces_the_lost_one(
+    migrated: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run(capsys, "staff", "add", "--name", "Sun Qi", "--role", "technician")
+    old = CODE.search(out)
+    code, out, _ = run(capsys, "staff", "invite", "Sun Qi")
+    new = CODE.search(out)
+    assert code == 0 and old and new and old.group(1) != new.group(1)
+
+    async def invites() -> dict[str, datetime]:
+        db = Database(migrated)
+        async with db.session() as session:
+            rows = (await session.exec(select(InviteCode))).all()
+        await db.dispose()
+        return {row.code: row.expires_at for row in rows}
+
+    expiry = asyncio.run(invites())
+    now = datetime.now(UTC)
+    assert expiry[old.group(1)] <= now < expiry[new.group(1)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["staff", "add", "--name", "X", "--role", "boss"], "unknown role 'boss'"),
+        (["staff", "add", "--name", "X", "--role", "technician", "--locale", "fr"],
+         "unknown locale 'fr'"),
+        (["staff", "add", "--name", " ", "--role", "technician"], "name is empty"),
+        (["staff", "set-roles", "nobody", "--role", "advisor"], "no staff member 'nobody'"),
+        (["staff", "set-roles", "1", "--role", "advisor", "--role", "chef"], "unknown role"),
+        (["staff", "deactivate", "42"], "no staff member '42'"),
+        (["staff", "invite", "nobody"], "no staff member 'nobody'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    migrated: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    run(capsys, "staff", "add", "--name", "Zhou Ba", "--role", "technician")
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in one_line_error(err)
+
+
+def test_taken_staff_code_and_deactivated_invite(
+    migrated: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "staff", "add", "--name", "Wu Jiu", "--role", "technician", "--code", "T9")
+    code, _, err = run(capsys, "staff", "add", "--name", "Zheng Shi", "--role", "technician",
+                       "--code", "T9")
+    assert code == 2 and "'T9' is taken" in one_line_error(err)
+    run(capsys, "staff", "deactivate", "T9")
+    code, _, err = run(capsys, "staff", "invite", "T9")
+    assert code == 2 and "deactivated" in one_line_error(err)
+
+
+# --- refusing a database that is not current ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["staff", "list"], ["staff", "add", "--name", "X", "--role", "technician"],
+     ["staff", "deactivate", "1"], ["staff", "set-roles", "1", "--role", "advisor"],
+     ["staff", "invite", "1"]],
+)
+def test_staff_commands_refuse_an_empty_database(
+    db_url: str, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert "workshop-bot db upgrade" in one_line_error(err)
+
+
+def test_run_without_token_says_what_to_set(
+    migrated: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "run")
+    assert code == 2
+    assert "set TELEGRAM_BOT_TOKEN (env or .env)" in one_line_error(err)
+
+
+def test_run_refuses_an_out_of_date_schema(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST-TOKEN")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:9/bot")
+    downgrade(migrated, "-1")  # one revision back: the previous release's schema (or none)
+    code, _, err = run(capsys, "run")
+    assert code == 2
+    line = one_line_error(err)
+    assert "workshop-bot db upgrade" in line and "--upgrade" in line
+
+
+def test_run_upgrade_flag_migrates_first(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST-TOKEN")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:9/bot")  # nothing listens
+    downgrade(migrated)
+    code, _, err = run(capsys, "run", "--upgrade")
+    assert code == 2
+    assert "cannot reach the Bot API at http://127.0.0.1:9/bot" in one_line_error(err)
+    code, out, _ = run(capsys, "db", "current")
+    assert "Status:   up to date" in out
+
+
+def test_run_refuses_a_database_from_newer_code(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST-TOKEN")
+
+    async def stamp() -> None:
+        db = Database(migrated)
+        async with db.engine.begin() as connection:
+            await connection.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffff'")
+        await db.dispose()
+
+    asyncio.run(stamp())
+    code, _, err = run(capsys, "run")
+    assert code == 2 and "does not know" in one_line_error(err)
+
+
+def test_bad_settings_are_one_line(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TIMEZONE", "Mars/Olympus")
+    code, _, err = run(capsys, "db", "current")
+    assert code == 2
+    assert "TIMEZONE: unknown time zone 'Mars/Olympus'" in one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("nonsense", "not a database URL"), ("mysql://x@localhost/shop", "must be sqlite"),
+     ("postgresql://shop:secret@127.0.0.1:9/shop", "ConnectionRefusedError")],
+)
+def test_unusable_database_url_is_one_line(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    url: str, message: str,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    code, _, err = run(capsys, "staff", "list")
+    assert code == 2
+    line = one_line_error(err)
+    assert message in line and "secret" not in line
+
+
+def test_env_file_is_read(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DATABASE_URL")
+    (tmp_path / ".env").write_text(f"DATABASE_URL=sqlite:///{tmp_path / 'from-env.db'}\n")
+    assert run(capsys, "db", "upgrade")[0] == 0
+    assert (tmp_path / "from-env.db").is_file()
+
+
+# --- as an operator runs it ---------------------------------------------------------------------
+
+
+def test_as_a_subprocess(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    env.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite:///{tmp_path / 'workshop.db'}")
+    help_text = subprocess.run([sys.executable, "-m", "bot", "--help"], cwd=tmp_path, env=env,
+                               capture_output=True, text=True, timeout=60, check=True).stdout
+    for name in ("run", "db", "staff"):
+        assert name in help_text
+    upgraded = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=60)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "upgraded" in upgraded.stdout
+    no_token = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert no_token.returncode == 2
+    assert no_token.stderr.strip().splitlines() == [
+        "workshop-bot: set TELEGRAM_BOT_TOKEN (env or .env) to the token @BotFather gave you"
+    ]
+
+
+# --- the README says what the code does ------------------------------------------------------
+
+
+def test_readme_documents_every_setting_and_the_ci_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"`{name.upper()}`" in readme, f"README's configuration table lacks {name}"
+    assert "`TEST_DATABASE_URL`" in readme
+    assert "bash .ci/run" in readme
+    for role in Role:
+        assert f"`{role.value}`" in readme, f"README's roles table lacks {role.value}"

@@ -1,0 +1,199 @@
+"""``workshop-bot run`` really long-polls the Bot API at ``TELEGRAM_API_BASE_URL``.
+
+A tiny Bot API server (stdlib ``http.server`` in a thread) stands in for Telegram or a local
+Bot API server; the bot runs as a subprocess, exactly as an operator starts it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+from bot import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:TEST-TOKEN"
+BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Workshop",
+            "username": "workshop_fake_bot"}
+STRANGER_ID = 4242
+DEADLINE = 20.0
+
+
+class FakeTelegram:
+    """Answers getMe, deleteWebhook, setMyCommands, getUpdates and sendMessage like Telegram."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.rejected_tokens: set[str] = set()
+        self._lock = threading.Lock()
+        self._updates = [{
+            "update_id": 1,
+            "message": {
+                "message_id": 1, "date": int(time.time()), "text": "/start",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+                "chat": {"id": STRANGER_ID, "type": "private", "first_name": "Stranger"},
+                "from": {"id": STRANGER_ID, "is_bot": False, "first_name": "Stranger",
+                         "language_code": "en"},
+            },
+        }]
+        self._message_ids = iter(range(100, 10_000))
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                token, _, method = self.path.removeprefix("/bot").rpartition("/")
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode("utf-8", "replace")
+                params: dict[str, Any] = {}
+                if "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+                    params = {k: v[0] for k, v in parse_qs(body).items()}
+                status, answer = fake.answer(token, method, params)
+                payload = json.dumps(answer).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the bot stopped during a long poll, as it does on SIGINT
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/bot"
+
+    def answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, Any]:
+        with self._lock:
+            self.calls.append((method, params))
+        if token in self.rejected_tokens:
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        result: Any = True
+        if method == "getMe":
+            result = {**BOT_USER, "can_join_groups": False,
+                      "can_read_all_group_messages": False, "supports_inline_queries": False}
+        elif method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            with self._lock:
+                result = [u for u in self._updates if u["update_id"] >= offset]
+            if not result:  # a short long-poll, so stopping never waits long
+                time.sleep(min(float(params.get("timeout") or 0), 0.3))
+        elif method == "sendMessage":
+            result = {"message_id": next(self._message_ids), "date": int(time.time()),
+                      "chat": {"id": int(params["chat_id"]), "type": "private"},
+                      "from": BOT_USER, "text": params.get("text", "")}
+        return 200, {"ok": True, "result": result}
+
+    def methods(self) -> list[str]:
+        with self._lock:
+            return [method for method, _ in self.calls]
+
+    def sent_to(self, chat_id: int) -> list[str]:
+        with self._lock:
+            return [p.get("text", "") for m, p in self.calls
+                    if m == "sendMessage" and int(p.get("chat_id", 0)) == chat_id]
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram) -> dict[str, str]:
+    """A migrated SQLite file and the settings pointing at the fake Bot API."""
+    monkeypatch.chdir(tmp_path)
+    values = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'workshop.db'}",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "LOG_LEVEL": "INFO",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TELEGRAM_BOT_USERNAME", raising=False)
+    assert cli.main(["db", "upgrade"]) == 0
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+def start_bot(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    log = tmp_path / "bot.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    return process, log
+
+
+def test_run_polls_the_configured_bot_api(
+    telegram: FakeTelegram, env: dict[str, str], tmp_path: Path
+) -> None:
+    process, log = start_bot(env, tmp_path)
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline and process.poll() is None:
+            if "getUpdates" in telegram.methods() and telegram.sent_to(STRANGER_ID):
+                break
+            time.sleep(0.1)
+        assert process.poll() is None, f"the bot exited early:\n{log.read_text()}"
+        assert telegram.sent_to(STRANGER_ID), (
+            f"no answer to the stranger; calls {telegram.methods()}\n{log.read_text()}")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=DEADLINE) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=DEADLINE)
+    methods = telegram.methods()
+    for method in ("getMe", "deleteWebhook", "setMyCommands", "getUpdates", "sendMessage"):
+        assert method in methods, f"{method} never called; calls {methods}"
+    assert "invite code" in telegram.sent_to(STRANGER_ID)[0].lower() or \
+        "邀请码" in telegram.sent_to(STRANGER_ID)[0]
+    output = log.read_text()
+    assert "Traceback" not in output, output
+    assert f"polling {telegram.base_url}" in output
+
+
+def test_run_with_a_rejected_token_says_so(
+    telegram: FakeTelegram, env: dict[str, str], tmp_path: Path
+) -> None:
+    telegram.rejected_tokens.add(TOKEN)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=DEADLINE,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "rejected TELEGRAM_BOT_TOKEN" in result.stderr.strip().splitlines()[-1]
+
+
+def test_staff_add_asks_get_me_for_the_link(
+    telegram: FakeTelegram, env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert cli.main(["staff", "add", "--name", "张三", "--role", "technician"]) == 0
+    out = capsys.readouterr().out
+    assert "https://t.me/workshop_fake_bot?start=" in out
+    assert "getMe" in telegram.methods()
