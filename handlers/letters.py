@@ -1,5 +1,508 @@
-"""Placeholder while the flow is being written."""
+"""A8, A10: letters — the invitation after a campaign call, and any letter registered by hand.
+
+:mod:`jobs.letter_jobs` sends the clerk the letter card (:func:`letter_card`) when a campaign
+call creates the letter task, and again, with the supervisors, if it is still unsent when due.
+"📮 Record as sent" asks the channel and the day it went out; a letter is registered once.
+/letter registers any other letter (a notice, an invitation, a reply): customer → kind →
+channel → a summary for the register (跟踪服务信函登记表).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import Translator
+from bot.messenger import Rendered
+from handlers.common import (
+    END,
+    add_refusals,
+    answer_tap,
+    button,
+    callback_int,
+    checked_text,
+    conversation,
+    draft,
+    drop_draft,
+    keyboard,
+    refusal,
+    refuse,
+    reply,
+)
+from handlers.context import WorkshopContext
+from models.campaign import Campaign
+from models.customer import Customer, find_customers, get_customer, vehicles_of
+from models.letter import (
+    Letter,
+    LetterChannel,
+    LetterKind,
+    record_sent,
+    register_letter,
+    unsent_for_customer,
+)
+from models.rules import Refused
+from models.staff import Role, Staff
+
+CHANNEL, SENT_DAY = range(2)
+CUSTOMER, KIND, REG_CHANNEL, SUMMARY = range(4)
+DRAFT_SENT = "letter_sent"
+DRAFT_REGISTER = "letter_register"
+TEXT = filters.TEXT & ~filters.COMMAND
+CARD = "letter"  # the clerk's reminder and the supervisors' overdue notice, edited once sent
+MAX_SUMMARY = 500
+MAX_QUERY = 64
+CHANNELS = "|".join(c.value for c in LetterChannel)
+KINDS = "|".join(k.value for k in LetterKind)
+
+add_refusals({
+    "letter_clerks_only": lambda _, p: _(
+        "Only tracking clerks and supervisors can do this; nothing was changed."),
+    "letter_before_planned": lambda _, p: _(
+        "The letter was only planned on {date}; it cannot have gone out before that.")
+    .format(**p),
+})
 
 
-def handlers() -> list:  # type: ignore[type-arg]
-    return []
+def kind_name(_: Translator, kind: str) -> str:
+    return {
+        LetterKind.notice: _("notice"),
+        LetterKind.invitation: _("invitation"),
+        LetterKind.reply: _("reply letter"),
+    }.get(kind, kind)
+
+
+def channel_name(_: Translator, channel: str | None) -> str:
+    return {
+        LetterChannel.post: _("post"),
+        LetterChannel.email: _("email"),
+        LetterChannel.wechat: _("WeChat"),
+        LetterChannel.sms: _("SMS"),
+        LetterChannel.by_hand: _("hand delivery"),
+    }.get(channel or "", channel or "—")
+
+
+def channel_buttons(_: Translator, prefix: str) -> InlineKeyboardMarkup:
+    icons = {LetterChannel.post: "✉️", LetterChannel.email: "📧", LetterChannel.wechat: "💬",
+             LetterChannel.sms: "📱", LetterChannel.by_hand: "🤝"}
+    row = [button(f"{icons[c]} {channel_name(_, c)}", f"{prefix}:{c.value}")
+           for c in LetterChannel]
+    return keyboard(row[:3], row[3:])
+
+
+def local_day(_: Translator, at: datetime | None) -> str:
+    return at.astimezone(_.tz).date().isoformat() if at else "—"
+
+
+def last_day(_: Translator, due_at: datetime) -> str:
+    """A due time is the first instant after the window: the day before it is the last day."""
+    return (due_at - timedelta(seconds=1)).astimezone(_.tz).date().isoformat()
+
+
+# --- the letter card -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LetterFacts:
+    letter: Letter
+    customer: Customer
+    campaign: Campaign | None
+    clerk: Staff | None
+
+
+async def letter_facts(session: AsyncSession, letter: Letter) -> LetterFacts:
+    customer = await get_customer(session, letter.customer_id)
+    campaign = (await session.get(Campaign, letter.campaign_id)
+                if letter.campaign_id is not None else None)
+    clerk = await session.get(Staff, letter.clerk_id)
+    return LetterFacts(letter, customer, campaign, clerk)
+
+
+def letter_card(_: Translator, facts: LetterFacts, *, overdue: bool = False,
+                standing_in_for: str | None = None) -> Rendered:
+    """What to send, to whom, and the button to register it; once sent, how and when."""
+    letter, customer, campaign = facts.letter, facts.customer, facts.campaign
+    lines = []
+    if standing_in_for:
+        lines.append(_("👥 You stand in for {name}; this is their customer.").format(
+            name=standing_in_for))
+    if letter.sent_at is not None:
+        lines.append(_("✅ {kind} to {customer} sent by {channel} on {date}; registered by "
+                       "{name}.").format(kind=kind_name(_, letter.kind).capitalize(),
+                                         customer=customer.name,
+                                         channel=channel_name(_, letter.channel),
+                                         date=local_day(_, letter.sent_at),
+                                         name=facts.clerk.name if facts.clerk else "?"))
+    elif letter.due_at is not None:
+        lines.append(_("📮 Send the {kind} to {customer} by {date}.").format(
+            kind=kind_name(_, letter.kind), customer=customer.name,
+            date=last_day(_, letter.due_at)))
+    else:
+        lines.append(_("📮 {kind} to {customer}").format(
+            kind=kind_name(_, letter.kind).capitalize(), customer=customer.name))
+    if campaign is not None:
+        lines.append(_("Campaign: {title} — {date}, {address}").format(
+            title=campaign.title, date=campaign.event_on.isoformat(),
+            address=campaign.address or "—"))
+        if letter.sent_at is None:
+            lines.append(_("Content: {content}").format(content=campaign.content))
+    if letter.summary:
+        lines.append(_("Summary: {summary}").format(summary=letter.summary))
+    if letter.sent_at is not None:
+        return "\n".join(lines), None
+    lines += [
+        _("Customer: {name} · {phones}").format(
+            name=customer.name, phones=", ".join(customer.phone_list) or "—"),
+        _("Address: {address}").format(address=customer.address or "—"),
+        _("Clerk: {name}").format(name=facts.clerk.name if facts.clerk else "—"),
+    ]
+    if overdue and letter.due_at is not None:
+        lines += ["", _("⏰ Overdue: it was due by {date} and is not registered as sent.")
+                  .format(date=last_day(_, letter.due_at))]
+    return "\n".join(lines), keyboard([button(_("📮 Record as sent"), f"lt:{letter.id}:sent")])
+
+
+def already_sent(_: Translator, facts: LetterFacts) -> str:
+    letter = facts.letter
+    return _("Already registered as sent by {name} on {date} ({channel}); nothing was "
+             "changed.").format(name=facts.clerk.name if facts.clerk else "?",
+                                date=local_day(_, letter.sent_at),
+                                channel=channel_name(_, letter.channel))
+
+
+def require_after_sales(staff: Staff) -> None:
+    if not staff.has(Role.tracking_clerk, Role.supervisor):
+        raise Refused("letter_clerks_only")
+
+
+# --- 📮 Record as sent ------------------------------------------------------------------------
+
+
+async def start_sent(update: Update, context: WorkshopContext) -> int:
+    """A clerk or a supervisor, a letter not registered yet: how was it sent?"""
+    _ = context._
+    letter_id = callback_int(update)
+    async with context.services.db.session() as session:
+        try:
+            require_after_sales(context.me)
+            letter = await session.get(Letter, letter_id)
+            if letter is None:
+                raise Refused("letter_missing")
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return END
+        facts = await letter_facts(session, letter)
+    if letter.sent_at is not None:
+        await answer_tap(update, already_sent(_, facts), alert=True)
+        return END
+    drop_draft(context, DRAFT_SENT)
+    draft(context, DRAFT_SENT)["letter_id"] = letter_id
+    await answer_tap(update)
+    await reply(update, _("How was the {kind} to {customer} sent?").format(
+        kind=kind_name(_, letter.kind), customer=facts.customer.name),
+        channel_buttons(_, f"lt:{letter_id}:ch"))
+    return CHANNEL
+
+
+async def got_channel(update: Update, context: WorkshopContext) -> int:
+    """Kept; which day did it go out?"""
+    _ = context._
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    form = draft(context, DRAFT_SENT)
+    if callback_int(update) != form.get("letter_id"):
+        await answer_tap(update, _("This button is no longer active."), alert=True)
+        return CHANNEL
+    form["channel"] = query.data.rsplit(":", 1)[1]
+    await answer_tap(update)
+    letter_id = form["letter_id"]
+    await reply(update, _("On which day did it go out? Tap, or type a date like 2026-12-01."),
+                keyboard([button(_("Today"), f"lt:{letter_id}:d:0"),
+                          button(_("Yesterday"), f"lt:{letter_id}:d:1")]))
+    return SENT_DAY
+
+
+async def got_day_button(update: Update, context: WorkshopContext) -> int:
+    """Today or yesterday."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if callback_int(update) != draft(context, DRAFT_SENT).get("letter_id"):
+        await answer_tap(update, context._("This button is no longer active."), alert=True)
+        return SENT_DAY
+    await answer_tap(update)
+    today = context.services.settings.calendar.local_date(context.now())
+    return await sent_on(update, context, today - timedelta(days=int(query.data[-1])))
+
+
+async def got_day_text(update: Update, context: WorkshopContext) -> int:
+    """A typed date: not in the future."""
+    assert update.message is not None
+    try:
+        day = date.fromisoformat((update.message.text or "").strip())
+    except ValueError:
+        await reply(update, refusal(context._, Refused("date_invalid")))
+        return SENT_DAY
+    return await sent_on(update, context, day)
+
+
+async def sent_on(update: Update, context: WorkshopContext, day: date) -> int:
+    form = draft(context, DRAFT_SENT)
+    return await record(update, context, day, letter_id=form["letter_id"],
+                        channel=form["channel"], draft_key=DRAFT_SENT)
+
+
+async def record(update: Update, context: WorkshopContext, day: date, *, letter_id: int,
+                 channel: str, draft_key: str) -> int:
+    """Register it (once); every copy of the card then says how and when."""
+    _ = context._
+    services = context.services
+    calendar = services.settings.calendar
+    now = context.now()
+    today = calendar.local_date(now)
+    async with services.db.session() as session:
+        letter = await session.get(Letter, letter_id)
+        if letter is None:
+            drop_draft(context, draft_key)
+            await reply(update, refusal(_, Refused("letter_missing")))
+            return END
+        planned = calendar.local_date(letter.created_at)
+        if day < planned:
+            await reply(update, refusal(_, Refused("letter_before_planned",
+                                                   date=planned.isoformat())))
+            return SENT_DAY
+        sent_at = now if day == today else calendar.at(day, time(12, 0))
+        try:
+            letter = await record_sent(
+                session, letter_id=letter_id, channel=LetterChannel(channel),
+                sent_at=sent_at, clerk_id=context.me.id, now=now,  # type: ignore[arg-type]
+                actor=context.actor,
+            )
+        except Refused as refused:
+            await session.rollback()
+            if refused.code == "time_in_future":
+                await reply(update, refusal(_, refused))
+                return SENT_DAY
+            drop_draft(context, draft_key)
+            if refused.code == "letter_already_sent":
+                await session.refresh(letter)
+                await reply(update, already_sent(_, await letter_facts(session, letter)))
+            else:
+                await reply(update, refusal(_, refused))
+            return END
+        await session.commit()
+        facts = await letter_facts(session, letter)
+        await services.messenger.update_cards(session, CARD, letter.id,  # type: ignore[arg-type]
+                                              lambda t: letter_card(t, facts))
+    drop_draft(context, draft_key)
+    await reply(update, _("✅ Registered: {kind} to {customer}, sent by {channel} on {date}.")
+                .format(kind=kind_name(_, letter.kind), customer=facts.customer.name,
+                        channel=channel_name(_, letter.channel), date=day.isoformat()))
+    return END
+
+
+# --- /letter: register a letter by hand ------------------------------------------------------
+
+
+async def start_register(update: Update, context: WorkshopContext) -> int:
+    """/letter [plate, phone or name]: which customer?"""
+    try:
+        require_after_sales(context.me)
+    except Refused as refused:
+        await refuse(update, context, refused)
+        return END
+    drop_draft(context, DRAFT_REGISTER)
+    draft(context, DRAFT_REGISTER)
+    query = " ".join(context.args or [])
+    if query:
+        return await search(update, context, query)
+    await reply(update, context._("Register a letter. To which customer? Send a plate, a phone "
+                                  "number or a name. /cancel stops."))
+    return CUSTOMER
+
+
+async def got_query(update: Update, context: WorkshopContext) -> int:
+    """Search by what was typed."""
+    assert update.message is not None
+    query, problem = checked_text(context, update.message.text, MAX_QUERY)
+    if problem:
+        await reply(update, problem)
+        return CUSTOMER
+    return await search(update, context, query or "")
+
+
+async def search(update: Update, context: WorkshopContext, query: str) -> int:
+    """One match goes on; several are offered as buttons; none asks again."""
+    _ = context._
+    async with context.services.db.session() as session:
+        found = await find_customers(session, query)
+        labels = {}
+        for customer in found:
+            plates = [v.plate for v in await vehicles_of(session, customer.id)]  # type: ignore[arg-type]
+            labels[customer.id] = " · ".join([customer.name, *plates[:2]])
+    if not found:
+        await reply(update, _("No customer found for “{query}”. Try a plate, a phone number or "
+                              "part of the name.").format(query=query))
+        return CUSTOMER
+    form = draft(context, DRAFT_REGISTER)
+    if len(found) == 1:
+        form["customer_id"] = found[0].id
+        return await ask_kind(update, context, found[0].name)
+    form["candidates"] = [c.id for c in found]
+    await reply(update, _("Several customers match. Which one?"),
+                keyboard(*[[button(labels[c.id], f"ltr:cu:{c.id}")] for c in found]))
+    return CUSTOMER
+
+
+async def picked_customer(update: Update, context: WorkshopContext) -> int:
+    """One of the customers just offered."""
+    customer_id = callback_int(update, 2)
+    form = draft(context, DRAFT_REGISTER)
+    if customer_id not in form.get("candidates", []):
+        await answer_tap(update, context._("This button is no longer active."), alert=True)
+        return CUSTOMER
+    async with context.services.db.session() as session:
+        try:
+            customer = await get_customer(session, customer_id)
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return CUSTOMER
+    await answer_tap(update)
+    form["customer_id"] = customer_id
+    form.pop("candidates", None)
+    return await ask_kind(update, context, customer.name)
+
+
+async def ask_kind(update: Update, context: WorkshopContext, name: str) -> int:
+    """A new letter's kind — or one of the customer's letter tasks still to send, so a
+    campaign invitation is registered against its task rather than twice."""
+    _ = context._
+    form = draft(context, DRAFT_REGISTER)
+    form["customer_name"] = name
+    rows = [[button("📢 " + kind_name(_, LetterKind.notice), "ltr:k:notice"),
+             button("💌 " + kind_name(_, LetterKind.invitation), "ltr:k:invitation"),
+             button("↩️ " + kind_name(_, LetterKind.reply), "ltr:k:reply")]]
+    text = _("{customer}: which kind of letter?").format(customer=name)
+    async with context.services.db.session() as session:
+        tasks = await unsent_for_customer(session, form["customer_id"])
+        for task in tasks:
+            facts = await letter_facts(session, task)
+            what = facts.campaign.title if facts.campaign else task.summary or "—"
+            label = _("📮 {kind}: {what}").format(kind=kind_name(_, task.kind), what=what)
+            if task.due_at is not None:
+                label += " " + _("(by {date})").format(date=last_day(_, task.due_at))
+            rows.append([button(label, f"ltr:task:{task.id}")])
+    form["tasks"] = [task.id for task in tasks]
+    if tasks:
+        text += "\n" + _.ngettext("Or register the letter waiting to be sent:",
+                                  "Or register one of the letters waiting to be sent:",
+                                  len(tasks))
+    await reply(update, text, keyboard(*rows))
+    return KIND
+
+
+async def got_kind(update: Update, context: WorkshopContext) -> int:
+    """Kept; how was it sent?"""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    draft(context, DRAFT_REGISTER)["kind"] = query.data.rsplit(":", 1)[1]
+    await answer_tap(update)
+    await reply(update, context._("How was it sent?"), channel_buttons(context._, "ltr:ch"))
+    return REG_CHANNEL
+
+
+async def got_task(update: Update, context: WorkshopContext) -> int:
+    """A letter task offered above: only the channel is still needed."""
+    letter_id = callback_int(update, 2)
+    form = draft(context, DRAFT_REGISTER)
+    if letter_id not in form.get("tasks", []):
+        await answer_tap(update, context._("This button is no longer active."), alert=True)
+        return KIND
+    form["letter_id"] = letter_id
+    await answer_tap(update)
+    await reply(update, context._("How was it sent?"), channel_buttons(context._, "ltr:ch"))
+    return REG_CHANNEL
+
+
+async def got_reg_channel(update: Update, context: WorkshopContext) -> int:
+    """Kept; the summary for the register — or, for a letter task, registered as sent today."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    form = draft(context, DRAFT_REGISTER)
+    form["channel"] = query.data.rsplit(":", 1)[1]
+    await answer_tap(update)
+    if "letter_id" in form:
+        today = context.services.settings.calendar.local_date(context.now())
+        return await record(update, context, today, letter_id=form["letter_id"],
+                            channel=form["channel"], draft_key=DRAFT_REGISTER)
+    await reply(update, context._("What does it say? A short summary for the letter register."))
+    return SUMMARY
+
+
+async def got_summary(update: Update, context: WorkshopContext) -> int:
+    """Register it as sent today by this person."""
+    _ = context._
+    assert update.message is not None
+    summary, problem = checked_text(context, update.message.text, MAX_SUMMARY)
+    if problem:
+        await reply(update, problem)
+        return SUMMARY
+    form = draft(context, DRAFT_REGISTER)
+    now = context.now()
+    async with context.services.db.session() as session:
+        try:
+            letter = await register_letter(
+                session, customer_id=form["customer_id"], kind=LetterKind(form["kind"]),
+                channel=LetterChannel(form["channel"]), summary=summary or "",
+                clerk_id=context.me.id, sent_at=now, now=now, actor=context.actor,  # type: ignore[arg-type]
+            )
+        except Refused as refused:
+            await session.rollback()
+            drop_draft(context, DRAFT_REGISTER)
+            await reply(update, refusal(_, refused))
+            return END
+        await session.commit()
+    drop_draft(context, DRAFT_REGISTER)
+    await reply(update, _("✅ Registered: {kind} to {customer}, sent by {channel} on {date}.")
+                .format(kind=kind_name(_, letter.kind), customer=form["customer_name"],
+                        channel=channel_name(_, letter.channel),
+                        date=local_day(_, letter.sent_at)))
+    return END
+
+
+def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
+    return [
+        conversation(
+            "letter_sent",
+            draft_key=DRAFT_SENT,
+            entry_points=[CallbackQueryHandler(start_sent, pattern=r"^lt:\d+:sent$")],
+            states={
+                CHANNEL: [CallbackQueryHandler(got_channel,
+                                               pattern=rf"^lt:\d+:ch:({CHANNELS})$")],
+                SENT_DAY: [CallbackQueryHandler(got_day_button, pattern=r"^lt:\d+:d:[01]$"),
+                           MessageHandler(TEXT, got_day_text)],
+            },
+        ),
+        conversation(
+            "letter_register",
+            draft_key=DRAFT_REGISTER,
+            entry_points=[CommandHandler("letter", start_register)],
+            states={
+                CUSTOMER: [MessageHandler(TEXT, got_query),
+                           CallbackQueryHandler(picked_customer, pattern=r"^ltr:cu:\d+$")],
+                KIND: [CallbackQueryHandler(got_kind, pattern=rf"^ltr:k:({KINDS})$"),
+                       CallbackQueryHandler(got_task, pattern=r"^ltr:task:\d+$")],
+                REG_CHANNEL: [CallbackQueryHandler(got_reg_channel,
+                                                   pattern=rf"^ltr:ch:({CHANNELS})$")],
+                SUMMARY: [MessageHandler(TEXT, got_summary)],
+            },
+        ),
+    ]

@@ -21,6 +21,7 @@ from handlers.common import (
 from handlers.context import WorkshopContext
 from models.rules import Refused
 from models.staff import Role, Staff
+from models.visit_flow import DELIVERABLE
 from models.work_order import (
     ItemKind,
     ItemStatus,
@@ -117,6 +118,8 @@ def advisor_card(
     markup = None
     if order.status == OrderStatus.locked:
         markup = keyboard([button(_("🔓 Clear the plate lock"), f"ord:{order.id}:unlock")])
+    elif order.status in DELIVERABLE:  # handlers.delivery asks to confirm, then delivers
+        markup = keyboard([button(_("🚗 Delivered to the customer"), f"ord:{order.id}:deliver")])
     return "\n".join(lines), markup
 
 

@@ -1,9 +1,139 @@
-"""Placeholder while the job is being written."""
+"""A2: an archive must be complete within two days of the visit.
 
-from datetime import datetime
+Inside working hours, the clerk responsible for an incomplete archive (or today's stand-in,
+told whose customer it is) is reminded which fields are missing, again every
+``archive_reminder_hours`` until it is complete; one message per customer, however many of
+their visits wait. The message sent at the visit itself (delivery, consultation) counts as the
+first reminder. An archive still incomplete two days after a visit is reported once to every
+active supervisor. A customer without an active clerk is put before the supervisors, who
+assign one.
 
+Send first, mark after: a crash between the two sends a reminder at most once more.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import partial
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import Translator
+from bot.messenger import Rendered
 from bot.services import Services
+from handlers.common import button, keyboard
+from handlers.customer import edit_button, field_list, local_day, standing_in_note
+from models.absence import route
+from models.customer import (
+    ARCHIVE_DAYS,
+    Customer,
+    Visit,
+    late_archives,
+    mark_archive_complete,
+    missing_fields,
+    vehicles_of,
+    visits_needing_archive,
+)
+from models.staff import Role, Staff, active_with_role
+
+
+def reminder(
+    t: Translator, customer: Customer, visit: Visit, missing: list[str], now: datetime, *,
+    standing_in_for: Staff | None, unassigned: bool,
+) -> Rendered:
+    lines = standing_in_note(t, standing_in_for)
+    if unassigned:
+        lines.append(t("⚠️ {name} has no active tracking clerk; assign one with /assign.")
+                     .format(name=customer.name))
+    lines.append(t("📋 The archive of {name} is incomplete.").format(name=customer.name))
+    lines.append(t("Visit on {date}: {summary}").format(
+        date=local_day(t, visit.visited_at), summary=visit.summary or "—"))
+    lines.append(t("Missing: {fields}.").format(fields=field_list(t, missing)))
+    if visit.archive_due_at > now:
+        lines.append(t("Please complete it by {at}.").format(at=t.time(visit.archive_due_at)))
+    else:
+        lines.append(t("It was due {at}.").format(at=t.time(visit.archive_due_at)))
+    return "\n".join(lines), edit_button(t, customer.id)  # type: ignore[arg-type]
+
+
+def late_report(
+    t: Translator, customer: Customer, visit: Visit, missing: list[str], clerk: Staff | None
+) -> Rendered:
+    text = t.ngettext(
+        "⚠️ The archive of {name} is still incomplete {count} day after the visit of {date}.",
+        "⚠️ The archive of {name} is still incomplete {count} days after the visit of {date}.",
+        ARCHIVE_DAYS,
+    ).format(name=customer.name, count=ARCHIVE_DAYS, date=local_day(t, visit.visited_at))
+    lines = [text,
+             t("Clerk: {name}").format(name=clerk.name if clerk else t("nobody yet")),
+             t("Missing: {fields}.").format(fields=field_list(t, missing))]
+    return "\n".join(lines), keyboard([button(t("🗂 Archive"), f"cus:{customer.id}:view")])
+
+
+async def _still_missing(session: AsyncSession, customer: Customer, now: datetime) -> list[str]:
+    """The missing fields; an archive found complete is marked so, and nobody is bothered."""
+    missing = missing_fields(customer, await vehicles_of(session, customer.id))  # type: ignore[arg-type]
+    if not missing:
+        await mark_archive_complete(session, customer, now)
+        await session.commit()
+    return missing
 
 
 async def run(services: Services, now: datetime) -> int:
-    return 0
+    """One pass; returns how many messages went out. Nothing is sent outside working hours."""
+    settings = services.settings
+    calendar = settings.calendar
+    if not calendar.in_working_hours(now):
+        return 0
+    messenger = services.messenger
+    sent = 0
+    today = calendar.local_date(now)
+    async with services.db.session() as session:
+        repeat = timedelta(hours=settings.archive_reminder_hours)
+        by_customer: dict[int, list[Visit]] = {}
+        for visit in await visits_needing_archive(session, now=now, repeat=repeat):
+            if visit.archive_reminded_at is None and visit.visited_at > now - repeat:
+                continue  # the clerk was told at the visit; the first reminder comes later
+            by_customer.setdefault(visit.customer_id, []).append(visit)
+        supervisors = await active_with_role(session, Role.supervisor)
+        for customer_id, waiting in by_customer.items():
+            customer = await session.get(Customer, customer_id)
+            if customer is None:
+                continue
+            missing = await _still_missing(session, customer, now)
+            if not missing:
+                continue
+            recipients, standing_in_for = supervisors, None
+            clerk = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None
+            if clerk is not None:
+                way = await route(session, clerk.id, today)  # type: ignore[arg-type]
+                target = await session.get(Staff, way.staff_id)
+                if target is not None and target.active:
+                    recipients = [target]
+                    standing_in_for = clerk if way.standing_in_for is not None else None
+            render = partial(reminder, customer=customer, visit=waiting[0], missing=missing,
+                             now=now, standing_in_for=standing_in_for,
+                             unassigned=recipients is supervisors)
+            for staff in recipients:
+                sent += await messenger.send(session, staff, render, now=now)
+            for visit in waiting:
+                visit.archive_reminded_at = now
+            await session.commit()
+
+        if not supervisors:
+            return sent  # the late reports wait until there is someone to read them
+        for visit in await late_archives(session, now=now):
+            customer = await session.get(Customer, visit.customer_id)
+            if customer is None:
+                continue
+            missing = await _still_missing(session, customer, now)
+            if not missing:
+                continue
+            clerk = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None
+            render = partial(late_report, customer=customer, visit=visit, missing=missing,
+                             clerk=clerk)
+            for supervisor in supervisors:
+                sent += await messenger.send(session, supervisor, render, now=now)
+            visit.archive_late_reported_at = now
+            await session.commit()
+    return sent

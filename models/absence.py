@@ -90,3 +90,12 @@ async def absences_on(session: AsyncSession, day: date) -> list[Absence]:
         select(Absence).where(col(Absence.cancelled_at).is_(None),
                               col(Absence.starts_on) <= day, col(Absence.ends_on) >= day)
     )).all())
+
+
+async def absences_from(session: AsyncSession, day: date) -> list[Absence]:
+    """Absences under way or still to come on ``day`` (``/away`` lists them)."""
+    return list((await session.exec(
+        select(Absence).where(col(Absence.cancelled_at).is_(None),
+                              col(Absence.ends_on) >= day)
+        .order_by(col(Absence.starts_on), col(Absence.id))
+    )).all())

@@ -208,6 +208,19 @@ async def open_for_customer(session: AsyncSession, customer_id: int) -> list[Com
     )).all())
 
 
+async def open_complaints(
+    session: AsyncSession, *, clerk_ids: list[int] | None = None, limit: int = 50
+) -> list[Complaint]:
+    """Still open (researching, escalated, or solved and the customer not told), oldest first;
+    only those followed up by ``clerk_ids`` when given."""
+    query = select(Complaint).where(col(Complaint.status).in_([s.value for s in OPEN]))
+    if clerk_ids is not None:
+        query = query.where(col(Complaint.clerk_id).in_(clerk_ids))
+    return list((await session.exec(
+        query.order_by(col(Complaint.opened_at), col(Complaint.id)).limit(limit)
+    )).all())
+
+
 async def callbacks_not_logged(
     session: AsyncSession, *, since: datetime, until: datetime
 ) -> list[Complaint]:

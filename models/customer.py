@@ -415,3 +415,20 @@ async def reassign_all(
                  after=str(to_clerk.id), count=len(rows))
     await session.flush()
     return len(rows)
+
+
+async def visits_of(session: AsyncSession, customer_id: int, limit: int = 20) -> list[Visit]:
+    """The service history on the archive card, newest first."""
+    return list((await session.exec(
+        select(Visit).where(Visit.customer_id == customer_id)
+        .order_by(col(Visit.visited_at).desc(), col(Visit.id).desc()).limit(limit)
+    )).all())
+
+
+async def customers_per_clerk(session: AsyncSession) -> dict[int, int]:
+    """How many customers each clerk holds (``/assign`` moves all of one clerk's)."""
+    rows = (await session.exec(
+        select(Customer.clerk_id, func.count()).where(col(Customer.clerk_id).is_not(None))
+        .group_by(col(Customer.clerk_id))
+    )).all()
+    return {clerk_id: count for clerk_id, count in rows if clerk_id is not None}

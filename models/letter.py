@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -115,4 +115,29 @@ async def due_letters(session: AsyncSession, *, now: datetime) -> list[Letter]:
         select(Letter).where(col(Letter.sent_at).is_(None), col(Letter.reminded_at).is_(None),
                              col(Letter.due_at).is_not(None))
         .order_by(col(Letter.id))
+    )).all())
+
+
+async def overdue_letters(session: AsyncSession, *, now: datetime) -> list[Letter]:
+    """Unsent at their due time and not yet reported as overdue.
+
+    ``reminded_at`` says what went out last: before ``due_at`` it was the first reminder, on
+    or after ``due_at`` it was the overdue notice, so each goes out once without a column of
+    its own.
+    """
+    return list((await session.exec(
+        select(Letter).where(
+            col(Letter.sent_at).is_(None), col(Letter.due_at).is_not(None),
+            col(Letter.due_at) <= now,
+            or_(col(Letter.reminded_at).is_(None),
+                col(Letter.reminded_at) < col(Letter.due_at)),
+        ).order_by(col(Letter.id))
+    )).all())
+
+
+async def unsent_for_customer(session: AsyncSession, customer_id: int) -> list[Letter]:
+    """Letter tasks of a customer still to send (``/letter`` offers them before a new one)."""
+    return list((await session.exec(
+        select(Letter).where(Letter.customer_id == customer_id, col(Letter.sent_at).is_(None))
+        .order_by(col(Letter.due_at), col(Letter.id))
     )).all())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +24,25 @@ DELIVERABLE = frozenset({OrderStatus.self_checked, OrderStatus.leader_passed,
                          OrderStatus.inspected})
 
 
+async def deliverable_orders(session: AsyncSession, advisor_id: int) -> list[WorkOrder]:
+    """The advisor's orders that are ready to be handed back (``/deliver``'s buttons)."""
+    return list((await session.exec(
+        select(WorkOrder).where(WorkOrder.advisor_id == advisor_id,
+                                col(WorkOrder.status).in_([s.value for s in DELIVERABLE]))
+        .order_by(col(WorkOrder.id))
+    )).all())
+
+
+async def order_by_number(session: AsyncSession, number: str) -> WorkOrder:
+    """``/deliver WO261130-00001``: case and surrounding spaces do not matter."""
+    order = (await session.exec(
+        select(WorkOrder).where(WorkOrder.number == number.strip().upper())
+    )).first()
+    if order is None:
+        raise Refused("order_missing")
+    return order
+
+
 async def deliver(
     session: AsyncSession, *, order_id: int, advisor: Staff, now: datetime, actor: Actor,
     calendar: ShopCalendar, first_call_window: tuple[int, int],
@@ -37,8 +57,15 @@ async def deliver(
         raise Refused("wrong_status", status=status.value)
     items = await items_of(session, order_id)
     summary = "; ".join(i.description for i in items if i.status == ItemStatus.done)
-    order.status = OrderStatus.delivered
-    order.updated_at = now
+    # Decided once: a second advisor (or a second channel) tapping at the same time loses.
+    claimed = await session.exec(  # type: ignore[call-overload]
+        update(WorkOrder)
+        .where(col(WorkOrder.id) == order_id, col(WorkOrder.status) == status.value)
+        .values(status=OrderStatus.delivered.value, updated_at=now)
+    )
+    await session.refresh(order)
+    if claimed.rowcount != 1:
+        raise Refused("already_delivered", number=order.number)
     opened = await open_visit(
         session, kind=VisitKind.repair, now=now, actor=actor,
         customer_name=order.customer_name, phone=order.customer_phone, plate=order.plate,
