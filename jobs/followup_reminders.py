@@ -1,9 +1,166 @@
-"""Placeholder while the job is being written."""
+"""A3, A6, A7: follow-up calls pushed to the clerk who makes them.
 
-from datetime import datetime
+Every minute, inside the clerks' working hours:
+
+1. each follow-up whose reminder time has come goes to its clerk as one card — or to the
+   stand-in on the days of an absence (A11), or to every active supervisor when the customer
+   has no clerk. Send first, then mark: a crash between the two sends it at most once more.
+   A reminder that fell due at night or while the bot was down goes out at the next run inside
+   working hours.
+2. a follow-up whose window ended without a logged call is overdue: its clerk gets the card
+   again with an overdue line, every active supervisor a notice, once; it stays open.
+
+And once per local day (any hour), the "maintenance due" calls are created (A3); the
+follow-up's unique key makes a second run harmless.
+
+Overdue notices wait for working hours too: a window ends at local midnight, and a clerk
+told at 00:00 would read it at 09:00 anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
+from handlers.followup_buttons import CARD, overdue_notice, reminder_card
+from models.absence import route
+from models.campaign import Campaign, upcoming
+from models.customer import get_customer
+from models.followup import (
+    FollowUp,
+    due_reminders,
+    is_overdue,
+    mark_overdue_notified,
+    mark_reminded,
+    overdue_unnotified,
+)
+from models.staff import Role, Staff, active_with_role
+from models.talking_points import UPCOMING_DAYS, gather
+from models.visit_flow import schedule_maintenance_calls
+
+log = logging.getLogger(__name__)
+
+# The local day the maintenance calls were last created, per database (one process may
+# serve tests on many).
+_maintenance_done: dict[str, date] = {}
+
+Recipient = tuple[Staff, Staff | None]  # who gets the card, and for whom they stand in
 
 
 async def run(services: Services, now: datetime) -> int:
-    return 0
+    """One pass; returns how many messages went out."""
+    settings = services.settings
+    calendar = settings.calendar
+    today = calendar.local_date(now)
+    async with services.db.session() as session:
+        if _maintenance_done.get(services.db.url) != today:
+            created = await schedule_maintenance_calls(
+                session, today=today, days_before=settings.maintenance_notice_days, now=now,
+                calendar=calendar)
+            await session.commit()
+            _maintenance_done[services.db.url] = today
+            if created:
+                log.info("%d maintenance call(s) scheduled", created)
+        if not calendar.in_working_hours(now):
+            return 0
+        run_ = _Run(services, session, now, today)
+        await run_.prepare()
+        sent = 0
+        for followup in await due_reminders(session, now=now):
+            sent += await run_.remind(followup)
+        for followup in await overdue_unnotified(session, now=now):
+            sent += await run_.tell_overdue(followup)
+    return sent
+
+
+class _Run:
+    """What one pass looks up once: supervisors, upcoming events, each clerk's route today."""
+
+    def __init__(self, services: Services, session: AsyncSession, now: datetime,
+                 today: date) -> None:
+        self.services = services
+        self.session = session
+        self.now = now
+        self.today = today
+        self.supervisors: list[Staff] = []
+        self.campaigns: list[Campaign] = []
+        self.routes: dict[int, Recipient | None] = {}
+        self.overdue_carded: set[int] = set()  # reminded this pass with the overdue line
+
+    async def prepare(self) -> None:
+        self.supervisors = await active_with_role(self.session, Role.supervisor)
+        self.campaigns = await upcoming(self.session, today=self.today, days=UPCOMING_DAYS)
+
+    async def responsible(self, followup: FollowUp) -> list[Recipient]:
+        """The clerk today (or the stand-in); without an active one, every supervisor."""
+        customer = await get_customer(self.session, followup.customer_id)
+        clerk_id = customer.clerk_id
+        if clerk_id is not None:
+            if clerk_id not in self.routes:
+                today = await route(self.session, clerk_id, self.today)
+                staff = await self.session.get(Staff, today.staff_id)
+                for_whom = (await self.session.get(Staff, today.standing_in_for)
+                            if today.standing_in_for else None)
+                self.routes[clerk_id] = (staff, for_whom) if staff and staff.active else None
+            recipient = self.routes[clerk_id]
+            if recipient is not None:
+                return [recipient]
+        return [(supervisor, None) for supervisor in self.supervisors]
+
+    async def remind(self, followup: FollowUp) -> int:
+        followup_id: int = followup.id  # type: ignore[assignment]
+        recipients = await self.responsible(followup)
+        if not recipients:
+            log.warning("follow-up %s has nobody to go to (no clerk, no supervisor)",
+                        followup_id)
+            return 0
+        points = await gather(self.session, followup, today=self.today,
+                              campaigns=self.campaigns)
+        overdue = is_overdue(followup, self.now)
+        sent = 0
+        for staff, for_whom in recipients:
+            delivered = await self.services.messenger.send(
+                self.session, staff,
+                lambda t, for_whom=for_whom: reminder_card(t, points, for_whom, overdue),
+                card=(CARD, followup_id), now=self.now)
+            sent += delivered > 0
+        await self.session.commit()  # the cards first: a crash before the mark resends once
+        await mark_reminded(self.session, followup_id=followup_id,
+                            staff_id=recipients[0][0].id,  # type: ignore[arg-type]
+                            now=self.now)
+        await self.session.commit()
+        if overdue:
+            self.overdue_carded.add(followup_id)
+        return sent
+
+    async def tell_overdue(self, followup: FollowUp) -> int:
+        followup_id: int = followup.id  # type: ignore[assignment]
+        recipients = await self.responsible(followup)
+        points = await gather(self.session, followup, today=self.today,
+                              campaigns=self.campaigns)
+        messenger = self.services.messenger
+        sent = 0
+        told = {staff.id for staff, _ in recipients}
+        if followup_id not in self.overdue_carded:
+            for staff, for_whom in recipients:
+                delivered = await messenger.send(
+                    self.session, staff,
+                    lambda t, for_whom=for_whom: reminder_card(t, points, for_whom, True),
+                    card=(CARD, followup_id), now=self.now)
+                sent += delivered > 0
+        clerk_id = points.customer.clerk_id
+        routed = self.routes.get(clerk_id) if clerk_id is not None else None
+        clerk = routed[0] if routed else None
+        for supervisor in self.supervisors:
+            if supervisor.id in told:
+                continue
+            delivered = await messenger.send(
+                self.session, supervisor, lambda t: overdue_notice(t, points, clerk))
+            sent += delivered > 0
+        await self.session.commit()
+        await mark_overdue_notified(self.session, followup_id=followup_id, now=self.now)
+        await self.session.commit()
+        return sent

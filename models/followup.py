@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, text, update
+from sqlalchemy import Index, and_, or_, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +21,9 @@ from models.audit import Actor
 from models.db import UTCDateTime
 from models.rules import Refused
 from models.shop_time import ShopCalendar
+
+if TYPE_CHECKING:
+    from models.customer import Customer
 
 
 class FollowUpKind(StrEnum):
@@ -259,3 +263,29 @@ def day_bounds(calendar: ShopCalendar, now: datetime) -> tuple[datetime, datetim
     today = calendar.local_date(now)
     return calendar.start_of_day(today), calendar.end_of_day(today)
 
+
+
+async def day_list(
+    session: AsyncSession, *, start: datetime, end: datetime, now: datetime,
+    clerk_ids: list[int] | None = None, done_by: int | None = None, limit: int = 200,
+) -> list[tuple[FollowUp, Customer]]:
+    """A clerk's day (``/today``): open follow-ups due before ``end`` or overdue, and those
+    done in ``[start, end)``; of the customers of ``clerk_ids`` (everyone's when ``None``),
+    plus any that ``done_by`` closed for another clerk's customer."""
+    from models.customer import Customer
+
+    open_now = and_(col(FollowUp.status) == FollowUpStatus.open.value,
+                    or_(col(FollowUp.remind_at) < end, col(FollowUp.due_until) <= now))
+    done_today = and_(col(FollowUp.status) == FollowUpStatus.done.value,
+                      col(FollowUp.done_at) >= start, col(FollowUp.done_at) < end)
+    query = (select(FollowUp, Customer)
+             .join(Customer, col(Customer.id) == col(FollowUp.customer_id))
+             .where(or_(open_now, done_today)))
+    if clerk_ids is not None:
+        theirs = col(Customer.clerk_id).in_(clerk_ids)
+        if done_by is not None:
+            theirs = or_(theirs, and_(done_today, col(FollowUp.done_by) == done_by))
+        query = query.where(theirs)
+    return list((await session.exec(
+        query.order_by(col(FollowUp.due_until), col(FollowUp.id)).limit(limit)
+    )).all())
