@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
 
 PERSIST_GROUP = 1000
+# python-telegram-bot wants a token; the WeCom application's requests never reach Telegram.
+WECOM_BOT_TOKEN = "wecom:0-not-a-telegram-token"
 
 
 async def _save_conversations(update: Update, context: WorkshopContext) -> None:
@@ -175,3 +177,21 @@ def build_application(
             job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
         )
     return application
+
+
+def build_wecom_application(
+    services: Services,
+    *,
+    request: BaseRequest | None = None,
+    rate_limiter: bool = True,
+    run_jobs: bool = False,
+) -> Application[Any, WorkshopContext, Any, Any, Any, Any]:
+    """The same handlers on WeCom: ``WeComRequest`` carries out their Bot API calls. Jobs run
+    once per process, on the primary application, unless ``run_jobs`` (a WeCom-only shop)."""
+    from bot.wecom.request import WeComRequest
+
+    if request is None:
+        request = WeComRequest(services.settings, services.db, services.clock)
+    return build_application(services, channel="wecom", request=request,
+                             rate_limiter=rate_limiter, token=WECOM_BOT_TOKEN,
+                             run_jobs=run_jobs)

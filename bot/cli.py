@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import logging
 import sys
 import unicodedata
@@ -31,6 +30,7 @@ from telegram.request import HTTPXRequest
 
 from bot import migrate
 from bot.clock import Clock
+from bot.export_cli import add_export_command
 from bot.settings import LOCALES, Settings
 from models.db import Database
 from models.staff import (
@@ -46,6 +46,7 @@ from models.staff import (
     new_invite,
     set_roles,
 )
+from models.wecom import wecom_chat_id
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    if not settings.telegram_bot_token:
+    if not settings.telegram_bot_token and not settings.wecom_configured:
         raise CliError("set TELEGRAM_BOT_TOKEN (env or .env) to the token @BotFather gave you")
 
     async def prepare(db: Database) -> None:
@@ -189,10 +190,18 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     with_database(settings, prepare, check_schema=False)
 
-    from bot.run import poll  # the application and its handlers load only when needed
+    from bot.run import poll, serve  # the application and its handlers load only when needed
+    from bot.wecom.request import WeComUnavailable
 
     try:
-        poll(settings)
+        if settings.wecom_configured:
+            asyncio.run(serve(settings))
+        else:
+            poll(settings)
+    except WeComUnavailable as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"HTTP server: {exc}") from None
     except InvalidToken:
         raise CliError("the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather") \
             from None
@@ -200,6 +209,35 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         raise CliError(
             f"cannot reach the Bot API at {settings.telegram_api_base_url}: {exc}"
         ) from None
+    return 0
+
+
+def cmd_wecom_menu(settings: Settings, args: argparse.Namespace) -> int:
+    """Create the WeCom app's menu; its items send the bot's commands."""
+    if not settings.wecom_configured:
+        raise CliError("set WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and "
+                       "WECOM_AES_KEY first")
+    from bot.i18n import Translator
+    from bot.wecom.menu import MENU, create_menu
+    from bot.wecom.request import WeComApiError, WeComRequest, WeComUnavailable
+
+    async def work() -> None:
+        db = Database(settings.database_url)
+        request = WeComRequest(settings, db, Clock())
+        try:
+            await request.check()
+            await create_menu(request, Translator(settings.default_locale, settings.tz))
+        finally:
+            await request.shutdown()
+            await db.dispose()
+
+    try:
+        asyncio.run(work())
+    except (WeComUnavailable, WeComApiError, NetworkError) as exc:
+        raise CliError(str(exc)) from None
+    items = sum(len(entries) for _, entries in MENU)
+    print(f"WeCom menu created for agent {settings.wecom_agent_id}: {len(MENU)} groups, "
+          f"{items} items.")
     return 0
 
 
@@ -227,12 +265,6 @@ def parse_roles(values: Sequence[str]) -> set[Role]:
 
 def roles_text(staff: Staff) -> str:
     return ", ".join(r.value for r in Role if r in staff.role_set) or "-"
-
-
-def wecom_chat_id(userid: str) -> int:
-    """A stable chat id for a WeCom ``userid``: positive, below 2**53 so JSON keeps it exact."""
-    digest = hashlib.sha256(userid.encode("utf-8")).digest()
-    return (int.from_bytes(digest[:8], "big") >> 11) or 1
 
 
 async def bot_username(settings: Settings) -> tuple[str | None, str | None]:
@@ -292,8 +324,7 @@ def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Added {staff_label(staff)}: {roles_text(staff)}.")
         await print_invite(settings, invite)
         if wecom_userid:
-            print(f"Bound WeCom userid {wecom_userid!r} (chat id {wecom_chat_id(wecom_userid)}); "
-                  "the WeCom channel itself arrives in a later release.")
+            print(f"Bound WeCom userid {wecom_userid!r} (chat id {wecom_chat_id(wecom_userid)}).")
 
     with_database(settings, work)
     return 0
@@ -400,10 +431,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run the Telegram bot (long polling)")
+    run = commands.add_parser("run", help="run the bot (Telegram long polling, WeCom callback)")
     run.add_argument("--upgrade", action="store_true",
                      help="upgrade the database schema first instead of refusing to start")
     run.set_defaults(handler=cmd_run)
+
+    wecom = commands.add_parser("wecom", help="the WeCom (企业微信) app").add_subparsers(
+        dest="wecom_command", required=True, metavar="ACTION")
+    wecom.add_parser("menu", help="create the app's menu (items send commands)").set_defaults(
+        handler=cmd_wecom_menu)
 
     db = commands.add_parser("db", help="the database schema").add_subparsers(
         dest="db_command", required=True, metavar="ACTION")
@@ -422,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--code", help="staff code (工号), unique")
     add.add_argument("--locale", help=f"language: {' or '.join(LOCALES)} "
                                       "(default: the one their Telegram uses)")
-    add.add_argument("--wecom-userid", help="bind a WeCom userid now (WeCom channel: coming)")
+    add.add_argument("--wecom-userid", help="bind a WeCom userid now")
     add.set_defaults(handler=cmd_staff_add)
 
     staff.add_parser("list", help="everyone, with roles and bound channels").set_defaults(
@@ -441,6 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     invite = staff.add_parser("invite", help="a new invite code for someone who lost theirs")
     invite.add_argument("ref", metavar="REF", help=ref_help)
     invite.set_defaults(handler=cmd_staff_invite)
+
+    add_export_command(commands)
     return parser
 
 

@@ -18,7 +18,7 @@ from bot.i18n import Translator
 from models.attachment import Attachment
 from models.card import CardMessage, cards_of
 from models.db import utcnow
-from models.staff import Staff, accounts_of
+from models.staff import ChatAccount, Staff, accounts_of
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -59,10 +59,8 @@ class Messenger:
         """Send to every bound account of ``staff``; returns how many chats got it."""
         text, markup = render(self.translator(staff))
         delivered = 0
-        for account in await accounts_of(session, staff.id):  # type: ignore[arg-type]
-            bot = self._bots.get(account.channel)
-            if bot is None:
-                continue
+        for account in self.recipients(staff, await accounts_of(session, staff.id)):  # type: ignore[arg-type]
+            bot = self._bots[account.channel]
             try:
                 await self._send_photos(bot, account.chat_id, account.channel, photos)
                 message = await bot.send_message(
@@ -84,6 +82,48 @@ class Messenger:
                     )
                 )
         return delivered
+
+    async def send_file(
+        self,
+        session: AsyncSession,
+        staff: Staff,
+        data: bytes,
+        filename: str,
+        *,
+        photo: bool = False,
+        caption: str | None = None,
+    ) -> int:
+        """A generated file (a report's chart or spreadsheet) to every bound account of
+        ``staff``, as a photo or a document; returns how many chats got it."""
+        delivered = 0
+        for account in self.recipients(staff, await accounts_of(session, staff.id)):  # type: ignore[arg-type]
+            bot = self._bots[account.channel]
+            try:
+                if photo:
+                    await bot.send_photo(account.chat_id, data, filename=filename,
+                                         caption=caption)
+                else:
+                    await bot.send_document(account.chat_id, data, filename=filename,
+                                            caption=caption)
+            except (Forbidden, BadRequest) as exc:
+                log.warning("cannot reach staff %s on %s: %s", staff.id, account.channel, exc)
+                continue
+            except TelegramError:
+                log.exception("sending a file to staff %s on %s failed", staff.id,
+                              account.channel)
+                continue
+            delivered += 1
+        return delivered
+
+    def recipients(self, staff: Staff, accounts: Sequence[ChatAccount]) -> list[ChatAccount]:
+        """The accounts a notification goes to: every bound one this process can reach, or
+        with ``NOTIFY_CHANNELS=preferred`` only the one on the channel the person wrote on
+        last (all of them while they have not written yet)."""
+        reachable = [a for a in accounts if a.channel in self._bots]
+        if self.settings.notify_channels == "preferred" and staff.last_channel:
+            preferred = [a for a in reachable if a.channel == staff.last_channel]
+            return preferred or reachable
+        return reachable
 
     async def _send_photos(
         self, bot: Bot, chat_id: int, channel: str, photos: Sequence[Attachment]

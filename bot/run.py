@@ -1,16 +1,21 @@
-"""Run the Telegram bot by long polling until a stop signal.
+"""Run the bot until a stop signal: Telegram by long polling, WeCom behind the HTTP server.
 
-python-telegram-bot owns the event loop here (``run_polling`` creates it, installs the
-SIGINT/SIGTERM handlers and shuts down cleanly), so nothing in this module is ``async`` at the
-top level.
+With only Telegram configured, python-telegram-bot owns the event loop (``poll``:
+``run_polling`` creates it, installs the SIGINT/SIGTERM handlers and shuts down cleanly). With
+WeCom configured, ``serve`` runs everything on one loop: the HTTP server (uvicorn), the WeCom
+application and, when a token is set, Telegram polling next to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from typing import Any
 
+import uvicorn
 from telegram import Update
 from telegram.ext import Application
 
@@ -55,4 +60,78 @@ def poll(settings: Settings) -> None:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     finally:
         asyncio.set_event_loop(None)  # run_polling closed it
+    log.info("stopped")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: ``serve`` decides when everything stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run the HTTP server with the WeCom channel, and Telegram polling when a token is set,
+    until SIGINT/SIGTERM (or ``stop``). The first application runs the jobs."""
+    from bot.application import build_wecom_application
+    from bot.http import WeComEndpoint, build_http_app
+    from bot.wecom.inbound import Dispatcher
+    from bot.wecom.request import WeComRequest
+
+    db = Database(settings.database_url)
+    services = Services(settings=settings, db=db, clock=Clock(), messenger=Messenger(settings))
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    started: list[Application[Any, Any, Any, Any, Any, Any]] = []
+    telegram = None
+    try:
+        if settings.telegram_bot_token:
+            telegram = build_application(services)
+            await telegram.initialize()
+            started.append(telegram)
+            if telegram.post_init is not None:
+                await telegram.post_init(telegram)
+            await telegram.start()
+            assert telegram.updater is not None
+            await telegram.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("polling %s for updates as @%s", settings.telegram_api_base_url,
+                     telegram.bot.username)
+        request = WeComRequest(settings, db, services.clock)
+        await request.check()  # a wrong corp id or secret stops the start here
+        wecom = build_wecom_application(services, request=request, run_jobs=telegram is None)
+        await wecom.initialize()
+        started.append(wecom)
+        await wecom.start()
+        dispatcher = Dispatcher(wecom, services, request.store)
+        app = build_http_app(settings, wecom=WeComEndpoint(settings, services.clock, dispatcher))
+        server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                                        log_level="warning", lifespan="off"))
+        serving = asyncio.create_task(server.serve())
+        log.info("WeCom callback at http://%s:%s%s", settings.http_host, settings.http_port,
+                 settings.wecom_callback_path)
+        waiting = asyncio.create_task(stop.wait())
+        await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        waiting.cancel()
+        try:
+            await serving
+        except SystemExit:  # uvicorn's answer to a port it cannot bind
+            raise OSError(f"cannot listen on {settings.http_host}:{settings.http_port}") \
+                from None
+        await dispatcher.idle()
+    finally:
+        for application in reversed(started):
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+        await db.dispose()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
     log.info("stopped")

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.wecom.crypto import aes_key
 from models.shop_time import ShopCalendar, parse_days
 
 DEFAULT_DATABASE_URL = "sqlite:///" + str(Path("data") / "workshop.db")
 LOCALES = ("zh_CN", "en")
+WECOM_REQUIRED = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token",
+                  "wecom_aes_key")
 
 
 def _hours(value: str) -> tuple[time, time]:
@@ -57,6 +61,44 @@ class Settings(BaseSettings):
     letter_within_days: int = Field(default=2, ge=0)
     followup_check_seconds: int = Field(default=60, ge=1)
     log_level: str = "INFO"
+    # WeCom (企业微信) self-built app; the channel runs when the first five are all set.
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin"
+    wecom_callback_path: str = "/wecom/callback"
+    wecom_max_clock_skew_seconds: int = Field(default=300, ge=1)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    notify_channels: Literal["both", "preferred"] = "both"
+
+    @field_validator("wecom_aes_key")
+    @classmethod
+    def _aes_key(cls, value: str | None) -> str | None:
+        if value:
+            aes_key(value)  # 43 characters of base64 that decode to a 32-byte key
+        return value or None
+
+    @field_validator("wecom_callback_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("WECOM_CALLBACK_PATH must start with /")
+        return value
+
+    @model_validator(mode="after")
+    def _wecom_complete(self) -> Settings:
+        given = [name for name in WECOM_REQUIRED if getattr(self, name)]
+        if given and len(given) != len(WECOM_REQUIRED):
+            missing = [name.upper() for name in WECOM_REQUIRED if name not in given]
+            raise ValueError("the WeCom channel needs " + ", ".join(missing) + " as well")
+        return self
+
+    @property
+    def wecom_configured(self) -> bool:
+        return all(getattr(self, name) for name in WECOM_REQUIRED)
 
     @field_validator("timezone")
     @classmethod

@@ -6,7 +6,7 @@ everything else for strangers and deactivated accounts.
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Update, User
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.i18n import Translator, locale_from_language_code
@@ -14,6 +14,14 @@ from handlers.context import WorkshopContext
 from models.staff import staff_for_account
 
 GROUP = -100
+
+
+def user_key(user: User, channel: str) -> str:
+    """The key an account is bound by: the Telegram user id, or the WeCom ``userid`` (which
+    the WeCom channel hands over as the username; the numeric id is derived from it)."""
+    if channel == "wecom" and user.username:
+        return user.username
+    return str(user.id)
 
 
 def _is_start_with_code(update: Update) -> bool:
@@ -32,7 +40,10 @@ async def identify(update: Update, context: WorkshopContext) -> None:
         raise ApplicationHandlerStop
     services = context.services
     async with services.db.session() as session:
-        staff = await staff_for_account(session, context.channel, str(user.id))
+        staff = await staff_for_account(session, context.channel, user_key(user, context.channel))
+        if staff is not None and staff.active and staff.last_channel != context.channel:
+            staff.last_channel = context.channel  # NOTIFY_CHANNELS=preferred follows this
+            await session.commit()
     fallback = locale_from_language_code(user.language_code, services.settings.default_locale)
     if staff is not None and staff.active:
         context.staff = staff

@@ -7,6 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import locale_from_language_code
 from bot.settings import LOCALES
+from handlers.access import user_key
 from handlers.common import answer_tap, button, keyboard, reply
 from handlers.context import WorkshopContext
 from handlers.menus import set_menu
@@ -28,8 +29,9 @@ async def start(update: Update, context: WorkshopContext) -> None:
     locale = locale_from_language_code(user.language_code, services.settings.default_locale)
     async with services.db.session() as session:
         result = await redeem_invite(
-            session, code=args[0], channel=context.channel, user_key=str(user.id),
-            chat_id=chat.id, locale=locale, now=context.now(),
+            session, code=args[0], channel=context.channel,
+            user_key=user_key(user, context.channel), chat_id=chat.id, locale=locale,
+            now=context.now(),
         )
         if isinstance(result, InviteError):
             await session.rollback()

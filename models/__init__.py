@@ -22,5 +22,6 @@ from models import (  # noqa: F401  (imported for their tables)
     plate_check,
     staff,
     visit_flow,
+    wecom,
     work_order,
 )

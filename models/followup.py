@@ -63,7 +63,7 @@ class FollowUp(SQLModel, table=True):
     complaint_id: int | None = Field(default=None, index=True)
     status: str = Field(default=FollowUpStatus.open, max_length=16, index=True)
     due_from: datetime = Field(sa_type=UTCDateTime)
-    due_until: datetime = Field(sa_type=UTCDateTime)
+    due_until: datetime = Field(sa_type=UTCDateTime, index=True)  # reports: due in a period
     remind_at: datetime = Field(sa_type=UTCDateTime)
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminded_staff_id: int | None = Field(default=None, foreign_key="staff.id")

@@ -38,6 +38,8 @@ class Staff(SQLModel, table=True):
     locale: str | None = Field(default=None, max_length=8)
     code: str | None = Field(default=None, max_length=32, unique=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The channel this person wrote on last (NOTIFY_CHANNELS=preferred sends only there).
+    last_channel: str | None = Field(default=None, max_length=16)
 
     @property
     def role_set(self) -> frozenset[Role]:

@@ -94,9 +94,41 @@ def settings() -> Settings:
     )
 
 
+# The WeCom channel drives the same scenarios (tests/wecom_shop.py). A test, or a whole module
+# with ``pytestmark = pytest.mark.both_channels``, opts in; everything else stays on Telegram.
+# TEST_ALL_CHANNELS=1 runs every test that uses ``shop`` on both (to see what WeCom lacks).
+CHANNELS = ["telegram", "wecom"]
+ALL_CHANNELS = os.environ.get("TEST_ALL_CHANNELS", "") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_channels: run this test's shop on Telegram and on WeCom")
+    config.addinivalue_line(
+        "markers", "telegram_only: keep this test on Telegram in a both_channels module")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marked = ALL_CHANNELS or metafunc.definition.get_closest_marker("both_channels")
+    if (marked and "shop_channel" in metafunc.fixturenames
+            and not metafunc.definition.get_closest_marker("telegram_only")):
+        metafunc.parametrize("shop_channel", CHANNELS, indirect=True)
+
+
 @pytest.fixture
-async def shop(db: Database, settings: Settings) -> AsyncIterator[Shop]:
-    shop = Shop(db, settings, START)
+def shop_channel(request: pytest.FixtureRequest) -> str:
+    """The channel the ``shop`` fixture talks on: telegram unless the test opted in."""
+    return str(getattr(request, "param", "telegram"))
+
+
+@pytest.fixture
+async def shop(db: Database, settings: Settings, shop_channel: str) -> AsyncIterator[Shop]:
+    if shop_channel == "wecom":
+        from tests.wecom_shop import WeComShop
+
+        shop: Any = WeComShop(db, settings, START)
+    else:
+        shop = Shop(db, settings, START)
     await shop.start()
     yield shop
     await shop.stop()

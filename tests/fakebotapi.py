@@ -22,6 +22,8 @@ BOT_USERNAME = "workshop_test_bot"
 class Call:
     method: str
     params: dict[str, Any]
+    # Uploaded files by parameter name: (file name, bytes, MIME type).
+    files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
 
     @property
     def chat_id(self) -> int | None:
@@ -56,6 +58,7 @@ class SentMessage:
     text: str
     buttons: list[tuple[str, str]] = field(default_factory=list)
     photo: str | None = None
+    document: str | None = None
 
 
 class FakeBotApi(BaseRequest):
@@ -88,7 +91,10 @@ class FakeBotApi(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
-        call = Call(api_method, params)
+        files = {name: (upload[0], upload[1], upload[2])
+                 for name, upload in (request_data.multipart_data or {}).items()
+                 if isinstance(upload, tuple)} if request_data else {}
+        call = Call(api_method, params, files)
         self.calls.append(call)
         if call.chat_id is not None and call.chat_id in self.fail_chats:
             return 403, json.dumps(
@@ -122,15 +128,21 @@ class FakeBotApi(BaseRequest):
             **extra,
         }
 
-    def _record(self, call: Call, photo: str | None = None) -> dict[str, Any]:
+    def _record(self, call: Call, photo: str | None = None,
+                document: str | None = None) -> dict[str, Any]:
         chat_id = call.chat_id
         assert chat_id is not None
         message_id = next(self._ids)
         self.messages[(chat_id, message_id)] = SentMessage(
-            message_id, chat_id, call.text, call.buttons, photo
+            message_id, chat_id, call.text, call.buttons, photo, document
         )
         extra: dict[str, Any] = {}
-        if photo:
+        if document:
+            extra["document"] = {"file_id": document, "file_unique_id": document,
+                                 "file_name": document}
+            if call.text:
+                extra["caption"] = call.text
+        elif photo:
             extra["photo"] = [{"file_id": photo, "file_unique_id": photo, "width": 1,
                                "height": 1}]
             if call.text:
@@ -150,7 +162,14 @@ class FakeBotApi(BaseRequest):
         return self._record(call)
 
     def _sendPhoto(self, call: Call) -> dict[str, Any]:
-        return self._record(call, photo=str(call.params.get("photo")))
+        upload = call.files.get("photo")
+        return self._record(call, photo=f"upload:{upload[0]}" if upload
+                            else str(call.params.get("photo")))
+
+    def _sendDocument(self, call: Call) -> dict[str, Any]:
+        upload = call.files.get("document")
+        return self._record(call, document=upload[0] if upload
+                            else str(call.params.get("document")))
 
     def _sendMediaGroup(self, call: Call) -> list[dict[str, Any]]:
         media = call.params.get("media") or []
@@ -200,7 +219,8 @@ class FakeBotApi(BaseRequest):
                 ("sendMessage", "sendPhoto", "editMessageText")]
 
     def last_message(self, chat_id: int) -> SentMessage:
-        mine = [m for m in self.messages.values() if m.chat_id == chat_id and m.photo is None]
+        mine = [m for m in self.messages.values()
+                if m.chat_id == chat_id and m.photo is None and m.document is None]
         assert mine, f"nothing was sent to chat {chat_id}"
         return max(mine, key=lambda m: m.message_id)
 

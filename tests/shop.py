@@ -8,6 +8,7 @@ exactly as they do in production.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,8 @@ _user_ids = itertools.count(5001)
 
 
 class Shop:
+    channel = "telegram"
+
     def __init__(self, db: Database, settings: Settings, start: datetime) -> None:
         self.db = db
         self.settings = settings
@@ -67,6 +70,19 @@ class Shop:
     async def process(self, data: dict[str, Any]) -> None:
         update = Update.de_json({"update_id": next(_update_ids), **data}, self.app.bot)
         await self.app.process_update(update)
+
+    def photos_to(self, person: Person) -> list[str]:
+        """Every photo ``person`` was sent, singly or in albums, oldest first."""
+        photos: list[str] = []
+        for call in self.api.sent_to(person.user_id):
+            if call.method == "sendPhoto":
+                upload = call.files.get("photo") if hasattr(call, "files") else None
+                photos.append(f"upload:{upload[0]}" if upload else str(call.params["photo"]))
+            elif call.method == "sendMediaGroup":
+                media = call.params["media"]
+                photos += [item["media"] for item in
+                           (json.loads(media) if isinstance(media, str) else media)]
+        return photos
 
     async def hire(
         self, name: str, *roles: Role, locale: str = "en", bind: bool = True

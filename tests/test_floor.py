@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from models.attachment import Attachment
@@ -11,6 +12,8 @@ from models.staff import Role
 from models.work_order import OrderStatus, WorkOrder
 from tests.flows import open_order, order_in_progress
 from tests.shop import Shop
+
+pytestmark = pytest.mark.both_channels
 
 
 async def _order(shop: Shop, order_id: int) -> WorkOrder:

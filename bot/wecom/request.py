@@ -1,0 +1,592 @@
+"""``WeComRequest``: the WeCom application's Bot API, answered by calling the WeCom API.
+
+python-telegram-bot's ``Bot`` posts ``sendMessage``, ``editMessageText`` … to this request
+object; each is carried out on WeCom and answered with the JSON Telegram would give, so the
+handlers never know which channel they talk to. What WeCom cannot do is approximated:
+
+* an inline keyboard of up to six buttons is a ``button_interaction`` template card whose
+  button keys are the callback data; more buttons become a numbered list answered by number;
+* an edit uses ``message/update_template_card`` with the response code of the latest click
+  (single use, time-limited); when there is none, the new version is sent as a new message
+  that keeps the old ``message_id``;
+* a tap's alert (``answerCallbackQuery`` with text) is sent as a short text message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+from bot.clock import Clock
+from bot.i18n import N_, Translator
+from bot.settings import Settings
+from bot.wecom.store import Copy, MessageStore
+from models.db import Database
+from models.staff import staff_for_account
+from models.wecom import userid_for
+
+log = logging.getLogger(__name__)
+
+TEXT_BYTES = 2048
+MAX_CARD_BUTTONS = 6
+RESPONSE_CODE_VALID = timedelta(hours=72) - timedelta(minutes=5)
+TOKEN_ERRORS = {40014, 42001, 40001}  # invalid or expired access token
+BUSY = -1
+FREQUENCY_ERRORS = {45009, 45033}  # API frequency / concurrency over the limit
+BUSY_DELAYS = (0.5, 1.0, 2.0)
+FREQUENCY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+MEMBER_LIMIT = 30  # WeCom drops the 31st message to one member within a minute
+MEMBER_WINDOW = 60.0
+MEDIA_PATH = "wecom-media/"
+LIST_HEADER = N_("Reply with the number of your choice:")
+NO_OP_METHODS = {
+    "setMyCommands", "deleteMyCommands", "deleteWebhook", "setWebhook", "close", "logOut",
+    "setChatMenuButton", "sendChatAction", "setMyDescription", "setMyShortDescription",
+    "setMyName",
+}
+
+
+class WeComApiError(Exception):
+    def __init__(self, errcode: int, errmsg: str, path: str) -> None:
+        super().__init__(f"WeCom {path}: errcode {errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.path = path
+
+
+class WeComUnavailable(Exception):
+    """The WeCom API cannot be used at all (unreachable, or the corp id/secret are wrong)."""
+
+
+class Refused(Exception):
+    """A Bot API error to answer with: (HTTP status, Telegram-style description)."""
+
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after
+
+
+@dataclass
+class Sent:
+    """What one WeCom message was, for whoever listens (the tests' view, metrics)."""
+
+    msgid: str | None
+    userid: str
+    chat_id: int
+    message_id: int
+    kind: str
+    options: list[list[str]] | None
+    part: int = 0
+    task_id: str | None = None
+
+
+Buttons = list[tuple[str, str]]
+
+
+def buttons_of(markup: Any) -> Buttons:
+    """(label, callback data) of an inline keyboard, row by row; URL buttons are dropped."""
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    if not isinstance(markup, dict):
+        return []
+    return [(str(b.get("text", "")), str(b["callback_data"]))
+            for row in markup.get("inline_keyboard", []) for b in row if "callback_data" in b]
+
+
+def split_text(text: str, limit: int = TEXT_BYTES) -> list[str]:
+    """Parts of at most ``limit`` UTF-8 bytes, cut at line ends where there are any."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line.encode()) > limit:  # one line longer than a part: cut by characters
+            cut = len(line)
+            while len(line[:cut].encode()) > limit:
+                cut = cut * 3 // 4 if len(line[: cut * 3 // 4].encode()) > limit else cut - 1
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:cut])
+            line = line[cut:]
+        if len((current + line).encode()) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current or not parts:
+        parts.append(current)
+    return [part.rstrip("\n") or part for part in parts]
+
+
+def card_body(text: str, buttons: Buttons, task_id: str | None) -> dict[str, Any]:
+    title, _, rest = text.partition("\n")
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "main_title": {"title": title},
+        "sub_title_text": rest,
+        "button_list": [{"text": label, "style": 1, "key": data} for label, data in buttons],
+    }
+    if task_id:
+        card["task_id"] = task_id
+    return card
+
+
+class WeComRequest(BaseRequest):
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        timeout: float = 15.0,
+    ) -> None:
+        assert settings.wecom_configured, "WeCom settings are incomplete"
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.base = settings.wecom_api_base.rstrip("/")
+        self.agent_id = int(settings.wecom_agent_id or 0)
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+        self._token: str | None = None
+        self._token_until = 0.0
+        self._token_lock = asyncio.Lock()
+        self._member_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._member_sent: defaultdict[str, deque[float]] = defaultdict(deque)
+        self.observers: list[Callable[[Sent], None]] = []
+        self.store = MessageStore(db)
+
+    # --- BaseRequest -----------------------------------------------------------------------
+    @property
+    def read_timeout(self) -> float | None:
+        return self._timeout
+
+    async def initialize(self) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout)
+
+    async def shutdown(self) -> None:
+        await self.store.close()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        if MEDIA_PATH in url:
+            return 200, await self.download(url.rsplit(MEDIA_PATH, 1)[1])
+        api_method = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        files = dict(request_data.multipart_data) if request_data and \
+            request_data.contains_files else {}
+        try:
+            if api_method in NO_OP_METHODS:
+                result: Any = True
+            else:
+                handler = getattr(self, f"_m_{api_method}", None)
+                if handler is None:
+                    log.warning("Bot API method %s has no WeCom counterpart", api_method)
+                    raise Refused(400, f"Bad Request: {api_method} is not available on WeCom")
+                result = await handler(params, files)
+        except Refused as refused:
+            answer: dict[str, Any] = {"ok": False, "error_code": refused.status,
+                                      "description": refused.description}
+            if refused.retry_after is not None:
+                answer["parameters"] = {"retry_after": refused.retry_after}
+            return refused.status, json.dumps(answer).encode()
+        except WeComApiError as exc:
+            log.warning("%s", exc)
+            if exc.path == "gettoken":
+                return 401, json.dumps({"ok": False, "error_code": 401,
+                                        "description": f"Unauthorized: {exc}"}).encode()
+            return 400, json.dumps({"ok": False, "error_code": 400,
+                                    "description": f"Bad Request: {exc}"}).encode()
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    # --- the WeCom API -----------------------------------------------------------------------
+    async def access_token(self) -> str:
+        if self._token and self._monotonic() < self._token_until:
+            return self._token
+        async with self._token_lock:
+            if self._token and self._monotonic() < self._token_until:
+                return self._token
+            data = await self._http("GET", "gettoken", params={
+                "corpid": self.settings.wecom_corp_id, "corpsecret": self.settings.wecom_secret})
+            if data.get("errcode", 0) != 0 or not data.get("access_token"):
+                raise WeComApiError(int(data.get("errcode", -2)), str(data.get("errmsg")),
+                                    "gettoken")
+            expires_in = int(data.get("expires_in") or 7200)
+            self._token = str(data["access_token"])
+            self._token_until = self._monotonic() + max(expires_in - min(300, expires_in // 10),
+                                                        1)
+            return self._token
+
+    async def check(self) -> None:
+        """Fetch a token now, so a wrong corp id or secret is said at start, in one line."""
+        try:
+            await self.access_token()
+        except NetworkError as exc:
+            raise WeComUnavailable(f"cannot reach the WeCom API at {self.base}: {exc}") \
+                from None
+        except WeComApiError as exc:
+            raise WeComUnavailable(
+                f"the WeCom API rejected WECOM_CORP_ID/WECOM_SECRET ({exc})") from None
+
+    async def _http(self, verb: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        await self.initialize()
+        assert self._client is not None
+        try:
+            response = await self._client.request(verb, f"{self.base}/{path}", **kwargs)
+        except httpx.TimeoutException as exc:
+            raise TimedOut(f"WeCom {path}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"WeCom {path}: {exc}") from exc
+        if response.status_code >= 500:
+            raise NetworkError(f"WeCom {path}: HTTP {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise NetworkError(f"WeCom {path}: not JSON") from exc
+        return data if isinstance(data, dict) else {"errcode": -2, "errmsg": "not an object"}
+
+    async def call(self, path: str, *, body: dict[str, Any] | None = None,
+                   params: dict[str, Any] | None = None,
+                   files: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One API call with the token, the token refetched once, busy and limits waited out."""
+        refreshed = False
+        busy = frequency = 0
+        while True:
+            token = await self.access_token()
+            query = {"access_token": token, **(params or {})}
+            if files is not None:
+                data = await self._http("POST", path, params=query, files=files)
+            else:
+                data = await self._http("POST", path, params=query, json=body or {})
+            errcode = int(data.get("errcode", 0) or 0)
+            if errcode == 0:
+                return data
+            if errcode in TOKEN_ERRORS and not refreshed:
+                log.info("WeCom access token rejected (%s); fetching a new one", errcode)
+                refreshed = True
+                self._token = None
+                continue
+            if errcode == BUSY and busy < len(BUSY_DELAYS):
+                await self._sleep(BUSY_DELAYS[busy])
+                busy += 1
+                continue
+            if errcode in FREQUENCY_ERRORS:
+                if frequency < len(FREQUENCY_DELAYS):
+                    log.warning("WeCom %s: frequency limit (%s); retrying in %.0f s", path,
+                                errcode, FREQUENCY_DELAYS[frequency])
+                    await self._sleep(FREQUENCY_DELAYS[frequency])
+                    frequency += 1
+                    continue
+                raise Refused(429, f"Too Many Requests: WeCom {errcode}", retry_after=60)
+            raise WeComApiError(errcode, str(data.get("errmsg", "")), path)
+
+    async def _pace(self, userid: str) -> None:
+        """Wait until one more message to ``userid`` fits in WeCom's per-member minute."""
+        sent = self._member_sent[userid]
+        now = self._monotonic()
+        while sent and sent[0] <= now - MEMBER_WINDOW:
+            sent.popleft()
+        if len(sent) >= MEMBER_LIMIT:
+            wait = sent[0] + MEMBER_WINDOW - now
+            log.info("pacing messages to %s: waiting %.1f s", userid, wait)
+            await self._sleep(max(wait, 0.0))
+            sent.popleft()
+        sent.append(self._monotonic())
+
+    async def send(self, userid: str, msgtype: str, content: dict[str, Any]) -> str | None:
+        """``message/send`` to one member, paced; returns the msgid."""
+        async with self._member_locks[userid]:
+            await self._pace(userid)
+            data = await self.call("message/send", body={
+                "touser": userid, "msgtype": msgtype, "agentid": self.agent_id,
+                msgtype: content, "enable_duplicate_check": 0,
+            })
+        invalid = str(data.get("invaliduser") or "").split("|")
+        if userid in invalid:
+            raise Refused(403, f"Forbidden: WeCom user {userid} is not reachable by this app")
+        return str(data["msgid"]) if data.get("msgid") is not None else None
+
+    async def upload(self, kind: str, field: Sequence[Any]) -> str:
+        name, content, mimetype = field[0], field[1], field[2]
+        if hasattr(content, "read"):
+            content = content.read()
+        data = await self.call("media/upload", params={"type": kind},
+                               files={"media": (name or "file", content, mimetype)})
+        return str(data["media_id"])
+
+    async def download(self, media_id: str) -> bytes:
+        token = await self.access_token()
+        await self.initialize()
+        assert self._client is not None
+        try:
+            response = await self._client.get(f"{self.base}/media/get",
+                                              params={"access_token": token,
+                                                      "media_id": media_id})
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"WeCom media/get: {exc}") from exc
+        if "json" in response.headers.get("content-type", ""):
+            data = response.json()
+            if int(data.get("errcode", 0)) in TOKEN_ERRORS:
+                self._token = None
+                return await self.download(media_id)
+            raise NetworkError(f"WeCom media/get: errcode {data.get('errcode')}")
+        return response.content
+
+    # --- identity ------------------------------------------------------------------------------
+    def bot_user(self) -> dict[str, Any]:
+        return {"id": 7_100_000_000 + self.agent_id, "is_bot": True, "first_name": "WeCom",
+                "username": f"wecom_agent_{self.agent_id}"}
+
+    async def _userid(self, chat_id: Any) -> tuple[int, str]:
+        try:
+            chat = int(chat_id)
+        except (TypeError, ValueError):
+            raise Refused(400, "Bad Request: chat not found") from None
+        async with self.db.session() as session:
+            userid = await userid_for(session, chat)
+        if userid is None:
+            raise Refused(400, "Bad Request: chat not found")
+        return chat, userid
+
+    async def _translator(self, userid: str) -> Translator:
+        async with self.db.session() as session:
+            staff = await staff_for_account(session, "wecom", userid)
+        locale = (staff.locale if staff is not None else None) or self.settings.default_locale
+        return Translator(locale, self.settings.tz)
+
+    # --- sending and recording -------------------------------------------------------------------
+    def _message(self, chat_id: int, message_id: int, **extra: Any) -> dict[str, Any]:
+        return {"message_id": message_id, "date": int(self.clock.now().timestamp()),
+                "chat": {"id": chat_id, "type": "private"}, "from": self.bot_user(), **extra}
+
+    async def _record(self, chat_id: int, userid: str, kind: str, *, msgid: str | None,
+                      message_id: int | None = None, part: int = 0, task_id: str | None = None,
+                      text: str | None = None, options: Buttons | None = None) -> int:
+        new = message_id is None
+        copy = self.store.add(Copy(
+            message_id=message_id or self.store.new_message_id(), chat_id=chat_id, kind=kind,
+            task_id=task_id or f"t{uuid.uuid4().hex}", sent_at=self.clock.now(), part=part,
+            msgid=msgid, text=text,
+            options=[list(o) for o in options] if options is not None else None,
+        ), new=new)
+        sent = Sent(msgid, userid, chat_id, copy.message_id, kind, copy.options, part,
+                    copy.task_id)
+        for observer in self.observers:
+            observer(sent)
+        return copy.message_id
+
+    async def _deliver(self, chat_id: int, userid: str, text: str, buttons: Buttons, *,
+                       message_id: int | None = None) -> int:
+        """Send ``text`` with its buttons as a text, a card or a numbered list; returns the
+        message id (``message_id`` when this is a new copy of an existing message)."""
+        if 0 < len(buttons) <= MAX_CARD_BUTTONS:
+            task_id = f"t{uuid.uuid4().hex}"
+            msgid = await self.send(userid, "template_card", card_body(text, buttons, task_id))
+            return await self._record(chat_id, userid, "card", msgid=msgid, task_id=task_id,
+                                      message_id=message_id, text=text, options=buttons)
+        kind, shown = "text", text
+        if buttons:
+            _ = await self._translator(userid)
+            kind = "list"
+            shown = text + "\n\n" + _(LIST_HEADER) + "\n" + "\n".join(
+                f"{number}. {label}" for number, (label, _data) in enumerate(buttons, 1))
+        for part, piece in enumerate(split_text(shown)):
+            msgid = await self.send(userid, "text", {"content": piece})
+            message_id = await self._record(
+                chat_id, userid, kind, msgid=msgid, message_id=message_id, part=part,
+                task_id=f"t{uuid.uuid4().hex}", text=text if part == 0 else None,
+                options=buttons if kind == "list" else None)
+        assert message_id is not None
+        return message_id
+
+    # --- Bot API methods -------------------------------------------------------------------------
+    async def _m_getMe(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+        return {**self.bot_user(), "can_join_groups": False,
+                "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    async def _m_getUpdates(self, params: dict[str, Any], files: dict[str, Any]) -> list[Any]:
+        return []  # updates arrive as callbacks (bot/http.py), never by polling
+
+    async def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Any]
+                             ) -> dict[str, Any]:
+        chat_id, userid = await self._userid(params.get("chat_id"))
+        text = str(params.get("text") or "")
+        if not text.strip():
+            raise Refused(400, "Bad Request: message text is empty")
+        markup = params.get("reply_markup")
+        message_id = await self._deliver(chat_id, userid, text, buttons_of(markup))
+        extra: dict[str, Any] = {"text": text}
+        if markup:
+            extra["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        return self._message(chat_id, message_id, **extra)
+
+    async def _m_editMessageText(self, params: dict[str, Any], files: dict[str, Any]
+                                 ) -> dict[str, Any]:
+        return await self._edit(params, str(params.get("text") or ""))
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any], files: dict[str, Any]
+                                        ) -> dict[str, Any]:
+        return await self._edit(params, None)
+
+    async def _edit(self, params: dict[str, Any], text: str | None) -> dict[str, Any]:
+        if params.get("inline_message_id"):
+            raise Refused(400, "Bad Request: inline messages do not exist on WeCom")
+        chat_id, userid = await self._userid(params.get("chat_id"))
+        message_id = int(params.get("message_id") or 0)
+        buttons = buttons_of(params.get("reply_markup"))
+        copies = [c for c in await self.store.copies(chat_id, message_id) if c.part == 0]
+        if not copies:
+            raise Refused(400, "Bad Request: message to edit not found")
+        current = copies[0]
+        new_text = text if text is not None else (current.text or "")
+        if not new_text.strip():
+            raise Refused(400, "Bad Request: message text is empty")
+        if new_text == current.text and [tuple(o) for o in current.options or []] == buttons:
+            raise Refused(400, "Bad Request: message is not modified")
+        if len(buttons) <= MAX_CARD_BUTTONS and await self._update_card(
+                chat_id, userid, message_id, new_text, buttons):
+            return self._message(chat_id, message_id, text=new_text)
+        await self._deliver(chat_id, userid, new_text, buttons, message_id=message_id)
+        return self._message(chat_id, message_id, text=new_text)
+
+    async def _update_card(self, chat_id: int, userid: str, message_id: int, text: str,
+                           buttons: Buttons) -> bool:
+        """Edit the card in place with a stored response code; False when there is none."""
+        taken = await self.store.take_code(chat_id, message_id, now=self.clock.now(),
+                                           valid=RESPONSE_CODE_VALID)
+        if taken is None:
+            return False
+        copy, code = taken
+        try:
+            await self.call("message/update_template_card", body={
+                "userids": [userid], "agentid": self.agent_id, "response_code": code,
+                "template_card": card_body(text, buttons, None),
+            })
+        except WeComApiError as exc:
+            log.info("card %s of chat %s not updated (%s); sending it again", message_id,
+                     chat_id, exc)
+            return False
+        copy.text, copy.options = text, [list(b) for b in buttons]
+        self.store.changed(copy)
+        for observer in self.observers:
+            observer(Sent(None, userid, chat_id, message_id, "update", copy.options))
+        return True
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, Any]
+                                     ) -> bool:
+        text = str(params.get("text") or "").strip()
+        if text:  # WeCom has no pop-ups: the person reads it as a short message
+            chat, _, _rest = str(params.get("callback_query_id", "")).partition(":")
+            chat_id, userid = await self._userid(chat)
+            for piece in split_text(text):
+                msgid = await self.send(userid, "text", {"content": piece})
+                await self._record(chat_id, userid, "alert", msgid=msgid, text=piece)
+        return True
+
+    async def _media_id(self, value: Any, files: dict[str, Any], kind: str) -> str:
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = None if value[9:] not in files else files[value[9:]]
+        elif value is None and files:
+            value = next(iter(files.values()))
+        if isinstance(value, str):
+            return value  # a WeCom media id (what an incoming picture's file_id is)
+        if value is None:
+            raise Refused(400, "Bad Request: there is no file to send")
+        return await self.upload(kind, value)
+
+    async def _picture(self, chat_id: int, userid: str, media_id: str) -> dict[str, Any]:
+        msgid = await self.send(userid, "image", {"media_id": media_id})
+        message_id = await self._record(chat_id, userid, "image", msgid=msgid, text=media_id)
+        return self._message(chat_id, message_id, photo=[
+            {"file_id": media_id, "file_unique_id": media_id, "width": 0, "height": 0}])
+
+    async def _caption(self, chat_id: int, userid: str, params: dict[str, Any]) -> None:
+        """WeCom pictures and files have no caption: it follows as a text of its own."""
+        caption = str(params.get("caption") or "").strip()
+        if not caption:
+            return
+        buttons = buttons_of(params.get("reply_markup"))
+        if buttons:
+            await self._deliver(chat_id, userid, caption, buttons)
+            return
+        for piece in split_text(caption):
+            msgid = await self.send(userid, "text", {"content": piece})
+            await self._record(chat_id, userid, "caption", msgid=msgid, text=piece)
+
+    async def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, Any]
+                           ) -> dict[str, Any]:
+        chat_id, userid = await self._userid(params.get("chat_id"))
+        media_id = await self._media_id(params.get("photo"), files, "image")
+        message = await self._picture(chat_id, userid, media_id)
+        await self._caption(chat_id, userid, params)
+        return message
+
+    async def _m_sendMediaGroup(self, params: dict[str, Any], files: dict[str, Any]
+                                ) -> list[dict[str, Any]]:
+        chat_id, userid = await self._userid(params.get("chat_id"))
+        media = params.get("media") or []
+        if isinstance(media, str):
+            media = json.loads(media)
+        messages = []
+        for item in media:
+            media_id = await self._media_id(item.get("media"), files, "image")
+            messages.append(await self._picture(chat_id, userid, media_id))
+            if item.get("caption"):
+                await self._caption(chat_id, userid, item)
+        return messages
+
+    async def _m_sendDocument(self, params: dict[str, Any], files: dict[str, Any]
+                              ) -> dict[str, Any]:
+        chat_id, userid = await self._userid(params.get("chat_id"))
+        media_id = await self._media_id(params.get("document"), files, "file")
+        msgid = await self.send(userid, "file", {"media_id": media_id})
+        name = next((f[0] for f in files.values()), None) or "file"
+        message_id = await self._record(chat_id, userid, "file", msgid=msgid, text=name)
+        await self._caption(chat_id, userid, params)
+        return self._message(chat_id, message_id, document={
+            "file_id": media_id, "file_unique_id": media_id, "file_name": name})
+
+    async def _m_getFile(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id") or "")
+        if not file_id:
+            raise Refused(400, "Bad Request: wrong file_id")
+        return {"file_id": file_id, "file_unique_id": file_id,
+                "file_path": f"{MEDIA_PATH}{file_id}"}
+
+    async def _m_deleteMessage(self, params: dict[str, Any], files: dict[str, Any]) -> bool:
+        chat_id, _userid = await self._userid(params.get("chat_id"))
+        for copy in await self.store.copies(chat_id, int(params.get("message_id") or 0)):
+            if copy.msgid:
+                try:
+                    await self.call("message/recall", body={"msgid": copy.msgid})
+                except WeComApiError as exc:
+                    log.info("message %s not recalled: %s", copy.msgid, exc)
+        return True

@@ -1,0 +1,215 @@
+"""What each WeCom message became, kept in memory first and written to the database behind.
+
+The handlers often send while their own transaction is still open (a job claims a row, then
+notifies). On SQLite a second writer waits for that transaction, and the transaction waits
+for the send: so the send path never writes itself. It records in memory, returns, and a
+background task writes the rows once the database is free. Reads look in memory first and
+fall back to the database (for messages sent before a restart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col, select
+
+from models.db import Database
+from models.wecom import WeComMessage
+
+log = logging.getLogger(__name__)
+
+READABLE = ("text", "list", "card")
+CACHE_SIZE = 20_000
+FLUSH_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass
+class Copy:
+    """One WeCom message showing the Telegram message ``message_id`` (see ``WeComMessage``)."""
+
+    message_id: int
+    chat_id: int
+    kind: str
+    task_id: str
+    sent_at: datetime
+    part: int = 0
+    msgid: str | None = None
+    response_code: str | None = None
+    code_at: datetime | None = None
+    text: str | None = None
+    options: list[list[str]] | None = None
+    seq: int = field(default=0)
+
+    @classmethod
+    def of(cls, row: WeComMessage) -> Copy:
+        return cls(message_id=row.message_id, chat_id=row.chat_id, kind=row.kind,
+                   task_id=row.task_id or f"row{row.id}", sent_at=row.sent_at, part=row.part,
+                   msgid=row.msgid, response_code=row.response_code, code_at=row.code_at,
+                   text=row.text, options=row.options, seq=row.id or 0)
+
+
+class MessageStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._copies: OrderedDict[tuple[int, int], list[Copy]] = OrderedDict()
+        self._tasks: dict[str, Copy] = {}
+        self._latest: dict[int, Copy | None] = {}
+        self._queue: list[tuple[str, Copy]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._loaded: set[tuple[int, int]] = set()
+        self._last_id = 0
+        self._seq = itertools.count(1 << 40)  # after any database row id, for ordering
+
+    # --- ids -----------------------------------------------------------------------------------
+    def new_message_id(self) -> int:
+        """Increasing, unique across restarts, below 2**53: microseconds since 1970."""
+        self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
+        return self._last_id
+
+    # --- writing -------------------------------------------------------------------------------
+    def add(self, copy: Copy, *, new: bool) -> Copy:
+        """Keep a sent copy; ``new`` when its message id was just made (nothing to load)."""
+        copy.seq = next(self._seq)
+        key = (copy.chat_id, copy.message_id)
+        self._copies.setdefault(key, []).append(copy)
+        if new:
+            self._loaded.add(key)
+        self._tasks[copy.task_id] = copy
+        if copy.kind in READABLE:
+            self._latest[copy.chat_id] = copy
+        self._trim()
+        self._write("insert", copy)
+        return copy
+
+    def changed(self, copy: Copy) -> None:
+        self._write("update", copy)
+
+    def _write(self, what: str, copy: Copy) -> None:
+        self._queue.append((what, copy))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        attempt = 0
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                async with self.db.session() as session:
+                    for what, copy in batch:
+                        if what == "insert":
+                            session.add(WeComMessage(
+                                message_id=copy.message_id, chat_id=copy.chat_id,
+                                kind=copy.kind, part=copy.part, msgid=copy.msgid,
+                                task_id=copy.task_id, response_code=copy.response_code,
+                                code_at=copy.code_at, text=copy.text, options=copy.options,
+                                sent_at=copy.sent_at))
+                            await session.flush()
+                        else:
+                            await session.exec(  # type: ignore[call-overload]
+                                update(WeComMessage)
+                                .where(col(WeComMessage.task_id) == copy.task_id)
+                                .values(response_code=copy.response_code,
+                                        code_at=copy.code_at, text=copy.text,
+                                        options=copy.options))
+                    await session.commit()
+                attempt = 0
+            except SQLAlchemyError as exc:
+                self._queue[:0] = batch
+                if attempt >= len(FLUSH_DELAYS):
+                    log.error("WeCom message map not written (%s); %d changes dropped", exc,
+                              len(self._queue))
+                    self._queue = []
+                    return
+                await asyncio.sleep(FLUSH_DELAYS[attempt])
+                attempt += 1
+
+    async def close(self) -> None:
+        """Write everything still in memory (at shutdown)."""
+        if self._flusher is not None:
+            await self._flusher
+        if self._queue:
+            await self._flush()
+
+    def _trim(self) -> None:
+        while len(self._copies) > CACHE_SIZE:
+            key, copies = self._copies.popitem(last=False)
+            self._loaded.discard(key)
+            for copy in copies:
+                if self._tasks.get(copy.task_id) is copy:
+                    del self._tasks[copy.task_id]
+
+    # --- reading -------------------------------------------------------------------------------
+    async def copies(self, chat_id: int, message_id: int) -> list[Copy]:
+        """Every copy of a message, newest first."""
+        key = (chat_id, message_id)
+        if key not in self._loaded:
+            async with self.db.session() as session:
+                rows = (await session.exec(
+                    select(WeComMessage).where(WeComMessage.chat_id == chat_id,
+                                               WeComMessage.message_id == message_id))).all()
+            known = {c.task_id for c in self._copies.get(key, [])}
+            loaded = [Copy.of(row) for row in rows if row.task_id not in known]
+            self._copies[key] = loaded + self._copies.get(key, [])
+            for copy in loaded:
+                self._tasks.setdefault(copy.task_id, copy)
+            self._loaded.add(key)
+        self._copies.move_to_end(key)
+        return sorted(self._copies[key], key=lambda c: c.seq, reverse=True)
+
+    async def by_task(self, task_id: str) -> Copy | None:
+        if task_id in self._tasks:
+            return self._tasks[task_id]
+        async with self.db.session() as session:
+            row = (await session.exec(
+                select(WeComMessage).where(WeComMessage.task_id == task_id))).first()
+        if row is None:
+            return None
+        for copy in await self.copies(row.chat_id, row.message_id):
+            if copy.task_id == task_id:
+                return copy
+        return None
+
+    async def latest(self, chat_id: int) -> Copy | None:
+        """The newest message the person reads (not an alert, not a picture)."""
+        if chat_id not in self._latest:
+            async with self.db.session() as session:
+                row = (await session.exec(
+                    select(WeComMessage)
+                    .where(WeComMessage.chat_id == chat_id,
+                           col(WeComMessage.kind).in_(READABLE))
+                    .order_by(col(WeComMessage.id).desc()).limit(1))).first()
+            self._latest[chat_id] = None
+            if row is not None:
+                for copy in await self.copies(row.chat_id, row.message_id):
+                    if copy.task_id == row.task_id:
+                        self._latest[chat_id] = copy
+        return self._latest[chat_id]
+
+    # --- response codes --------------------------------------------------------------------------
+    async def keep_code(self, task_id: str, code: str, *, now: datetime) -> Copy | None:
+        copy = await self.by_task(task_id)
+        if copy is not None:
+            copy.response_code, copy.code_at = code, now
+            self.changed(copy)
+        return copy
+
+    async def take_code(self, chat_id: int, message_id: int, *, now: datetime,
+                        valid: timedelta) -> tuple[Copy, str] | None:
+        """A card copy of the message with an unused, unexpired code, the code used up."""
+        for copy in await self.copies(chat_id, message_id):
+            if copy.kind != "card" or not copy.response_code or copy.code_at is None:
+                continue
+            if copy.code_at <= now - valid:
+                continue
+            code, copy.response_code = copy.response_code, None
+            self.changed(copy)
+            return copy, code
+        return None

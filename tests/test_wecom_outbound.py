@@ -1,0 +1,243 @@
+"""``WeComRequest``: Bot API calls carried out on the (fake) WeCom API, as WeCom behaves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
+from telegram.error import BadRequest, Forbidden, RetryAfter
+
+from bot.settings import Settings
+from bot.wecom.request import split_text
+from models.db import Database
+from models.staff import Role
+from tests.conftest import START
+from tests.wecom_shop import WeComPerson, WeComShop
+
+
+@pytest.fixture
+async def shop(db: Database, settings: Settings) -> AsyncIterator[WeComShop]:
+    shop = WeComShop(db, settings.model_copy(update={"default_locale": "en"}), START)
+    await shop.start()
+    yield shop
+    await shop.stop()
+    assert shop.errors == [], f"handlers raised: {shop.errors!r}"
+
+
+def keyboard(count: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"Option {i}", callback_data=f"opt:{i}")]
+                                 for i in range(1, count + 1)])
+
+
+async def person(shop: WeComShop) -> WeComPerson:
+    return await shop.hire("Zhang Tech", Role.technician)
+
+
+# --- the access token ------------------------------------------------------------------------
+
+
+async def test_the_token_is_fetched_once_and_again_when_rejected(shop: WeComShop) -> None:
+    tech = await person(shop)
+    for n in range(3):
+        await shop.app.bot.send_message(tech.user_id, f"hello {n}")
+    assert len(shop.fake.calls("gettoken")) == 1
+    shop.fake.expire_tokens()  # WeCom answers 42001: fetch a new token, once, and go on
+    await shop.app.bot.send_message(tech.user_id, "after expiry")
+    shop.fake.fail("message/send", 40014)
+    await shop.app.bot.send_message(tech.user_id, "after an invalid token")
+    assert len(shop.fake.calls("gettoken")) == 3
+    assert [b["text"]["content"] for b in shop.fake.sent(tech.userid)][-2:] == [
+        "after expiry", "after an invalid token"]
+
+
+async def test_a_token_is_refetched_shortly_before_it_expires(shop: WeComShop) -> None:
+    tech = await person(shop)
+    await shop.app.bot.send_message(tech.user_id, "one")
+    shop.advance(seconds=7200 - 301)  # expires_in 7200: still trusted
+    await shop.app.bot.send_message(tech.user_id, "two")
+    assert len(shop.fake.calls("gettoken")) == 1
+    shop.advance(seconds=2)  # within five minutes of the end: fetched again
+    await shop.app.bot.send_message(tech.user_id, "three")
+    assert len(shop.fake.calls("gettoken")) == 2
+    assert [r for r in shop.fake.records if not r.ok] == []
+
+
+# --- busy and limits -----------------------------------------------------------------------------
+
+
+async def test_busy_is_retried_with_backoff(shop: WeComShop) -> None:
+    tech = await person(shop)
+    shop.fake.fail("message/send", -1, -1)
+    await shop.app.bot.send_message(tech.user_id, "through in the end")
+    assert shop.sleeps == [0.5, 1.0]
+    assert [b["text"]["content"] for b in shop.fake.sent(tech.userid)] == ["through in the end"]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_frequency_limits_wait_and_lose_nothing(shop: WeComShop) -> None:
+    tech = await person(shop)
+    shop.fake.fail("message/send", 45009, 45033, 45009)
+    await shop.app.bot.send_message(tech.user_id, "kept")
+    assert shop.sleeps == [1.0, 2.0, 4.0]
+    assert [b["text"]["content"] for b in shop.fake.sent(tech.userid)] == ["kept"]
+    # Still limited after every wait: the caller gets Telegram's RetryAfter and can try later.
+    shop.fake.fail("message/send", *[45009] * 7)
+    with pytest.raises(RetryAfter):
+        await shop.app.bot.send_message(tech.user_id, "later")
+
+
+async def test_messages_to_one_member_are_paced_not_dropped(shop: WeComShop) -> None:
+    tech = await person(shop)
+    other = await shop.hire("Wang Tech", Role.technician)
+    for n in range(35):
+        await shop.app.bot.send_message(tech.user_id, f"message {n}")
+    await shop.app.bot.send_message(other.user_id, "not held up")
+    assert len(shop.fake.sent(tech.userid)) == 35 and len(shop.fake.sent(other.userid)) == 1
+    waits = [s for s in shop.sleeps if s > 50]
+    assert len(waits) == 5 and len(shop.sleeps) == 5  # the 31st to the 35th waited a minute
+
+
+# --- what is sent --------------------------------------------------------------------------------
+
+
+async def test_long_texts_are_split_under_2048_bytes(shop: WeComShop) -> None:
+    tech = await person(shop)
+    text = "\n".join(f"第{n}行：" + "维修项目说明" * 20 for n in range(40))
+    await shop.app.bot.send_message(tech.user_id, text)
+    parts = [b["text"]["content"] for b in shop.fake.sent(tech.userid)]
+    assert len(parts) > 1 and all(len(p.encode()) <= 2048 for p in parts)
+    assert "\n".join(parts) == text == tech.last.text
+    one_line = "好" * 3000
+    assert all(len(p.encode()) <= 2048 for p in split_text(one_line))
+    assert "".join(split_text(one_line)) == one_line
+
+
+async def test_keyboards_become_cards_or_numbered_lists(shop: WeComShop) -> None:
+    tech = await person(shop)
+    await shop.app.bot.send_message(tech.user_id, "Pick one\nsecond line", reply_markup=keyboard(6))
+    card = shop.fake.sent(tech.userid)[-1]
+    assert card["msgtype"] == "template_card"
+    body = card["template_card"]
+    assert body["card_type"] == "button_interaction" and body["main_title"]["title"] == "Pick one"
+    assert [b["key"] for b in body["button_list"]] == [f"opt:{i}" for i in range(1, 7)]
+    await shop.app.bot.send_message(tech.user_id, "Pick one", reply_markup=keyboard(6))
+    assert shop.fake.sent(tech.userid)[-1]["template_card"]["task_id"] != body["task_id"]
+
+    await shop.app.bot.send_message(tech.user_id, "Pick again", reply_markup=keyboard(7))
+    listing = shop.fake.sent(tech.userid)[-1]
+    assert listing["msgtype"] == "text"
+    assert listing["text"]["content"].endswith(
+        "Reply with the number of your choice:\n1. Option 1\n2. Option 2\n3. Option 3\n"
+        "4. Option 4\n5. Option 5\n6. Option 6\n7. Option 7")
+    # The answer "7" is the tap on the seventh option (no handler knows opt:7: stale button).
+    assert await tech.send("7") == ["This button is no longer active."]
+    # A number that is no option, or a number once something else came, is just text.
+    assert await tech.send("8") == []
+    await shop.app.bot.send_message(tech.user_id, "something else")
+    assert await tech.send("1") == []
+
+
+async def test_edits_use_the_click_s_response_code_once_then_send_anew(
+    shop: WeComShop,
+) -> None:
+    tech = await person(shop)
+    sent = await shop.app.bot.send_message(tech.user_id, "Card", reply_markup=keyboard(2))
+    card = tech.last
+    await tech.tap_data("opt:1", card)  # a click brings a response code
+    await shop.app.bot.edit_message_text("Card, edited", chat_id=tech.user_id,
+                                         message_id=sent.message_id, reply_markup=keyboard(1))
+    [update] = shop.fake.calls("message/update_template_card")
+    assert update.body["userids"] == [tech.userid]
+    assert update.body["template_card"]["main_title"]["title"] == "Card, edited"
+    assert (card.text, card.buttons) == ("Card, edited", [("Option 1", "opt:1")])
+    sends = len(shop.fake.sent(tech.userid))
+    # The code is spent: the next edit arrives as a new message showing the same message.
+    await shop.app.bot.edit_message_text("Card, edited again", chat_id=tech.user_id,
+                                         message_id=sent.message_id)
+    assert len(shop.fake.calls("message/update_template_card")) == 1
+    assert len(shop.fake.sent(tech.userid)) == sends + 1
+    assert card.text == "Card, edited again" and card.buttons == []
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
+        await shop.app.bot.edit_message_text("Card, edited again", chat_id=tech.user_id,
+                                             message_id=sent.message_id)
+    with pytest.raises(BadRequest, match=r"(?i)not found"):
+        await shop.app.bot.edit_message_text("x", chat_id=tech.user_id, message_id=999999)
+
+
+async def test_an_expired_response_code_is_not_used(shop: WeComShop) -> None:
+    tech = await person(shop)
+    sent = await shop.app.bot.send_message(tech.user_id, "Card", reply_markup=keyboard(2))
+    await tech.tap_data("opt:1", tech.last)
+    shop.advance(hours=72)
+    await shop.app.bot.edit_message_reply_markup(chat_id=tech.user_id,
+                                                 message_id=sent.message_id,
+                                                 reply_markup=keyboard(1))
+    assert shop.fake.calls("message/update_template_card") == []
+    assert shop.fake.sent(tech.userid)[-1]["template_card"]["main_title"]["title"] == "Card"
+    assert tech.last.buttons == [("Option 1", "opt:1")]
+
+
+async def test_alerts_are_short_messages(shop: WeComShop) -> None:
+    tech = await person(shop)
+    await shop.app.bot.send_message(tech.user_id, "Card", reply_markup=keyboard(1))
+    assert await tech.tap_data("nonsense:1", tech.last) == ["This button is no longer active."]
+    assert shop.fake.sent(tech.userid)[-1] == {
+        "touser": tech.userid, "msgtype": "text", "agentid": 1000002,
+        "text": {"content": "This button is no longer active."}, "enable_duplicate_check": 0}
+
+
+async def test_pictures_and_files_are_uploaded_and_downloaded(shop: WeComShop) -> None:
+    tech = await person(shop)
+    photo = await shop.app.bot.send_photo(tech.user_id, photo=b"\x89PNG chart", caption="Chart")
+    [upload] = shop.fake.calls("media/upload")
+    assert upload.query["type"] == "image" and b"\x89PNG chart" in shop.fake.media[
+        upload.answer["media_id"]]
+    image, caption = shop.fake.sent(tech.userid)[-2:]
+    assert image == {"touser": tech.userid, "msgtype": "image", "agentid": 1000002,
+                     "image": {"media_id": upload.answer["media_id"]},
+                     "enable_duplicate_check": 0}
+    assert caption["text"]["content"] == "Chart"
+    assert photo.photo[-1].file_id == upload.answer["media_id"]
+    # A picture someone sent is passed on by its media id, without uploading it again.
+    await shop.app.bot.send_photo(tech.user_id, photo="media-from-a-technician")
+    assert shop.fake.sent(tech.userid)[-1]["image"] == {"media_id": "media-from-a-technician"}
+    await shop.app.bot.send_media_group(tech.user_id, [InputMediaPhoto("m1"),
+                                                       InputMediaPhoto("m2")])
+    assert shop.photos_to(tech)[-2:] == ["m1", "m2"]
+
+    document = await shop.app.bot.send_document(tech.user_id, document=b"xlsx bytes",
+                                                filename="forms.xlsx")
+    assert shop.fake.calls("media/upload")[-1].query["type"] == "file"
+    assert shop.fake.sent(tech.userid)[-1]["msgtype"] == "file"
+    assert document.document is not None and document.document.file_name == "forms.xlsx"
+
+    file = await shop.app.bot.get_file("incoming-media-1")
+    assert bytes(await file.download_as_bytearray()) == b"\xff\xd8fake-jpeg:incoming-media-1"
+    assert shop.fake.calls("media/get")[-1].query["media_id"] == "incoming-media-1"
+
+
+async def test_unreachable_and_unknown_chats(shop: WeComShop) -> None:
+    tech = await person(shop)
+    shop.api.fail_chats.add(tech.user_id)
+    with pytest.raises(Forbidden):
+        await shop.app.bot.send_message(tech.user_id, "nobody reads this")
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await shop.app.bot.send_message(123456789, "no such person")
+    assert await shop.app.bot.set_my_commands([("orders", "My orders")])
+    assert (await shop.app.bot.get_me()).username == "wecom_agent_1000002"
+
+
+async def test_a_restart_keeps_the_mapping(shop: WeComShop) -> None:
+    tech = await person(shop)
+    sent = await shop.app.bot.send_message(tech.user_id, "Card", reply_markup=keyboard(2))
+    card = tech.last
+    await shop.restart()
+    assert await tech.tap_data("opt:2", card) == ["This button is no longer active."]
+    await shop.app.bot.edit_message_text("Edited after a restart", chat_id=tech.user_id,
+                                         message_id=sent.message_id)
+    assert len(shop.fake.calls("message/update_template_card")) == 1
+    assert card.text == "Edited after a restart"
+    shop.advance(minutes=1)
+    assert timedelta(minutes=1) == shop.now() - START
