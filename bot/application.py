@@ -28,19 +28,27 @@ from handlers import (
     assign,
     call_log,
     campaign,
+    checklist,
     complaints,
     consultation,
     customer,
     delivery,
+    duty,
+    equipment,
     extra_item,
     extra_item_decision,
     fault_report,
     followup_buttons,
     items_mismatch,
+    job_clock,
     letters,
+    lifting,
     new_order,
+    notice,
     orders,
+    parts,
     plate_check,
+    qc,
     report,
     start,
     today,
@@ -48,7 +56,7 @@ from handlers import (
 from handlers.common import nothing_to_cancel, reply, stale_button
 from handlers.context import WorkshopContext
 from handlers.menus import set_default_menu, set_menu
-from jobs import after_sales, escalation
+from jobs import after_sales, escalation, workshop
 from models.staff import ChatAccount, Staff
 
 log = logging.getLogger(__name__)
@@ -137,6 +145,15 @@ def build_application(
             *fault_report.handlers(),
             *extra_item.handlers(),
             *extra_item_decision.handlers(),
+            # The rest of the workshop (W6–W11, N1–N7)
+            *checklist.handlers(),
+            *lifting.handlers(),
+            *parts.handlers(),
+            *qc.handlers(),
+            *job_clock.handlers(),
+            *duty.handlers(),
+            *equipment.handlers(),
+            *notice.handlers(),
             # After-sales (A1–A13)
             *call_log.handlers(),
             *customer.handlers(),
@@ -174,6 +191,13 @@ def build_application(
             interval=timedelta(seconds=settings.followup_check_seconds),
             first=timedelta(seconds=10),
             name=f"after_sales:{channel}",
+            job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
+        )
+        application.job_queue.run_repeating(
+            workshop.job,
+            interval=timedelta(seconds=settings.followup_check_seconds),
+            first=timedelta(seconds=15),
+            name=f"workshop:{channel}",
             job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
         )
     return application
