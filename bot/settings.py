@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     notify_channels: Literal["both", "preferred"] = "both"
+    # Before and during work (N5) and duty areas (W8–W10); times in shop time.
+    lift_watch_minutes: int = Field(default=5, ge=1, le=120)
+    duty_morning_time: str = "08:30"
+    duty_evening_time: str = "17:30"
+    duty_friday_time: str = "16:30"
+    duty_wash_day_time: str = "sat 16:00"
+    duty_missed_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    duty_summary_day_time: str = "sat 18:00"
+    # Trainings and meetings (W11); work orders from the DMS (POST /api/work-orders).
+    notice_reminder_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    intake_api_key: str | None = None  # unset: the intake endpoint answers 503
 
     @field_validator("wecom_aes_key")
     @classmethod
@@ -142,6 +153,20 @@ class Settings(BaseSettings):
     @classmethod
     def _clock(cls, value: str) -> str:
         time.fromisoformat(value)
+        return value
+
+    @field_validator("duty_morning_time", "duty_evening_time", "duty_friday_time")
+    @classmethod
+    def _duty_clock(cls, value: str) -> str:
+        time.fromisoformat(value)
+        return value
+
+    @field_validator("duty_wash_day_time", "duty_summary_day_time")
+    @classmethod
+    def _duty_day_time(cls, value: str) -> str:
+        from models.duty import parse_day_time
+
+        parse_day_time(value)
         return value
 
     @property

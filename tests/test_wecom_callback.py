@@ -15,7 +15,9 @@ from bot.wecom.crypto import WeComCrypto
 from models.db import Database
 from models.staff import Role, Staff
 from models.wecom import WeComInbound, WeComUser
+from models.work_order import OrderStatus, WorkOrder
 from tests.conftest import START
+from tests.flows import order_in_progress
 from tests.test_wecom_crypto import BILLION_LAUGHS, EXTERNAL
 from tests.wecom_shop import CORP_ID, TOKEN, WeComPerson, WeComShop
 
@@ -58,6 +60,13 @@ async def test_url_verification_answers_the_plain_echostr_only(shop: WeComShop) 
              "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
     answer = await shop.client.get(shop.callback_url, params=query)
     assert (answer.status_code, answer.text) == (200, "6743128893454343928")
+    # Some senders leave base64's "+" unescaped; it arrives as a space and is still accepted.
+    while "+" not in echostr:
+        echostr = shop.crypto.encrypt("6743128893454343928")
+    signature = shop.crypto.sign(timestamp, nonce, echostr)
+    raw = (f"{shop.callback_url}?msg_signature={signature}&timestamp={timestamp}"
+           f"&nonce={nonce}&echostr={echostr}")
+    assert (await shop.client.get(raw)).text == "6743128893454343928"
     query["msg_signature"] = "0" * 40
     refused = await shop.client.get(shop.callback_url, params=query)
     assert refused.status_code == 403 and "6743128893454343928" not in refused.text
@@ -248,3 +257,23 @@ async def test_healthz(shop: WeComShop) -> None:
     async with httpx.AsyncClient() as client:
         answer = await client.get(shop.base_url + "/healthz")
     assert answer.json() == {"ok": True}
+
+
+async def test_a_click_on_a_card_whose_order_is_closed_is_refused(
+    shop: WeComShop, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="handlers.common")
+    advisor = await shop.hire("Liu Advisor", Role.advisor)
+    tech = await shop.hire("Zhang Tech", Role.technician)
+    order_id = await order_in_progress(shop, advisor, tech)  # type: ignore[arg-type]
+    card, done = tech.find_button("Done: 1.")
+    async with shop.db.session() as session:
+        order = await session.get(WorkOrder, order_id)
+        assert order is not None
+        order.status = OrderStatus.cancelled
+        await session.commit()
+    closed = [f"Order {order.number} is closed; nothing was changed."]
+    assert await tech.tap("Done: 1.") == closed  # answered by number: the list is the newest
+    assert await tech.tap_data(done, card) == closed  # and clicked, as a card would be
+    assert caplog.text.count(f"refused order_closed on wecom for staff {tech.staff_id}") == 2
+    await still_serving(shop, tech)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.settings import Settings
 from bot.wecom.request import split_text
 from models.db import Database
-from models.staff import Role
+from models.staff import Role, Staff
+from models.wecom import WeComMessage
 from tests.conftest import START
 from tests.wecom_shop import WeComPerson, WeComShop
 
@@ -139,6 +142,15 @@ async def test_keyboards_become_cards_or_numbered_lists(shop: WeComShop) -> None
     assert await tech.send("1") == []
 
 
+async def test_a_card_wecom_refuses_goes_out_as_a_numbered_list(shop: WeComShop) -> None:
+    tech = await person(shop)
+    shop.fake.fail("message/send", 40058)  # e.g. a field longer than WeCom takes
+    await shop.app.bot.send_message(tech.user_id, "Pick", reply_markup=keyboard(2))
+    assert shop.fake.sent(tech.userid)[-1]["text"]["content"].endswith("1. Option 1\n2. Option 2")
+    assert tech.last.buttons == [("Option 1", "opt:1"), ("Option 2", "opt:2")]
+    assert await tech.send("2") == ["This button is no longer active."]
+
+
 async def test_edits_use_the_click_s_response_code_once_then_send_anew(
     shop: WeComShop,
 ) -> None:
@@ -241,3 +253,28 @@ async def test_a_restart_keeps_the_mapping(shop: WeComShop) -> None:
     assert card.text == "Edited after a restart"
     shop.advance(minutes=1)
     assert timedelta(minutes=1) == shop.now() - START
+
+
+async def test_sending_while_the_caller_holds_a_write_transaction(shop: WeComShop) -> None:
+    """Jobs notify inside their own transaction; on SQLite the send must not wait for it."""
+    tech = await person(shop)
+    async with shop.db.session() as session:
+        staff = await session.get(Staff, tech.staff_id)
+        assert staff is not None
+        staff.on_duty = False
+        await session.flush()  # this session now holds the database's write lock
+        sent = await asyncio.wait_for(
+            shop.app.bot.send_message(tech.user_id, "while locked",
+                                      reply_markup=keyboard(1)), timeout=5)
+        await session.commit()
+    assert shop.request is not None
+    await shop.request.store.close()
+    async with shop.db.session() as session:
+        rows = (await session.exec(select(WeComMessage).where(
+            WeComMessage.message_id == sent.message_id))).all()
+    assert [(r.kind, r.chat_id, r.text) for r in rows] == [("card", tech.user_id,
+                                                            "while locked")]
+    # A click on it after a restart is recognised from the database.
+    card = tech.last
+    await shop.restart()
+    assert await tech.tap_data("opt:1", card) == ["This button is no longer active."]

@@ -74,6 +74,7 @@ class WeComView:
         self._messages: dict[tuple[int, int], SentMessage] = {}
         self._task_ids: dict[tuple[int, int], str] = {}  # newest task id of each message
         self._latest: dict[int, int] = {}  # chat → message id of the newest readable message
+        self._kinds: dict[tuple[int, int], str] = {}  # text, list or card: the newest copy's
         self.codes: dict[str, tuple[int, int]] = {}  # response code → (chat, message id)
         self._seen = 0
         self.fail_chats = _FailChats(self)
@@ -143,6 +144,8 @@ class WeComView:
             text, buttons = body["text"]["content"], []
             if sent.kind == "list" and sent.part == 0:
                 text, buttons = self._numbered(text, sent)
+        if sent.part == 0:
+            self._kinds[key] = sent.kind
         if sent.task_id:
             self._task_ids[key] = sent.task_id
         self._latest[sent.chat_id] = sent.message_id
@@ -225,9 +228,11 @@ class WeComView:
         self.sync()
         return self._task_ids[(message.chat_id, message.message_id)]
 
-    def is_latest(self, message: SentMessage) -> bool:
+    def answers_by_number(self, message: SentMessage) -> bool:
+        """A numbered list that is the newest message of its chat: its options are numbers."""
         self.sync()
-        return self._latest.get(message.chat_id) == message.message_id
+        key = (message.chat_id, message.message_id)
+        return self._kinds.get(key) == "list" and self._latest.get(message.chat_id) == key[1]
 
 
 def _markup(buttons: list[tuple[str, str]]) -> dict[str, Any] | None:
@@ -417,8 +422,8 @@ class WeComPerson:
                   message: SentMessage | None = None) -> list[str]:
         """Tap a button: click it on a card, or answer a numbered list with its number."""
         target, callback_data = self.find_button(label, data=data, message=message)
-        datas = [d for _, d in target.buttons]
-        if len(datas) > 6 and self.api.is_latest(target):
+        if self.api.answers_by_number(target):
+            datas = [d for _, d in target.buttons]
             return await self.send(str(datas.index(callback_data) + 1))
         return await self.tap_data(callback_data, target)
 

@@ -64,13 +64,18 @@ def check_time(timestamp: str, now: datetime, max_skew: int) -> None:
 def verify_url(crypto: WeComCrypto, query: Mapping[str, str], *, now: datetime,
                max_skew: int) -> str:
     """The URL check WeCom does when the callback is set up: answer the decrypted echostr."""
-    try:
-        check_time(query.get("timestamp", ""), now, max_skew)
-        plain = crypto.open(query.get("msg_signature", ""), query.get("timestamp", ""),
-                            query.get("nonce", ""), query.get("echostr", ""))
-    except CryptoError as exc:
-        raise Rejected(str(exc)) from None
-    return plain.decode("utf-8", "replace")
+    check_time(query.get("timestamp", ""), now, max_skew)
+    echostr = query.get("echostr", "")
+    # base64 has "+": sent unescaped, a query parser reads it as a space.
+    for candidate in dict.fromkeys((echostr, echostr.replace(" ", "+"))):
+        try:
+            plain = crypto.open(query.get("msg_signature", ""), query.get("timestamp", ""),
+                                query.get("nonce", ""), candidate)
+        except CryptoError as exc:
+            error = exc
+            continue
+        return plain.decode("utf-8", "replace")
+    raise Rejected(str(error))
 
 
 def open_callback(crypto: WeComCrypto, query: Mapping[str, str], body: bytes, *,
@@ -165,7 +170,8 @@ class Dispatcher:
         except ValueError:
             date = 0
         date = date or int(self.services.clock.now().timestamp())
-        message_id = int(fields.get("MsgId") or 0) % 2**31 or secrets.randbelow(2**31)
+        msg_id = fields.get("MsgId", "")
+        message_id = (int(msg_id) % 2**31 if msg_id.isdigit() else 0) or secrets.randbelow(2**31)
         message = {"message_id": message_id, "date": date, "chat": chat, "from": user}
         kind = fields.get("MsgType", "")
         event = fields.get("Event", "")

@@ -107,18 +107,21 @@ def buttons_of(markup: Any) -> Buttons:
             for row in markup.get("inline_keyboard", []) for b in row if "callback_data" in b]
 
 
+def _fit(text: str, limit: int) -> int:
+    """How many characters of ``text`` fit in ``limit`` UTF-8 bytes."""
+    return len(text.encode()[:limit].decode("utf-8", "ignore"))
+
+
 def split_text(text: str, limit: int = TEXT_BYTES) -> list[str]:
     """Parts of at most ``limit`` UTF-8 bytes, cut at line ends where there are any."""
     parts: list[str] = []
     current = ""
     for line in text.splitlines(keepends=True):
-        while len(line.encode()) > limit:  # one line longer than a part: cut by characters
-            cut = len(line)
-            while len(line[:cut].encode()) > limit:
-                cut = cut * 3 // 4 if len(line[: cut * 3 // 4].encode()) > limit else cut - 1
+        while len(line.encode()) > limit:  # one line longer than a part: cut it
             if current:
                 parts.append(current)
                 current = ""
+            cut = _fit(line, limit)
             parts.append(line[:cut])
             line = line[cut:]
         if len((current + line).encode()) > limit:
@@ -342,7 +345,7 @@ class WeComRequest(BaseRequest):
                                files={"media": (name or "file", content, mimetype)})
         return str(data["media_id"])
 
-    async def download(self, media_id: str) -> bytes:
+    async def download(self, media_id: str, *, retry: bool = True) -> bytes:
         token = await self.access_token()
         await self.initialize()
         assert self._client is not None
@@ -354,9 +357,9 @@ class WeComRequest(BaseRequest):
             raise NetworkError(f"WeCom media/get: {exc}") from exc
         if "json" in response.headers.get("content-type", ""):
             data = response.json()
-            if int(data.get("errcode", 0)) in TOKEN_ERRORS:
+            if int(data.get("errcode", 0)) in TOKEN_ERRORS and retry:
                 self._token = None
-                return await self.download(media_id)
+                return await self.download(media_id, retry=False)
             raise NetworkError(f"WeCom media/get: errcode {data.get('errcode')}")
         return response.content
 
@@ -409,9 +412,15 @@ class WeComRequest(BaseRequest):
         message id (``message_id`` when this is a new copy of an existing message)."""
         if 0 < len(buttons) <= MAX_CARD_BUTTONS:
             task_id = f"t{uuid.uuid4().hex}"
-            msgid = await self.send(userid, "template_card", card_body(text, buttons, task_id))
-            return await self._record(chat_id, userid, "card", msgid=msgid, task_id=task_id,
-                                      message_id=message_id, text=text, options=buttons)
+            try:
+                msgid = await self.send(userid, "template_card",
+                                        card_body(text, buttons, task_id))
+            except WeComApiError as exc:  # a card WeCom will not take: the list still works
+                log.warning("card to %s refused (%s); sent as a numbered list", userid, exc)
+            else:
+                return await self._record(chat_id, userid, "card", msgid=msgid,
+                                          task_id=task_id, message_id=message_id, text=text,
+                                          options=buttons)
         kind, shown = "text", text
         if buttons:
             _ = await self._translator(userid)
