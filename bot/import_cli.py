@@ -1,0 +1,127 @@
+"""``workshop-bot import orders FILE`` and ``workshop-bot import customers FILE``.
+
+FILE is a .csv (UTF-8 or GBK) or .xlsx whose header row names the columns. Every row is
+checked before anything is written; a bad row is reported by row and column and then nothing
+is imported, unless ``--skip-bad`` imports the good rows. ``--dry-run`` only checks. Orders and
+vehicles already on file are skipped, so importing a file twice is harmless. A progress line
+(``  1200/5000 rows``) goes to stderr; the result to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.settings import Settings
+from models.db import Database
+
+MAX_SHOWN = 50  # bad rows listed before "… and N more"
+
+
+def add_import_command(subparsers: Any) -> None:
+    """Add ``import`` to the ``workshop-bot`` command's subparsers."""
+    parser = subparsers.add_parser(
+        "import", help="import work orders or customers from a CSV or XLSX file")
+    kinds = parser.add_subparsers(dest="import_kind", required=True, metavar="WHAT")
+    for kind, help_text in (
+        ("orders", "work orders (opened for their technicians; existing numbers skipped)"),
+        ("customers", "customers and their vehicles (existing plates skipped)"),
+    ):
+        sub = kinds.add_parser(kind, help=help_text)
+        sub.add_argument("file", metavar="FILE", help="a .csv or .xlsx file with a header row")
+        sub.add_argument("--skip-bad", action="store_true",
+                         help="import the good rows even if some rows are bad")
+        sub.add_argument("--dry-run", action="store_true",
+                         help="check every row, import nothing")
+        sub.set_defaults(handler=cmd_import)
+
+
+class ProgressLine:
+    """``\r  checking 1200/5000 rows`` on stderr, redrawn at most ten times a second; each
+    phase (checking, importing) ends on its own line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._phase: str | None = None
+        self._last = 0.0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if phase == self._phase and done < total and now - self._last < 0.1:
+            return
+        if self._phase not in (None, phase):
+            self.stream.write("\n")
+        self._phase, self._last = phase, now
+        self.stream.write(f"\r  {phase} {done}/{total} rows")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self._phase is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._phase = None
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli import EXIT_ERROR, CliError, with_database
+    from bot.clock import Clock
+    from bot.importer import (
+        CUSTOMER_COLUMNS,
+        ORDER_COLUMNS,
+        ImportFailed,
+        import_customers,
+        import_orders,
+        read_table,
+    )
+    from models.audit import Actor
+
+    path = Path(args.file).expanduser()
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+    orders = args.import_kind == "orders"
+    try:
+        table = read_table(path, ORDER_COLUMNS if orders else CUSTOMER_COLUMNS)
+    except ImportFailed as exc:
+        raise CliError(f"{path.name}: {exc}") from None
+    if table.ignored:
+        print(f"Ignoring column(s) {', '.join(map(repr, table.ignored))}.", file=sys.stderr)
+    progress = ProgressLine(sys.stderr)
+    work = import_orders if orders else import_customers
+
+    async def run(db: Database) -> Any:
+        async with db.session() as session:
+            report = await work(session, table, now=Clock().now(), actor=Actor(None, None),
+                                skip_bad=args.skip_bad, dry_run=args.dry_run,
+                                progress=progress)
+            if report.written:
+                await session.commit()
+            return report
+
+    try:
+        report = with_database(settings, run)
+    except ImportFailed as exc:
+        raise CliError(f"{path.name}: {exc}; nothing was imported") from None
+    finally:
+        progress.end()
+    noun = "order" if orders else "customer"
+    for error in report.bad[:MAX_SHOWN]:
+        print(f"{path.name}: {error}", file=sys.stderr)
+    if len(report.bad) > MAX_SHOWN:
+        print(f"… and {len(report.bad) - MAX_SHOWN} more problem(s)", file=sys.stderr)
+    if report.bad and not args.skip_bad:
+        print(f"{report.bad_rows} of {report.total} row(s) are bad; nothing was imported. "
+              "Fix them, or use --skip-bad to import the good rows.", file=sys.stderr)
+        return EXIT_ERROR
+    skipped = f", {report.bad_rows} bad row(s) skipped" if report.bad else ""
+    existing = f", {report.existing} already on file" if report.existing else ""
+    if args.dry_run:
+        good = report.total - report.bad_rows - report.existing
+        print(f"Checked {report.total} row(s) of {path.name}: {good} to import{existing}"
+              f"{skipped}. Nothing was imported (--dry-run).")
+    else:
+        plural = "" if report.imported == 1 else "s"
+        print(f"Imported {report.imported} {noun}{plural} from {path.name}{existing}{skipped}.")
+    return 0
