@@ -31,6 +31,7 @@ from telegram.request import HTTPXRequest
 from bot import migrate
 from bot.clock import Clock
 from bot.export_cli import add_export_command
+from bot.import_cli import add_import_command
 from bot.settings import LOCALES, Settings
 from models.db import Database
 from models.staff import (
@@ -194,7 +195,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.wecom.request import WeComUnavailable
 
     try:
-        if settings.wecom_configured:
+        if settings.wecom_configured or settings.intake_api_key:
             asyncio.run(serve(settings))
         else:
             poll(settings)
@@ -479,6 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     invite.set_defaults(handler=cmd_staff_invite)
 
     add_export_command(commands)
+    add_import_command(commands)
     return parser
 
 

@@ -7,6 +7,7 @@ seconds for an answer and then sends the same message again (the repeat is dropp
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,8 +90,13 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def build_http_app(settings: Settings, *, wecom: WeComEndpoint | None = None) -> Starlette:
-    routes: list[Any] = [Route("/healthz", healthz, methods=["GET"])]
+def build_http_app(
+    settings: Settings, *, wecom: WeComEndpoint | None = None,
+    extra_routes: Sequence[Any] = (),
+) -> Starlette:
+    """One server: ``/healthz``, the WeCom callback when configured, and ``extra_routes``
+    (the DMS intake API)."""
+    routes: list[Any] = [Route("/healthz", healthz, methods=["GET"]), *extra_routes]
     if wecom is not None:
         path = settings.wecom_callback_path
         routes += [Route(path, wecom.verify, methods=["GET"]),

@@ -72,8 +72,10 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Run the HTTP server with the WeCom channel, and Telegram polling when a token is set,
-    until SIGINT/SIGTERM (or ``stop``). The first application runs the jobs."""
+    """Run the HTTP server (health, the DMS intake, and the WeCom channel when configured),
+    with Telegram polling when a token is set, until SIGINT/SIGTERM (or ``stop``). The first
+    application runs the jobs."""
+    from bot import intake
     from bot.application import build_wecom_application
     from bot.http import WeComEndpoint, build_http_app
     from bot.wecom.inbound import Dispatcher
@@ -100,19 +102,28 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             await telegram.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("polling %s for updates as @%s", settings.telegram_api_base_url,
                      telegram.bot.username)
-        request = WeComRequest(settings, db, services.clock)
-        await request.check()  # a wrong corp id or secret stops the start here
-        wecom = build_wecom_application(services, request=request, run_jobs=telegram is None)
-        await wecom.initialize()
-        started.append(wecom)
-        await wecom.start()
-        dispatcher = Dispatcher(wecom, services, request.store)
-        app = build_http_app(settings, wecom=WeComEndpoint(settings, services.clock, dispatcher))
+        dispatcher = None
+        endpoint = None
+        if settings.wecom_configured:
+            request = WeComRequest(settings, db, services.clock)
+            await request.check()  # a wrong corp id or secret stops the start here
+            wecom = build_wecom_application(services, request=request,
+                                            run_jobs=telegram is None)
+            await wecom.initialize()
+            started.append(wecom)
+            await wecom.start()
+            dispatcher = Dispatcher(wecom, services, request.store)
+            endpoint = WeComEndpoint(settings, services.clock, dispatcher)
+        app = build_http_app(settings, wecom=endpoint, extra_routes=intake.routes(services))
         server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                                         log_level="warning", lifespan="off"))
         serving = asyncio.create_task(server.serve())
-        log.info("WeCom callback at http://%s:%s%s", settings.http_host, settings.http_port,
-                 settings.wecom_callback_path)
+        if endpoint is not None:
+            log.info("WeCom callback at http://%s:%s%s", settings.http_host, settings.http_port,
+                     settings.wecom_callback_path)
+        if settings.intake_api_key:
+            log.info("DMS intake at http://%s:%s/api/work-orders", settings.http_host,
+                     settings.http_port)
         waiting = asyncio.create_task(stop.wait())
         await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
@@ -122,7 +133,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         except SystemExit:  # uvicorn's answer to a port it cannot bind
             raise OSError(f"cannot listen on {settings.http_host}:{settings.http_port}") \
                 from None
-        await dispatcher.idle()
+        if dispatcher is not None:
+            await dispatcher.idle()
     finally:
         for application in reversed(started):
             if application.updater is not None and application.updater.running:

@@ -197,3 +197,51 @@ def test_staff_add_asks_get_me_for_the_link(
     out = capsys.readouterr().out
     assert "https://t.me/workshop_fake_bot?start=" in out
     assert "getMe" in telegram.methods()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_run_serves_the_dms_intake_next_to_polling(
+    telegram: FakeTelegram, env: dict[str, str], tmp_path: Path
+) -> None:
+    """With INTAKE_API_KEY set, `run` polls Telegram and answers POST /api/work-orders."""
+    import httpx
+
+    from bot.intake import EXAMPLE, PATH
+
+    assert cli.main(["staff", "add", "--name", "Liu Advisor", "--role", "advisor",
+                     "--code", EXAMPLE["advisor_code"]]) == 0
+    assert cli.main(["staff", "add", "--name", "Zhang Tech", "--role", "technician",
+                     "--code", EXAMPLE["technician_code"]]) == 0
+    port = _free_port()
+    process, log = start_bot({**env, "INTAKE_API_KEY": "k" * 24, "HTTP_PORT": str(port)},
+                             tmp_path)
+    try:
+        deadline = time.monotonic() + DEADLINE
+        answer = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                answer = httpx.post(f"http://127.0.0.1:{port}{PATH}", json=EXAMPLE,
+                                    headers={"X-API-Key": "k" * 24}, timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None, f"the intake never answered:\n{log.read_text()}"
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["order"]["number"] == EXAMPLE["order_number"].upper()
+        while time.monotonic() < deadline and "getUpdates" not in telegram.methods():
+            time.sleep(0.1)
+        assert "getUpdates" in telegram.methods(), "Telegram is not polled next to the server"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=DEADLINE) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=DEADLINE)
+    assert "Traceback" not in log.read_text(), log.read_text()
