@@ -1,4 +1,5 @@
-"""The report's attachments: a bar chart by clerk (PNG, matplotlib) and a spreadsheet (XLSX).
+"""The report's attachments: a bar chart by clerk (PNG, matplotlib) and a spreadsheet (XLSX),
+and the words for the workshop's figures that the message and the spreadsheet share.
 
 The chart is drawn with matplotlib's object API on the Agg canvas (no pyplot, no display, safe
 in a worker thread). Chinese needs a CJK font: when one is installed (fonts-noto-cjk,
@@ -9,10 +10,13 @@ spreadsheet and the message carry the names), so it never renders as empty boxes
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import unicodedata
 from calendar import monthrange
+from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -20,8 +24,15 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from bot.i18n import Translator
-from models.report import ClerkFigures, Figures, Report
+from bot.i18n import N_, Translator
+from models.report import (
+    ClerkFigures,
+    Figures,
+    QcFigures,
+    Report,
+    TechnicianFigures,
+    WorkshopSection,
+)
 
 CJK_FONTS = (
     "Noto Sans CJK SC", "Noto Sans SC", "Noto Serif CJK SC", "Source Han Sans SC",
@@ -175,6 +186,35 @@ def report_xlsx(report: Report, translator: Translator) -> bytes:
         cell.number_format = "yyyy-mm-dd"
     for cell in campaigns["F"][1:]:
         cell.number_format = "0.0%"
+
+    technicians = workbook.create_sheet(t("Technicians")[:31])
+    names = [t("Staff no."), t("Technician"), *technician_headers(t)]
+    _append(technicians, names)
+    for technician in report.technicians:
+        _append(technicians, [technician.staff_id, technician.name,
+                              *technician_values(technician)])
+    _append(technicians, [None, t("Total"), *technician_values(report.technician_total)])
+    _style(technicians, names, bold)
+    for header in (t("Efficiency"), t("Rework rate")):
+        for cell in technicians[get_column_letter(names.index(header) + 1)][1:]:
+            cell.number_format = "0.0%"
+    for cell in technicians[technicians.max_row]:
+        cell.font = bold
+
+    workshop = workbook.create_sheet(t("Workshop")[:31])
+    names = [t("Section"), t("Figure"), t("Value")]
+    _append(workshop, names)
+    for label, value in qc_figures(t, report.qc):
+        _append(workshop, [t("QC chain (W7)"), label, value])
+    for section in report.sections:
+        title = section_title(t, section.key)
+        for label, value in section_figures(t, section):
+            _append(workshop, [title, label, value])
+        for person, figures in section_people(t, section):
+            for label, value in figures:
+                _append(workshop, [title, f"{person}: {label}", value])
+    _style(workshop, names, bold)
+    workshop.column_dimensions["B"].width = 40
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -205,3 +245,190 @@ def campaign_kind_name(t: Translator, kind: str) -> str:
         CampaignKind.talk: t("car-care evening"),
         CampaignKind.other: t("other"),
     }.get(kind, kind)
+
+
+# --- the workshop's figures (W6–W11, N1–N7) --------------------------------------------------
+
+
+def technician_headers(t: Translator) -> list[str]:
+    return [
+        t("Items done"), t("Clocked hours"), t("Standard hours"),
+        t("Actual hours on items with a standard"), t("Efficiency"),
+        t("Reworks (team leader)"), t("Reworks (inspector)"), t("Rework rate"),
+    ]
+
+
+def technician_values(f: TechnicianFigures) -> list[float | int | None]:
+    return [
+        f.items_done, round(f.clocked_hours, 2), round(f.standard_hours, 2),
+        round(f.measured_hours, 2),
+        None if f.efficiency is None else round(f.efficiency, 4),
+        f.reworks_leader, f.reworks_inspector,
+        None if f.rework_rate is None else round(f.rework_rate, 4),
+    ]
+
+
+def qc_figures(t: Translator, qc: QcFigures) -> list[tuple[str, int]]:
+    return [
+        (t("Orders self-checked"), qc.self_checks),
+        (t("Team leader: passed"), qc.leader_passed),
+        (t("Team leader: sent back for rework"), qc.leader_rework),
+        (t("Final inspection: passed"), qc.inspected),
+        (t("Final inspection: sent back for rework"), qc.inspector_rework),
+        (t("Handed on to the next process"), qc.handoffs),
+    ]
+
+
+# Other modules' summaries are dataclasses; their numbers are shown with these names.
+SECTION_TITLES = {
+    "parts": N_("Parts (W6)"),
+    "checklist": N_("Pre-work checklists and lifting (N1–N7)"),
+    "duty": N_("Duty areas and cleaning (W8–W10)"),
+    "equipment": N_("Equipment damage (W8)"),
+    "training": N_("Trainings and meetings (W11)"),
+}
+FIGURE_LABELS = {
+    "requests": N_("Requests"),
+    "issued": N_("Issued"),
+    "out_of_stock": N_("Out of stock"),
+    "declined": N_("Declined"),
+    "returned": N_("Returned as not matching"),
+    "compensations": N_("Compensation entries"),
+    "compensation_fen": N_("Compensation"),
+    "checklists": N_("Checklists completed"),
+    "lifts": N_("Lifts"),
+    "lifts_confirmed": N_("Lifts confirmed by a watcher"),
+    "watcher_alerts": N_("Watcher alerts"),
+    "reminders": N_("Reminders"),
+    "confirmed": N_("Confirmed"),
+    "late": N_("Confirmed late"),
+    "missed": N_("Missed"),
+    "compliance": N_("Compliance"),
+    "reports": N_("Reports"),
+    "misuse": N_("Misuse"),
+    "undecided": N_("Not decided yet"),
+    "compensated": N_("With compensation"),
+    "notices": N_("Notices"),
+    "trainings": N_("Trainings"),
+    "meetings": N_("Meetings"),
+    "invited": N_("Invited"),
+    "attending": N_("Will attend"),
+    "training.declined": N_("Can't attend"),
+    "unanswered": N_("Not answered"),
+    "attended": N_("Attended"),
+    "absent": N_("Absent"),
+    "unmarked": N_("Attendance not marked"),
+    "attendance_rate": N_("Attendance rate"),
+}
+
+
+# Figures a summary gives in percent already (duty compliance); other "…rate" figures are
+# fractions.
+PERCENT_FIGURES = frozenset({"compliance"})
+
+
+def section_title(t: Translator, key: str) -> str:
+    return t(SECTION_TITLES[key]) if key in SECTION_TITLES else key
+
+
+def figure_label(t: Translator, key: str, name: str) -> str:
+    label = FIGURE_LABELS.get(f"{key}.{name}") or FIGURE_LABELS.get(name)
+    return t(label) if label else name.replace("_", " ").capitalize()
+
+
+def _number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float | Decimal)
+                             and not isinstance(value, bool))
+
+
+def summary_figures(t: Translator, key: str, summary: Any) -> list[tuple[str, str, Any]]:
+    """(name, label, value) of a summary's numbers: its fields, then its number-valued
+    properties (a rate)."""
+    if not dataclasses.is_dataclass(summary):
+        return []
+    found = [(f.name, getattr(summary, f.name)) for f in dataclasses.fields(summary)
+             if _number(getattr(summary, f.name))]
+    properties = {name: None for klass in reversed(type(summary).__mro__)
+                  for name, attribute in vars(klass).items()
+                  if isinstance(attribute, property) and not name.startswith("_")}
+    for name in properties:
+        value = getattr(summary, name)
+        if _number(value):
+            found.append((name, value))
+    return [(name, figure_label(t, key, name), value) for name, value in found
+            if name != "staff_id"]
+
+
+def _cell(name: str, value: Any) -> Any:
+    """Money in yuan, rates as fractions, counts as they are."""
+    if value is None:
+        return None
+    if name.endswith("_fen"):
+        return round(value / 100, 2)
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _shown(t: Translator, name: str, value: Any) -> str:
+    """A figure in a message: money, a rate, or a count."""
+    if value is None:
+        return "—"
+    if name.endswith("_fen"):
+        return t.money(int(value))
+    if name in PERCENT_FIGURES:
+        return f"{float(value):.0f}%"
+    if isinstance(value, float | Decimal) and "rate" in name:
+        return f"{float(value):.0%}"
+    if isinstance(value, float | Decimal):
+        return f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _people(section: WorkshopSection) -> list[tuple[str, Any]]:
+    """A summary's rows per person or place (an attendance register, duty areas), by name: a
+    list of dataclasses with a ``name``, or a dict of dataclasses keyed by name(s)."""
+    rows: list[tuple[str, Any]] = []
+    for f in dataclasses.fields(section.summary):
+        value = getattr(section.summary, f.name)
+        if isinstance(value, list):
+            rows += [(str(getattr(entry, "name", "") or "?"), entry) for entry in value
+                     if dataclasses.is_dataclass(entry)]
+        elif isinstance(value, dict):
+            rows += [(" / ".join(map(str, key)) if isinstance(key, tuple) else str(key), entry)
+                     for key, entry in value.items() if dataclasses.is_dataclass(entry)]
+    return rows
+
+
+def section_figures(t: Translator, section: WorkshopSection) -> list[tuple[str, Any]]:
+    return [(label, _cell(name, value))
+            for name, label, value in summary_figures(t, section.key, section.summary)]
+
+
+def section_people(t: Translator, section: WorkshopSection
+                   ) -> list[tuple[str, list[tuple[str, Any]]]]:
+    if not dataclasses.is_dataclass(section.summary):
+        return []
+    return [(who, [(label, _cell(name, value)) for name, label, value
+                   in summary_figures(t, section.key, entry)])
+            for who, entry in _people(section)]
+
+
+def section_is_empty(section: WorkshopSection) -> bool:
+    """Nothing counted: the section is left out of the message."""
+    if not dataclasses.is_dataclass(section.summary):
+        return True
+    return not any(getattr(section.summary, f.name) for f in dataclasses.fields(section.summary)
+                   if _number(getattr(section.summary, f.name)))
+
+
+def section_lines(t: Translator, section: WorkshopSection) -> list[str]:
+    """The section as message lines; a summary may word itself with ``report_lines(t)``."""
+    own = getattr(section.summary, "report_lines", None)
+    if callable(own):
+        return list(own(t))
+    lines = [f"• {label}: {_shown(t, name, value)}"
+             for name, label, value in summary_figures(t, section.key, section.summary)]
+    for who, entry in _people(section):
+        figures = ", ".join(f"{label} {_shown(t, name, value)}"
+                            for name, label, value in summary_figures(t, section.key, entry))
+        lines.append(f"  – {who}: {figures}")
+    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,8 @@ from bot.messenger import clip
 from handlers.context import WorkshopContext
 from models.rules import Refused
 from models.work_order import OrderStatus, WorkOrder, floor_order
+
+log = logging.getLogger(__name__)
 
 END = ConversationHandler.END
 
@@ -171,6 +174,9 @@ def decision_name(_: Translator, decision: str) -> str:
 
 async def refuse(update: Update, context: WorkshopContext, refused: Refused) -> None:
     """Tell the person why not: as a tap alert for buttons, as a message otherwise."""
+    log.info("refused %s on %s for staff %s: %s", refused.code, context.channel,
+             context.staff.id if context.staff else None,
+             update.callback_query.data if update.callback_query else "message")
     text = refusal(context._, refused)
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)

@@ -19,6 +19,8 @@ COMMANDS: list[tuple[str, str, frozenset[Role]]] = [
     ("onduty", N_("I am on duty (receive escalations)"), frozenset({Role.advisor})),
     ("offduty", N_("I am off duty"), frozenset({Role.advisor})),
     ("deliver", N_("Hand a finished car back to the customer"), frozenset({Role.advisor})),
+    ("checklist", N_("Pre-work checklists still open"),
+     frozenset({Role.technician, Role.team_leader})),
     ("parts", N_("Parts requests"), frozenset({Role.parts_clerk})),
     ("qc", N_("Orders waiting for my check"), frozenset({Role.team_leader, Role.inspector})),
     ("duty", N_("Duty areas and who is responsible"),

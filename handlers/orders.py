@@ -1,10 +1,11 @@
-"""Order cards and the one-tap actions on them: /orders, item done (W3), self-check (W7),
-clearing a plate lock. The card is what a technician keeps coming back to."""
+"""Order cards and the one-tap actions on them: /orders, item done (W3), clearing a plate lock.
+The card is what a technician keeps coming back to; its job-clock buttons are handled in
+:mod:`handlers.job_clock`, its self-check and next-process buttons in :mod:`handlers.qc`."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import Translator
@@ -19,6 +20,7 @@ from handlers.common import (
     status_name,
 )
 from handlers.context import WorkshopContext
+from models.job_clock import ClockState, clock_state, finish_item
 from models.rules import Refused
 from models.staff import Role, Staff
 from models.visit_flow import DELIVERABLE
@@ -31,13 +33,8 @@ from models.work_order import (
     clear_lock,
     get_order,
     items_of,
-    mark_item_done,
-    open_items,
     orders_of_advisor,
     orders_of_technician,
-    require_on_floor,
-    require_technician,
-    self_check,
 )
 
 ITEM_MARK = {
@@ -85,20 +82,58 @@ def technician_card(
     lines += [_("Status: {status}").format(status=status_name(_, status)),
               _("Complaint: {complaint}").format(complaint=order.complaint), "",
               _("Items:")]
-    lines += [item_line(_, item) for item in items]
+    lines += [" ".join(filter(None, (item_line(_, item), clock_note(_, item))))
+              for item in items]
     if status is not OrderStatus.in_progress:
         return "\n".join(lines), None
-    rows = [[button(_("✅ Done: {position}. {item}").format(
-                position=item.position, item=item.description[:24]), f"itm:{item.id}:done")]
-            for item in items if item.status == ItemStatus.open]
+    if order.checklist_done_at is None:  # N1–N7 come before any work on the items
+        rows = [[button(_("📋 Pre-work checklist"), f"ord:{order.id}:list")]]
+    else:
+        rows = [[clock_button(_, item),
+                 button(_("✅ Done: {position}. {item}").format(
+                     position=item.position, item=item.description[:24]),
+                     f"itm:{item.id}:done")]
+                for item in items if item.status == ItemStatus.open]
     rows += [
         [button(_("⚠️ Items don't match the fault"), f"ord:{order.id}:flag")],
         [button(_("🔧 Report unlisted fault"), f"ord:{order.id}:fault")],
         [button(_("➕ Request extra item"), f"ord:{order.id}:extra")],
+        [button(_("🔩 Request part"), f"ord:{order.id}:part")],
+        [button(_("➡️ Hand on to the next process"), f"ord:{order.id}:next")],
         [button(_("🏁 Self-check and hand over"), f"ord:{order.id}:check"),
          button(_("🔄 Refresh"), f"ord:{order.id}:view")],
     ]
     return "\n".join(lines), keyboard(*rows)
+
+
+def hours_text(seconds: float) -> str:
+    return f"{seconds / 3600:.1f}"
+
+
+def clock_note(_: Translator, item: OrderItem) -> str:
+    """The job clock on the item's line: running since, hours clocked, the standard time."""
+    notes = []
+    if item.clock_started_at is not None:
+        notes.append(_("running since {at}").format(at=local_time(_, item.clock_started_at)))
+    if item.clock_seconds:
+        notes.append(_("{hours} h clocked").format(hours=hours_text(item.clock_seconds)))
+    if item.standard_minutes:
+        notes.append(_("standard {hours} h").format(
+            hours=f"{item.standard_minutes / 60:.2f}".rstrip("0").rstrip(".")))
+    return "⏱ " + ", ".join(notes) if notes else ""
+
+
+def clock_button(_: Translator, item: OrderItem) -> InlineKeyboardButton:
+    """▶️ start, ⏸ pause or ▶️ resume: handled in :mod:`handlers.job_clock`."""
+    state = clock_state(item)
+    if state is ClockState.running:
+        return button(_("⏸ Pause {position}.").format(position=item.position),
+                      f"clk:{item.id}:pause")
+    if state is ClockState.paused:
+        return button(_("▶️ Resume {position}.").format(position=item.position),
+                      f"clk:{item.id}:start")
+    return button(_("▶️ Start {position}.").format(position=item.position),
+                  f"clk:{item.id}:start")
 
 
 def advisor_card(
@@ -194,7 +229,7 @@ async def item_done(update: Update, context: WorkshopContext) -> None:
     item_id = callback_int(update)
     async with context.services.db.session() as session:
         try:
-            order, item = await mark_item_done(
+            order, item = await finish_item(  # the item's clock stops with it
                 session, item_id=item_id, technician=context.me, now=context.now(),
                 actor=context.actor,
             )
@@ -206,61 +241,6 @@ async def item_done(update: Update, context: WorkshopContext) -> None:
         items = await items_of(session, order.id)  # type: ignore[arg-type]
     await answer_tap(update, context._("Done: {item}").format(item=item.description))
     await _edit(update, *technician_card(context._, order, items))
-
-
-async def ask_self_check(update: Update, context: WorkshopContext) -> None:
-    """W7: before handing over, the technician confirms the self-inspection."""
-    order_id = callback_int(update)
-    _ = context._
-    async with context.services.db.session() as session:
-        try:
-            order = await get_order(session, order_id)
-            require_technician(order, context.me)
-            require_on_floor(order, OrderStatus.in_progress)
-            remaining = open_items(await items_of(session, order_id))
-            if remaining:
-                raise Refused("items_open", count=len(remaining))
-        except Refused as refused:
-            await refuse(update, context, refused)
-            return
-    await answer_tap(update)
-    await reply(
-        update,
-        _("Self-check of {number}: every item done, tested and the work area cleaned up?")
-        .format(number=order.number),
-        keyboard([button(_("✅ Yes, self-checked — hand over"), f"ord:{order_id}:checked")],
-                 [button(_("Not yet"), f"ord:{order_id}:view")]),
-    )
-
-
-async def confirm_self_check(update: Update, context: WorkshopContext) -> None:
-    """Record the self-check and tell the advisor the order waits for QC."""
-    order_id = callback_int(update)
-    async with context.services.db.session() as session:
-        try:
-            order = await self_check(session, order_id=order_id, technician=context.me,
-                                     now=context.now(), actor=context.actor)
-        except Refused as refused:
-            await session.rollback()
-            await refuse(update, context, refused)
-            return
-        await session.commit()
-        advisor = await session.get(Staff, order.advisor_id)
-        technician = context.me
-        if advisor is not None:
-            await context.services.messenger.send(
-                session, advisor,
-                lambda _: (_("🏁 {number} ({plate}) was self-checked by {name} and waits for "
-                             "QC.").format(number=order.number, plate=order.plate,
-                                           name=technician.name), None),
-            )
-    await answer_tap(update)
-    query = update.callback_query
-    assert query is not None
-    await query.edit_message_text(
-        context._("Self-check recorded for {number}. The advisor has been told.").format(
-            number=order.number)
-    )
 
 
 async def unlock(update: Update, context: WorkshopContext) -> None:
@@ -290,7 +270,5 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, None]]:
         CommandHandler("orders", list_orders),
         CallbackQueryHandler(view_order, pattern=r"^ord:\d+:view$"),
         CallbackQueryHandler(item_done, pattern=r"^itm:\d+:done$"),
-        CallbackQueryHandler(ask_self_check, pattern=r"^ord:\d+:check$"),
-        CallbackQueryHandler(confirm_self_check, pattern=r"^ord:\d+:checked$"),
         CallbackQueryHandler(unlock, pattern=r"^ord:\d+:unlock$"),
     ]

@@ -1,7 +1,8 @@
 """W1: before any work the technician types the plate on the vehicle (a photo may go first).
 
-A match starts the work and shows the complaint and items (W2); a mismatch alerts the advisor
-with both plates, and three in a row lock the order until the advisor clears it.
+A match starts the work and shows the pre-work checklist (N1–N7, :mod:`handlers.checklist`)
+and the complaint and items (W2); a mismatch alerts the advisor with both plates, and three in
+a row lock the order until the advisor clears it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from handlers.checklist import show_checklist
 from handlers.common import (
     END,
     button,
@@ -84,9 +86,10 @@ async def got_plate(update: Update, context: WorkshopContext) -> int:
         order = await get_order(session, form["order_id"])
         items = await items_of(session, form["order_id"])
         drop_draft(context, DRAFT)
-        if result.matched:
-            await reply(update, _("✅ Plate confirmed. Work on {number} has started.")
-                        .format(number=order.number))
+        if result.matched:  # N1–N7: the checklist comes before any work
+            await reply(update, _("✅ Plate confirmed. Tick the pre-work checklist before "
+                                  "starting work on {number}.").format(number=order.number))
+            await show_checklist(update, session, _, order)
             await reply(update, *technician_card(_, order, items))
             return END
         advisor = await session.get(Staff, order.advisor_id)

@@ -1,5 +1,636 @@
-"""Placeholder while the flow is being written."""
+"""W7, the QC chain, as the shop walks it: the technician's self-check, the team leader's
+check, the inspector's final inspection — or, instead of QC, handing the order on to the next
+process.
+
+1. "🏁 Self-check and hand over" on the order card opens one message with three toggles per
+   item (done, tested, cleaned up) and "Hand over"; the boxes live in the database.
+2. Handing over sends a card with ✅ Pass / 🔁 Rework to every team leader (not the order's own
+   technician). ``/qc`` lists the checks waiting for me.
+3. A team leader's pass sends the card on to the inspectors; the inspector's pass makes the car
+   ready for delivery and tells the order's advisor.
+4. Rework asks which item and why; the item returns to the technician with the reason.
+5. "➡️ Hand on to the next process": another technician and a note; the order stays in progress.
+
+The first decision on a check wins; every copy of its card then says who decided and when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import Translator
+from bot.messenger import Rendered
+from handlers.common import (
+    END,
+    add_refusals,
+    answer_tap,
+    button,
+    callback_int,
+    checked_text,
+    conversation,
+    draft,
+    drop_draft,
+    keyboard,
+    local_time,
+    open_floor_step,
+    refusal,
+    refuse,
+    reply,
+    stale_button,
+    wrong_input,
+)
+from handlers.context import WorkshopContext
+from handlers.orders import clock_note, item_line, send_technician_card
+from models.card import CardMessage
+from models.qc import (
+    MAX_NOTE,
+    MAX_REASON,
+    Box,
+    QcCheck,
+    QcStage,
+    QcStatus,
+    SelfCheckSheet,
+    Taken,
+    check_decidable,
+    check_handoff,
+    checkers_for,
+    checks_of,
+    hand_over,
+    handoff_targets,
+    pass_check,
+    rework_choices,
+    rework_counts,
+    self_check_sheet,
+    send_back,
+    stages_of,
+    submit_self_check,
+    taken,
+    tick,
+    tick_all,
+    waiting_checks,
+)
+from models.rules import Refused
+from models.staff import Staff
+from models.work_order import (
+    ItemStatus,
+    OrderItem,
+    OrderStatus,
+    WorkOrder,
+    get_order,
+    items_of,
+)
+
+CARD = "qc_check"  # card kind: where each check's card went
+TEXT = filters.TEXT & ~filters.COMMAND
+ITEM, REASON = range(2)
+PICK, NOTE = range(2, 4)
+REWORK = "qc_rework"
+NEXT = "next_process"
+
+add_refusals({
+    "qc_boxes_empty": lambda _, p: _.ngettext(
+        "{count} box is still empty: tick done, tested and cleaned up for every item first.",
+        "{count} boxes are still empty: tick done, tested and cleaned up for every item "
+        "first.", p["count"]).format(**p),
+    "qc_not_leader": lambda _, p: _("Only team leaders do this check; nothing was changed."),
+    "qc_not_inspector": lambda _, p: _("Only inspectors do the final inspection; nothing was "
+                                       "changed."),
+    "qc_not_checker": lambda _, p: _("Only team leaders and inspectors check orders."),
+    "qc_own_work": lambda _, p: _("{number} is your own work: someone else checks it; nothing "
+                                  "was changed.").format(**p),
+    "qc_already_decided": lambda _, p: _("Already {decision} by {name} at {at}.").format(
+        decision=qc_decision_name(_, p["decision"]), name=p["name"], at=_.time(p["at"])),
+    "qc_item_not_done": lambda _, p: _("That item is not done on this order; choose one of "
+                                       "the buttons."),
+    "qc_handoff_same": lambda _, p: _("{name} already has this order.").format(**p),
+    "qc_handoff_moved": lambda _, p: _("{number} has changed hands meanwhile; nothing was "
+                                       "changed.").format(**p),
+})
 
 
-def handlers() -> list:  # type: ignore[type-arg]
-    return []
+def qc_decision_name(_: Translator, decision: str) -> str:
+    return {QcStatus.passed: _("passed"), QcStatus.rework: _("sent back for rework")}.get(
+        decision, decision)  # type: ignore[call-overload]
+
+
+def stage_title(_: Translator, stage: str) -> str:
+    return _("Team leader check") if stage == QcStage.leader else _("Final inspection")
+
+
+# --- 1. the self-check -----------------------------------------------------------------------
+
+def box_name(_: Translator, box: Box) -> str:
+    return {Box.done: _("done"), Box.tested: _("tested"), Box.cleaned: _("cleaned up")}[box]
+
+
+def sheet_message(_: Translator, sheet: SelfCheckSheet) -> Rendered:
+    """One message: a line per item with its boxes, three toggles per item, hand over."""
+    order = sheet.order
+    lines = [_("🏁 Self-check of {number}: for every item tick done, tested and cleaned up, "
+               "then hand it to the team leader.").format(number=order.number), ""]
+    rows = []
+    for item in sheet.items:
+        marks = " · ".join(f"{'✅' if sheet.ticked(item.id, box) else '⬜'} {box_name(_, box)}"  # type: ignore[arg-type]
+                           for box in Box)
+        lines.append(f"{item.position}. {item.description[:60]}: {marks}")
+        rows.append([button(f"{'✅' if sheet.ticked(item.id, box) else '⬜'} "  # type: ignore[arg-type]
+                            f"{item.position}. {box_name(_, box)}", f"sck:{item.id}:{box.value}")
+                     for box in Box])
+    empty = sheet.empty_boxes
+    if empty:
+        lines += ["", _.ngettext("{count} box to tick.", "{count} boxes to tick.",
+                                 empty).format(count=empty)]
+        rows.append([button(_("☑️ Tick every box"), f"ord:{order.id}:tickall")])
+    rows.append([button(_("✅ Self-checked — hand over"), f"ord:{order.id}:checked"),
+                 button(_("Not yet"), f"ord:{order.id}:view")])
+    return "\n".join(lines), keyboard(*rows)
+
+
+async def open_sheet(update: Update, context: WorkshopContext) -> None:
+    """The card's "🏁 Self-check and hand over": every item finished, then the checklist."""
+    async with context.services.db.session() as session:
+        try:
+            sheet = await self_check_sheet(session, order_id=callback_int(update),
+                                           technician=context.me, now=context.now())
+        except Refused as refused:
+            await session.rollback()
+            await refuse(update, context, refused)
+            return
+        await session.commit()
+    await answer_tap(update)
+    await reply(update, *sheet_message(context._, sheet))
+
+
+async def toggle(update: Update, context: WorkshopContext) -> None:
+    """Flip one box, or all of them, and redraw the checklist."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    async with context.services.db.session() as session:
+        try:
+            if query.data.endswith(":tickall"):
+                sheet = await tick_all(session, order_id=callback_int(update),
+                                       technician=context.me, now=context.now(),
+                                       actor=context.actor)
+            else:
+                sheet = await tick(session, item_id=callback_int(update),
+                                   box=Box(query.data.rsplit(":", 1)[1]),
+                                   technician=context.me, now=context.now(),
+                                   actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            await refuse(update, context, refused)
+            return
+        await session.commit()
+    await answer_tap(update)
+    await _redraw(update, *sheet_message(context._, sheet))
+
+
+async def hand_over_to_qc(update: Update, context: WorkshopContext) -> None:
+    """Every box ticked: the order is self-checked; the team leaders get the check's card and
+    the advisor hears that it waits for QC."""
+    _ = context._
+    now = context.now()
+    messenger = context.services.messenger
+    technician = context.me
+    async with context.services.db.session() as session:
+        try:
+            order, check = await submit_self_check(
+                session, order_id=callback_int(update), technician=technician, now=now,
+                actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            await refuse(update, context, refused)
+            return
+        await session.commit()
+        leaders = await send_check_cards(session, context, check, order)
+        advisor = await session.get(Staff, order.advisor_id)
+        if advisor is not None:
+            await messenger.send(
+                session, advisor,
+                lambda t: (t("🏁 {number} ({plate}) was self-checked by {name} and waits for "
+                             "QC.").format(number=order.number, plate=order.plate,
+                                           name=technician.name), None),
+                now=now)
+    await answer_tap(update)
+    if leaders:
+        text = _.ngettext(
+            "Self-check recorded for {number}. {count} team leader has it for the check; the "
+            "advisor has been told.",
+            "Self-check recorded for {number}. {count} team leaders have it for the check; the "
+            "advisor has been told.", leaders)
+    else:
+        text = _("Self-check recorded for {number}, but no team leader could be reached; it "
+                 "waits in /qc. The advisor has been told.")
+    await _redraw(update, text.format(number=order.number, count=leaders), None)
+
+
+# --- 2, 3. the checks ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """What a check's card shows, loaded once, rendered in each reader's language."""
+
+    check: QcCheck
+    order: WorkOrder
+    items: list[OrderItem]
+    technician: Staff | None
+    decided: Taken | None
+    leader_pass: Taken | None  # on the inspector's card: who passed it before
+    reworks: int
+    rework_item: OrderItem | None
+
+
+async def card_facts(session: AsyncSession, check: QcCheck) -> CardFacts:
+    order = await get_order(session, check.order_id)
+    items = await items_of(session, order.id)  # type: ignore[arg-type]
+    technician = await session.get(Staff, order.technician_id)
+    decided = await taken(session, check) if check.status != QcStatus.pending else None
+    leader_pass = None
+    if check.stage == QcStage.inspector:
+        passes = [c for c in await checks_of(session, order.id)  # type: ignore[arg-type]
+                  if c.stage == QcStage.leader and c.status == QcStatus.passed
+                  and c.id < check.id]  # type: ignore[operator]
+        if passes:
+            leader_pass = await taken(session, passes[-1])
+    reworks = (await rework_counts(session, order.id)).total  # type: ignore[arg-type]
+    rework_item = (await session.get(OrderItem, check.rework_item_id)
+                   if check.rework_item_id is not None else None)
+    return CardFacts(check, order, items, technician, decided, leader_pass, reworks,
+                     rework_item)
+
+
+def qc_card(_: Translator, facts: CardFacts) -> Rendered:
+    check, order = facts.check, facts.order
+    lines = [
+        _("🔍 {stage}: {number} · {plate}").format(stage=stage_title(_, check.stage),
+                                                   number=order.number, plate=order.plate),
+        _("Vehicle: {model}").format(model=order.vehicle_model),
+        _("Technician: {name}").format(name=facts.technician.name if facts.technician else "—"),
+        _("Self-checked at {at}").format(at=local_time(_, order.self_checked_at)),
+    ]
+    if facts.leader_pass is not None:
+        lines.append(_("Passed by the team leader {name} at {at}").format(
+            name=facts.leader_pass.name, at=_.time(facts.leader_pass.at)))
+    lines += ["", _("Items:")]
+    lines += [" ".join(filter(None, (item_line(_, item), clock_note(_, item))))
+              for item in facts.items]
+    if facts.reworks:
+        lines.append(_.ngettext("🔁 Sent back for rework {count} time so far.",
+                                "🔁 Sent back for rework {count} times so far.",
+                                facts.reworks).format(count=facts.reworks))
+    decided = facts.decided
+    if decided is not None:
+        lines.append("")
+        if decided.status is QcStatus.passed:
+            lines.append(_("✅ Passed by {name} at {at}.").format(name=decided.name,
+                                                                  at=_.time(decided.at)))
+        else:
+            lines.append(_("🔁 Sent back for rework by {name} at {at}: “{item}” — {reason}")
+                         .format(name=decided.name, at=_.time(decided.at),
+                                 item=facts.rework_item.description if facts.rework_item
+                                 else "?", reason=check.reason or ""))
+        return "\n".join(lines), None
+    return "\n".join(lines), keyboard([button(_("✅ Pass"), f"qc:{check.id}:pass"),
+                                       button(_("🔁 Rework"), f"qc:{check.id}:rework")])
+
+
+async def send_check_cards(
+    session: AsyncSession, context: WorkshopContext, check: QcCheck, order: WorkOrder
+) -> int:
+    """The check's card to every team leader (or inspector); returns how many got it."""
+    facts = await card_facts(session, check)
+    reached = 0
+    for checker in await checkers_for(session, check, order):
+        reached += bool(await context.services.messenger.send(
+            session, checker, lambda t: qc_card(t, facts), card=(CARD, check.id),  # type: ignore[arg-type]
+            now=context.now()))
+    await session.commit()  # where the cards went, so the decision can edit them
+    return reached
+
+
+async def list_checks(update: Update, context: WorkshopContext) -> None:
+    """/qc: the checks waiting for me, oldest first, each as its card."""
+    _ = context._
+    me = context.me
+    if not stages_of(me):
+        await reply(update, refusal(_, Refused("qc_not_checker")))
+        return
+    async with context.services.db.session() as session:
+        waiting = await waiting_checks(session, me)
+        if not waiting:
+            await reply(update, _("Nothing waits for your check."))
+            return
+        await reply(update, _.ngettext("{count} order waits for your check:",
+                                       "{count} orders wait for your check:",
+                                       len(waiting)).format(count=len(waiting)))
+        for check, _order in waiting:
+            message = await reply(update, *qc_card(_, await card_facts(session, check)))
+            if message is not None:
+                session.add(CardMessage(kind=CARD, ref_id=check.id, staff_id=me.id,  # type: ignore[arg-type]
+                                        channel=context.channel, chat_id=message.chat_id,
+                                        message_id=message.message_id, sent_at=context.now()))
+        await session.commit()
+
+
+async def passed(update: Update, context: WorkshopContext) -> None:
+    """✅ Pass: once. After the team leader the inspectors get the card; after the inspector
+    the advisor is told the car is ready for delivery. The technician hears either way."""
+    _ = context._
+    me = context.me
+    now = context.now()
+    messenger = context.services.messenger
+    async with context.services.db.session() as session:
+        try:
+            order, check, following = await pass_check(
+                session, check_id=callback_int(update), staff=me, now=now, actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            await refuse(update, context, refused)
+            return
+        await session.commit()
+        facts = await card_facts(session, check)
+        await messenger.update_cards(session, CARD, check.id, lambda t: qc_card(t, facts))  # type: ignore[arg-type]
+        technician = facts.technician
+        if following is not None:
+            inspectors = await send_check_cards(session, context, following, order)
+            if technician is not None:
+                await messenger.send(session, technician, lambda t: (t(
+                    "✅ {name} (team leader) passed {number}; it goes to the final "
+                    "inspection.").format(name=me.name, number=order.number), None), now=now)
+            told = _.ngettext("Passed. {count} inspector has it for the final inspection.",
+                              "Passed. {count} inspectors have it for the final inspection.",
+                              inspectors).format(count=inspectors)
+        else:
+            await tell_ready(session, context, order, me)
+            if technician is not None:
+                await messenger.send(session, technician, lambda t: (t(
+                    "✅ {name} passed the final inspection of {number}: the car is ready for "
+                    "delivery.").format(name=me.name, number=order.number), None), now=now)
+            told = _("Passed. The advisor has been told the car is ready for delivery.")
+    await answer_tap(update, told)
+
+
+async def tell_ready(
+    session: AsyncSession, context: WorkshopContext, order: WorkOrder, inspector: Staff
+) -> None:
+    """The order's advisor: the car is ready, with the delivery button (handlers.delivery)."""
+    advisor = await session.get(Staff, order.advisor_id)
+    if advisor is None:
+        return
+    now = context.now()
+    await context.services.messenger.send(
+        session, advisor,
+        lambda t: (t("🚗 {number} ({plate}, {customer}) passed the final inspection by {name} "
+                     "at {at}: the car is ready for delivery.").format(
+                         number=order.number, plate=order.plate, customer=order.customer_name,
+                         name=inspector.name, at=t.time(now)),
+                   keyboard([button(t("🚗 Delivered to the customer"),
+                                    f"ord:{order.id}:deliver")])),
+        now=now)
+
+
+# --- 4. rework -------------------------------------------------------------------------------
+
+
+async def rework_start(update: Update, context: WorkshopContext) -> int:
+    """🔁 Rework: a team leader or inspector, a check still open. Which item goes back?"""
+    _ = context._
+    check_id = callback_int(update)
+    async with context.services.db.session() as session:
+        try:
+            check, order = await check_decidable(session, check_id=check_id, staff=context.me)
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return END
+        items = await rework_choices(session, order.id)  # type: ignore[arg-type]
+        technician = await session.get(Staff, order.technician_id)
+    if not items:  # every item was rejected: nothing was worked on
+        await refuse(update, context, Refused("qc_item_not_done"))
+        return END
+    drop_draft(context, REWORK)
+    draft(context, REWORK)["check_id"] = check_id
+    await answer_tap(update)
+    await reply(update, _("{number}: which item goes back to {name} for rework? /cancel "
+                          "stops.").format(number=order.number,
+                                           name=technician.name if technician else "—"),
+                keyboard(*[[button(f"{item.position}. {item.description}"[:60],
+                                   f"qcr:{check.id}:{item.id}")] for item in items]))
+    return ITEM
+
+
+async def rework_item(update: Update, context: WorkshopContext) -> int:
+    """The item; now the reason."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    form = draft(context, REWORK)
+    if callback_int(update) != form.get("check_id"):
+        await wrong_input(update, context)  # the item buttons of another check
+        return ITEM
+    item_id = int(query.data.split(":")[2])
+    async with context.services.db.session() as session:
+        check = await session.get(QcCheck, form["check_id"])
+        item = await session.get(OrderItem, item_id)
+    if check is None or item is None or item.order_id != check.order_id or \
+            item.status != ItemStatus.done:
+        await refuse(update, context, Refused("qc_item_not_done"))
+        return ITEM
+    await answer_tap(update)
+    form["item_id"] = item_id
+    await reply(update, context._("“{item}”: what is wrong? The technician will read your "
+                                  "reason.").format(item=item.description))
+    return REASON
+
+
+async def rework_reason(update: Update, context: WorkshopContext) -> int:
+    """Record the rework (once), redraw the cards, give the item back to the technician."""
+    _ = context._
+    assert update.message is not None
+    reason, problem = checked_text(context, update.message.text, MAX_REASON)
+    if problem:
+        await reply(update, problem)
+        return REASON
+    form = draft(context, REWORK)
+    me = context.me
+    now = context.now()
+    messenger = context.services.messenger
+    async with context.services.db.session() as session:
+        try:
+            order, check, item = await send_back(
+                session, check_id=form["check_id"], staff=me, item_id=form["item_id"],
+                reason=reason or "", now=now, actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            drop_draft(context, REWORK)
+            await reply(update, refusal(_, refused))
+            return END
+        await session.commit()
+        facts = await card_facts(session, check)
+        await messenger.update_cards(session, CARD, check.id, lambda t: qc_card(t, facts))  # type: ignore[arg-type]
+        technician = facts.technician
+        if technician is not None:
+            stage = check.stage
+            await messenger.send(session, technician, lambda t: (t(
+                "🔁 {stage} of {number}: {name} sent “{item}” back for rework:\n{reason}\n"
+                "It is open on your card again; finish it, then self-check again.").format(
+                    stage=stage_title(t, stage), number=order.number, name=me.name,
+                    item=item.description, reason=check.reason), None), now=now)
+            await send_technician_card(context, session, order)
+    drop_draft(context, REWORK)
+    await reply(update, _("🔁 “{item}” on {number} went back to {name} for rework.").format(
+        item=item.description, number=order.number,
+        name=technician.name if technician else "—"))
+    return END
+
+
+async def rework_out_of_step(update: Update, context: WorkshopContext) -> None:
+    """An item button with no rework under way: a forged tap, or an old question."""
+    async with context.services.db.session() as session:
+        try:
+            await check_decidable(session, check_id=callback_int(update), staff=context.me)
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return
+    await stale_button(update, context)
+
+
+# --- 5. the next process ---------------------------------------------------------------------
+
+
+async def next_start(update: Update, context: WorkshopContext) -> int:
+    """"➡️ Hand on to the next process": to which technician?"""
+    _ = context._
+    order = await open_floor_step(update, context, OrderStatus.in_progress, NEXT)
+    if order is None:
+        return END
+    async with context.services.db.session() as session:
+        targets = await handoff_targets(session, order)
+    if not targets:
+        drop_draft(context, NEXT)
+        await reply(update, _("There is no other active technician to hand {number} on "
+                              "to.").format(number=order.number))
+        return END
+    await reply(update, _("{number}: hand it on to which technician? The order stays in "
+                          "progress with them. /cancel stops.").format(number=order.number),
+                keyboard(*[[button(s.name[:60], f"nxt:{order.id}:{s.id}")] for s in targets]))
+    return PICK
+
+
+async def next_pick(update: Update, context: WorkshopContext) -> int:
+    """The next technician; now the note."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    form = draft(context, NEXT)
+    if callback_int(update) != form.get("order_id"):
+        await wrong_input(update, context)
+        return PICK
+    async with context.services.db.session() as session:
+        try:
+            _order, target = await check_handoff(
+                session, order_id=form["order_id"], technician=context.me,
+                to_staff_id=int(query.data.split(":")[2]))
+        except Refused as refused:
+            await refuse(update, context, refused)
+            if refused.code == "not_technician":
+                return PICK
+            drop_draft(context, NEXT)
+            return END
+    form["to_staff_id"] = target.id
+    await answer_tap(update)
+    await reply(update, context._("A note for {name}: what is done, what comes next (a bay, "
+                                  "a part, a test)?").format(name=target.name))
+    return NOTE
+
+
+async def next_note(update: Update, context: WorkshopContext) -> int:
+    """Hand the order on; the next technician gets it with the note, the advisor hears."""
+    _ = context._
+    assert update.message is not None
+    note, problem = checked_text(context, update.message.text, MAX_NOTE)
+    if problem:
+        await reply(update, problem)
+        return NOTE
+    form = draft(context, NEXT)
+    me = context.me
+    now = context.now()
+    messenger = context.services.messenger
+    async with context.services.db.session() as session:
+        try:
+            order, previous, target = await hand_over(
+                session, order_id=form["order_id"], technician=me,
+                to_staff_id=form["to_staff_id"], note=note or "", now=now,
+                actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            drop_draft(context, NEXT)
+            await reply(update, refusal(_, refused))
+            return END
+        await session.commit()
+        await messenger.send(session, target, lambda t: (t(
+            "➡️ {name} handed {number} on to you:\n{note}").format(
+                name=previous.name, number=order.number, note=note), None), now=now)
+        await send_technician_card(context, session, order)
+        if previous.id != me.id:  # a team leader moved it: the previous technician hears too
+            await messenger.send(session, previous, lambda t: (t(
+                "➡️ {name} handed {number} on to {target}.").format(
+                    name=me.name, number=order.number, target=target.name), None), now=now)
+        advisor = await session.get(Staff, order.advisor_id)
+        if advisor is not None:
+            await messenger.send(session, advisor, lambda t: (t(
+                "➡️ {number} ({plate}) went from {previous} to {target}: {note}").format(
+                    number=order.number, plate=order.plate, previous=previous.name,
+                    target=target.name, note=note), None), now=now)
+    drop_draft(context, NEXT)
+    await reply(update, _("➡️ {number} is now with {name}; they have your note.").format(
+        number=order.number, name=target.name))
+    return END
+
+
+async def pick_out_of_step(update: Update, context: WorkshopContext) -> None:
+    """A technician button with no hand-over under way."""
+    await stale_button(update, context)
+
+
+async def _redraw(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():  # too old to edit: say it afresh
+            await reply(update, text, markup)
+
+
+def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
+    return [
+        conversation(
+            REWORK,
+            draft_key=REWORK,
+            entry_points=[CallbackQueryHandler(rework_start, pattern=r"^qc:\d+:rework$")],
+            states={
+                ITEM: [CallbackQueryHandler(rework_item, pattern=r"^qcr:\d+:\d+$")],
+                REASON: [MessageHandler(TEXT, rework_reason)],
+            },
+        ),
+        conversation(
+            NEXT,
+            draft_key=NEXT,
+            entry_points=[CallbackQueryHandler(next_start, pattern=r"^ord:\d+:next$")],
+            states={
+                PICK: [CallbackQueryHandler(next_pick, pattern=r"^nxt:\d+:\d+$")],
+                NOTE: [MessageHandler(TEXT, next_note)],
+            },
+        ),
+        CommandHandler("qc", list_checks),
+        CallbackQueryHandler(open_sheet, pattern=r"^ord:\d+:check$"),
+        CallbackQueryHandler(toggle, pattern=r"^(sck:\d+:(done|tested|cleaned)|ord:\d+:tickall)$"),
+        CallbackQueryHandler(hand_over_to_qc, pattern=r"^ord:\d+:checked$"),
+        CallbackQueryHandler(passed, pattern=r"^qc:\d+:pass$"),
+        CallbackQueryHandler(rework_out_of_step, pattern=r"^qcr:\d+:\d+$"),
+        CallbackQueryHandler(pick_out_of_step, pattern=r"^nxt:\d+:\d+$"),
+    ]

@@ -26,7 +26,15 @@ from telegram.ext import (
 
 from bot.forms import Form, filename, title, write_form
 from bot.i18n import Translator
-from bot.report_files import campaign_kind_name, chart_png, clerk_name, report_xlsx
+from bot.report_files import (
+    campaign_kind_name,
+    chart_png,
+    clerk_name,
+    report_xlsx,
+    section_is_empty,
+    section_lines,
+    section_title,
+)
 from handlers.common import (
     END,
     add_refusals,
@@ -44,7 +52,9 @@ from models import audit
 from models.report import (
     Figures,
     Period,
+    QcFigures,
     Report,
+    TechnicianFigures,
     days_period,
     last_month,
     parse_period,
@@ -133,10 +143,12 @@ def report_messages(_: Translator, report: Report, period: Period, now: datetime
                     day=campaign.event_on.isoformat(), called=campaign.called,
                     count=campaign.calls, letters=campaign.letters_sent))
         blocks.append("\n".join(lines))
-    if not report.clerks:
+    workshop = workshop_blocks(_, report)
+    if not report.clerks and not workshop:
         blocks.append(_("Nothing happened in this period."))
     for clerk in report.clerks:
         blocks.append("\n".join([f"👤 {clerk_name(_, clerk)}", *figure_lines(_, clerk.figures)]))
+    blocks += workshop
     messages: list[str] = []
     for block in blocks:
         if messages and len(messages[-1]) + 2 + len(block) <= MESSAGE_BUDGET:
@@ -144,6 +156,57 @@ def report_messages(_: Translator, report: Report, period: Period, now: datetime
         else:
             messages.append(block)
     return messages
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:.1f}"
+
+
+def technician_lines(_: Translator, f: TechnicianFigures) -> list[str]:
+    """Actual vs standard hours and the rework rate (W7, the job clock)."""
+    if f.efficiency is None:
+        efficiency = _("• Efficiency: — (no finished item with a standard time was clocked)")
+    else:
+        efficiency = _("• Efficiency: {efficiency} (standard {standard} h / actual {actual} h "
+                       "on items with a standard time)").format(
+            efficiency=_rate(f.efficiency), standard=_hours(f.standard_hours),
+            actual=_hours(f.measured_hours))
+    return [
+        _("• Items done: {count}; clocked {hours} h").format(
+            count=f.items_done, hours=_hours(f.clocked_hours)),
+        efficiency,
+        _("• Reworks: {count} (team leader {leader}, inspector {inspector}); rework rate "
+          "{rate}").format(count=f.reworks, leader=f.reworks_leader,
+                           inspector=f.reworks_inspector, rate=_rate(f.rework_rate)),
+    ]
+
+
+def qc_lines(_: Translator, qc: QcFigures) -> list[str]:
+    return [
+        _("• Self-checked and handed over for QC: {count}; handed on to the next process: "
+          "{handoffs}").format(count=qc.self_checks, handoffs=qc.handoffs),
+        _("• Team leader check: {passed} passed, {rework} sent back for rework").format(
+            passed=qc.leader_passed, rework=qc.leader_rework),
+        _("• Final inspection: {passed} passed, {rework} sent back for rework").format(
+            passed=qc.inspected, rework=qc.inspector_rework),
+    ]
+
+
+def workshop_blocks(_: Translator, report: Report) -> list[str]:
+    """The workshop section: the QC chain and all technicians, each technician, then the other
+    workshop summaries that counted something. Empty when nothing happened there."""
+    blocks = []
+    if report.technicians or not report.qc.empty:
+        blocks.append("\n".join([_("🔧 Workshop"), *qc_lines(_, report.qc),
+                                 _("All technicians:"),
+                                 *technician_lines(_, report.technician_total)]))
+    for technician in report.technicians:
+        blocks.append("\n".join([f"👷 {technician.name}", *technician_lines(_, technician)]))
+    for section in report.sections:
+        if not section_is_empty(section):
+            blocks.append("\n".join([f"🔧 {section_title(_, section.key)}",
+                                     *section_lines(_, section)]))
+    return blocks
 
 
 def report_file_name(period: Period, extension: str) -> str:

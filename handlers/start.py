@@ -73,6 +73,20 @@ def help_text(context: WorkshopContext) -> str:
         lines.append(_("/neworder — open a work order and assign a technician."))
         lines.append(_("/orders — the orders you opened and what waits for you."))
         lines.append(_("/onduty, /offduty — whether escalations reach you."))
+    if staff.has(Role.technician, Role.team_leader):
+        lines.append(_("/checklist — pre-work checklists still open (N1–N7)."))
+    if staff.has(Role.team_leader, Role.inspector):
+        lines.append(_("/qc — orders waiting for your check."))
+    if staff.has(Role.parts_clerk):
+        lines.append(_("/parts — parts requests, issued parts, old parts to hand in."))
+    if staff.has(Role.tracking_clerk, Role.supervisor):
+        lines.append(_("/today, /customer, /consult, /logcall, /complaints, /letter — "
+                       "the after-sales follow-up."))
+    if staff.has(Role.supervisor):
+        lines.append(_("/assign, /away, /campaign, /report, /export — for supervisors."))
+    if staff.has(Role.supervisor, Role.team_leader):
+        lines.append(_("/notice — post a training or meeting notice."))
+    lines.append(_("/duty — duty areas. /damage — report damaged equipment."))
     lines.append(_("/lang — change the language. /cancel — stop the current step."))
     return "\n".join(lines)
 

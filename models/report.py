@@ -13,6 +13,12 @@ Who a row counts for — work counts for the person who did it, a stand-in's inc
 - a call: the clerk who made or took it; a complaint: the clerk following it up;
 - a visit's archive: the customer's clerk at the visit; a letter: the clerk who sent it.
 
+The workshop side (W7 and the job clock) counts for the technician: clocked hours by who ran
+the clock (intervals that ended in the period); items done, their standard hours and the hours
+clocked on them by who finished them; reworks by whose work went back. Summaries that other
+workshop modules offer (parts, checklists, duty, equipment, trainings) are added when those
+modules exist (:data:`WORKSHOP_SUMMARIES`).
+
 A follow-up is *due* in the period when its window ends in it (``start < due_until <= end``:
 ``due_until`` is the half-open end, the first instant after the window's last day). Done
 before ``due_until`` is on time, after it late; cancelled, or still open once ``due_until`` has
@@ -21,6 +27,8 @@ passed at ``now``, is missed; still open before then (a period not over yet) is 
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -39,10 +47,13 @@ from models.campaign import Campaign
 from models.complaint import Complaint, ComplaintStatus
 from models.customer import Customer, Visit
 from models.followup import FollowUp, FollowUpStatus
+from models.job_clock import ClockInterval
 from models.letter import Letter
+from models.qc import OrderHandoff, QcCheck, QcStage, QcStatus
 from models.rules import Refused
 from models.shop_time import ShopCalendar
 from models.staff import Staff
+from models.work_order import ItemStatus, OrderItem
 
 UTC_CALENDAR = ShopCalendar(ZoneInfo("UTC"))
 
@@ -231,6 +242,77 @@ class CampaignFigures:
 
 
 @dataclass
+class TechnicianFigures:
+    """One technician's workshop figures (or the total, ``staff_id`` None)."""
+
+    staff_id: int | None
+    name: str
+    items_done: int = 0
+    clocked_seconds: float = 0.0  # every clock interval that ended in the period
+    standard_minutes: int = 0  # items done with a standard time and clocked time
+    measured_seconds: float = 0.0  # the time clocked on those items
+    reworks_leader: int = 0  # items of theirs the team leader sent back
+    reworks_inspector: int = 0  # … and the inspector
+
+    @property
+    def clocked_hours(self) -> float:
+        return self.clocked_seconds / 3600
+
+    @property
+    def standard_hours(self) -> float:
+        return self.standard_minutes / 60
+
+    @property
+    def measured_hours(self) -> float:
+        return self.measured_seconds / 3600
+
+    @property
+    def efficiency(self) -> float | None:
+        """Standard hours / actual hours, over the items that have both: above 1 is faster
+        than the standard."""
+        return self.standard_hours / self.measured_hours if self.measured_seconds else None
+
+    @property
+    def reworks(self) -> int:
+        return self.reworks_leader + self.reworks_inspector
+
+    @property
+    def rework_rate(self) -> float | None:
+        """Items sent back for rework per item finished."""
+        return self.reworks / self.items_done if self.items_done else None
+
+    def add(self, other: TechnicianFigures) -> None:
+        for name in ("items_done", "clocked_seconds", "standard_minutes", "measured_seconds",
+                     "reworks_leader", "reworks_inspector"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class QcFigures:
+    """The QC chain in the period (W7)."""
+
+    self_checks: int = 0  # orders handed over for QC (a team leader's check opened)
+    leader_passed: int = 0
+    leader_rework: int = 0
+    inspected: int = 0  # final inspections passed: cars ready for delivery
+    inspector_rework: int = 0
+    handoffs: int = 0  # orders handed on to the next process
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.self_checks, self.leader_passed, self.leader_rework,
+                        self.inspected, self.inspector_rework, self.handoffs))
+
+
+@dataclass(frozen=True)
+class WorkshopSection:
+    """Another module's summary of the period, e.g. ``("parts", PartsSummary(…))``."""
+
+    key: str
+    summary: Any
+
+
+@dataclass
 class Report:
     start: datetime
     end: datetime
@@ -239,6 +321,11 @@ class Report:
     clerks: list[ClerkFigures] = field(default_factory=list)
     total: Figures = field(default_factory=Figures)
     campaigns: list[CampaignFigures] = field(default_factory=list)
+    technicians: list[TechnicianFigures] = field(default_factory=list)
+    technician_total: TechnicianFigures = field(
+        default_factory=lambda: TechnicianFigures(None, ""))
+    qc: QcFigures = field(default_factory=QcFigures)
+    sections: list[WorkshopSection] = field(default_factory=list)
 
 
 def _count_if(condition: ColumnElement[bool]) -> Any:
@@ -383,7 +470,108 @@ async def period_report(
         report.clerks.append(ClerkFigures(staff_id, name, row))
         report.total.add(row)
     report.campaigns = await _campaigns(session, first_day, last_day)
+    report.technicians, report.qc = await _workshop(session, start, end, dialect)
+    for technician in report.technicians:
+        report.technician_total.add(technician)
+    report.sections = await _other_summaries(session, start, end)
     return report
+
+
+async def _workshop(session: AsyncSession, start: datetime, end: datetime, dialect: str
+                    ) -> tuple[list[TechnicianFigures], QcFigures]:
+    """W7 and the job clock: per technician and the QC chain's totals."""
+    rows: dict[int, TechnicianFigures] = {}
+
+    def technician(staff_id: int) -> TechnicianFigures:
+        return rows.setdefault(staff_id, TechnicianFigures(staff_id, ""))
+
+    clocked = (
+        select(col(ClockInterval.staff_id),
+               func.sum(_seconds_between(col(ClockInterval.stopped_at),
+                                         col(ClockInterval.started_at), dialect)))
+        .where(col(ClockInterval.stopped_at) >= start, col(ClockInterval.stopped_at) < end)
+        .group_by(col(ClockInterval.staff_id))
+    )
+    for staff_id, seconds in (await session.exec(clocked)).all():
+        technician(staff_id).clocked_seconds = float(round(seconds or 0))  # whole seconds
+
+    measured = and_(col(OrderItem.standard_minutes).is_not(None),
+                    col(OrderItem.clock_seconds) > 0)
+    done = (
+        select(col(OrderItem.done_by), func.count(),
+               func.coalesce(func.sum(case((measured, col(OrderItem.standard_minutes)),
+                                           else_=0)), 0),
+               func.coalesce(func.sum(case((measured, col(OrderItem.clock_seconds)),
+                                           else_=0)), 0))
+        .where(col(OrderItem.status) == ItemStatus.done.value,
+               col(OrderItem.done_by).is_not(None),
+               col(OrderItem.done_at) >= start, col(OrderItem.done_at) < end)
+        .group_by(col(OrderItem.done_by))
+    )
+    for staff_id, count, standard, seconds in (await session.exec(done)).all():
+        row = technician(staff_id)
+        row.items_done, row.standard_minutes = count, int(standard or 0)
+        row.measured_seconds = float(seconds or 0)
+
+    decided = and_(col(QcCheck.decided_at) >= start, col(QcCheck.decided_at) < end)
+    leader = col(QcCheck.stage) == QcStage.leader.value
+    inspector = col(QcCheck.stage) == QcStage.inspector.value
+    reworked = col(QcCheck.status) == QcStatus.rework.value
+    reworks = (
+        select(col(QcCheck.rework_technician_id), _count_if(leader), _count_if(inspector))
+        .where(reworked, decided, col(QcCheck.rework_technician_id).is_not(None))
+        .group_by(col(QcCheck.rework_technician_id))
+    )
+    for staff_id, by_leader, by_inspector in (await session.exec(reworks)).all():
+        row = technician(staff_id)
+        row.reworks_leader, row.reworks_inspector = by_leader or 0, by_inspector or 0
+
+    opened = and_(leader, col(QcCheck.created_at) >= start, col(QcCheck.created_at) < end)
+    passed = col(QcCheck.status) == QcStatus.passed.value
+    self_checks, leader_passed, leader_rework, inspected, inspector_rework = (
+        await session.exec(
+            select(_count_if(opened), _count_if(and_(decided, leader, passed)),
+                   _count_if(and_(decided, leader, reworked)),
+                   _count_if(and_(decided, inspector, passed)),
+                   _count_if(and_(decided, inspector, reworked)))
+            .select_from(QcCheck)
+            .where(or_(opened, decided))
+        )).one()
+    handoffs = (await session.exec(
+        select(func.count()).select_from(OrderHandoff)
+        .where(col(OrderHandoff.at) >= start, col(OrderHandoff.at) < end)
+    )).one()
+    qc = QcFigures(self_checks or 0, leader_passed or 0, leader_rework or 0, inspected or 0,
+                   inspector_rework or 0, handoffs)
+
+    names = await _names(session, list(rows))
+    for staff_id, row in rows.items():
+        row.name = names.get(staff_id, f"#{staff_id}")
+    return sorted(rows.values(), key=lambda r: (r.name, r.staff_id or 0)), qc
+
+
+# (key, module, function): ``async def function(session, *, start, end)`` returning a
+# dataclass; each is added to the report when its module exists.
+WORKSHOP_SUMMARIES: tuple[tuple[str, str, str], ...] = (
+    ("parts", "models.parts", "parts_summary"),
+    ("checklist", "models.checklist", "checklist_summary"),
+    ("duty", "models.duty", "duty_summary"),
+    ("equipment", "models.equipment", "damage_summary"),
+    ("training", "models.training", "attendance_summary"),
+)
+
+
+async def _other_summaries(session: AsyncSession, start: datetime, end: datetime
+                           ) -> list[WorkshopSection]:
+    sections = []
+    for key, module_name, function in WORKSHOP_SUMMARIES:
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        summarize = getattr(importlib.import_module(module_name), function, None)
+        if summarize is not None:
+            sections.append(WorkshopSection(key, await summarize(session, start=start,
+                                                                 end=end)))
+    return sections
 
 
 async def _names(session: AsyncSession, ids: list[int]) -> dict[int, str]:

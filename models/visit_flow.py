@@ -18,10 +18,8 @@ from models.shop_time import ShopCalendar
 from models.staff import Role, Staff
 from models.work_order import ItemStatus, OrderStatus, WorkOrder, get_order, items_of
 
-# Until the QC chain exists every checked state may be delivered; it then narrows to
-# ``inspected``.
-DELIVERABLE = frozenset({OrderStatus.self_checked, OrderStatus.leader_passed,
-                         OrderStatus.inspected})
+# W7: a car goes back to its customer only after the inspector's final inspection.
+DELIVERABLE = frozenset({OrderStatus.inspected})
 
 
 async def deliverable_orders(session: AsyncSession, advisor_id: int) -> list[WorkOrder]:

@@ -1,8 +1,13 @@
 """Work orders (任务委托书) and their items: the state machine of W1–W3 and W7.
 
-``open`` → (plate confirmed) ``in_progress`` → (self-check) ``self_checked`` → … QC (a later
-step) … → ``delivered``. Three plate mismatches in a row put the order in ``locked`` until the
-advisor clears it.
+``open`` → (plate confirmed) ``in_progress`` → (self-check) ``self_checked`` → (team leader
+passes) ``leader_passed`` → (inspector passes) ``inspected`` → ``delivered``; a rework from
+either check sends the order back to ``in_progress`` (:mod:`models.qc`). Three plate
+mismatches in a row put the order in ``locked`` until the advisor clears it.
+
+An item may carry a standard time: ``Change oil | 1.5`` in the items list is the item "Change
+oil" with 1.5 standard hours (:func:`split_standard_hours`); the job clock
+(:mod:`models.job_clock`) keeps the hours actually clocked on it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from sqlalchemy import update
@@ -84,6 +90,8 @@ class WorkOrder(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     self_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # N1–N7: the pre-work checklist was completed (models.checklist); no work before it.
+    checklist_done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -99,6 +107,11 @@ class OrderItem(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     done_by: int | None = Field(default=None, foreign_key="staff.id")
+    standard_minutes: int | None = None  # the standard time given with the item, if any
+    # The job clock's current state (models.job_clock keeps the intervals): running since,
+    # and the seconds clocked before that; None until the clock is first started.
+    clock_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    clock_seconds: int | None = None
 
 
 MAX_ITEMS = 30
@@ -109,13 +122,34 @@ _ENUMERATION = re.compile(r"^(?:[-•*·]+|\d{1,2}\s*[.、)）:：])\s*")
 
 
 def parse_items(text: str) -> list[str]:
-    """One item per line; blank lines, bullets and "1." / "2、" numbering dropped."""
+    """One item per line; blank lines, bullets and "1." / "2、" numbering dropped. A line may end
+    in ``| 1.5``, the item's standard hours; :func:`open_order` splits it off."""
     items = []
     for line in text.splitlines():
         line = _ENUMERATION.sub("", line.strip()).strip()
         if line:
             items.append(line)
     return items
+
+
+MAX_STANDARD_HOURS = Decimal(99)
+_STANDARD = re.compile(
+    r"^(?P<text>.*?\S)\s*[|｜]\s*(?P<hours>\d{1,2}(?:[.,]\d{1,2})?)\s*(?:h|小时|工时)?$",
+    re.IGNORECASE,
+)
+
+
+def split_standard_hours(line: str) -> tuple[str, int | None]:
+    """"Change oil | 1.5" → ("Change oil", 90 minutes). Anything that is not a plausible number
+    of hours after the bar (0 < h ≤ 99) stays part of the description, so nothing is lost."""
+    match = _STANDARD.match(line.strip())
+    if match is None:
+        return line.strip(), None
+    hours = Decimal(match.group("hours").replace(",", "."))
+    if not 0 < hours <= MAX_STANDARD_HOURS:
+        return line.strip(), None
+    minutes = int((hours * 60).to_integral_value(rounding=ROUND_HALF_UP))
+    return match.group("text").strip(), max(minutes, 1)
 
 
 def _transition(order: WorkOrder, to: OrderStatus) -> None:
@@ -171,11 +205,13 @@ async def open_order(
     if number is None:
         order.number = f"WO{now:%y%m%d}-{order.id:05d}"
     for position, text in enumerate(items, start=1):
+        description, standard_minutes = split_standard_hours(text)
         session.add(
             OrderItem(
                 order_id=order.id,  # type: ignore[arg-type]
                 position=position,
-                description=text[:MAX_ITEM_LENGTH],
+                description=description[:MAX_ITEM_LENGTH],
+                standard_minutes=standard_minutes,
                 created_at=now,
             )
         )
@@ -233,6 +269,12 @@ async def floor_order(
     require_technician(order, staff)
     require_on_floor(order, status)
     return order
+
+
+def require_checklist(order: WorkOrder) -> None:
+    """N1–N7: no item done and no clock started before the pre-work checklist is complete."""
+    if order.checklist_done_at is None:
+        raise Refused("checklist_open", number=order.number)
 
 
 @dataclass(frozen=True)
@@ -330,6 +372,7 @@ async def mark_item_done(
     order = await get_order(session, item.order_id)
     require_technician(order, technician)
     require_on_floor(order, OrderStatus.in_progress)
+    require_checklist(order)
     status = ItemStatus(item.status)
     if status is ItemStatus.pending:
         raise Refused("item_pending", item=item.description)

@@ -37,6 +37,56 @@ async def order_in_progress(
     order_id = await open_order(shop, advisor, tech, items)
     await tech.tap(data=f"ord:{order_id}:plate")
     await tech.send("京A12345")
+    await complete_checklist(tech, order_id)
+    return order_id
+
+
+async def complete_checklist(
+    tech: Person, order_id: int, job_types: tuple[str, ...] = ("outside",)
+) -> list[str]:
+    """N1–N7: choose the job types, tick every box they require, start work; returns the
+    replies to “Start work”."""
+    from models.checklist import JobType, required_boxes
+
+    for job_type in job_types:
+        await tech.tap(data=f"ckl:{order_id}:t:{job_type}:1")
+    await tech.tap(data=f"ckl:{order_id}:next")
+    for box in required_boxes({JobType(t) for t in job_types}):
+        await tech.tap(data=f"ckl:{order_id}:b:{box.value}:1")
+    return await tech.tap(data=f"ckl:{order_id}:go")
+
+
+async def self_check(tech: Person, order_id: int) -> None:
+    """W7's first step in chat: every item's boxes ticked, then handed over for QC."""
+    await tech.tap(data=f"ord:{order_id}:check")
+    await tech.tap(data=f"ord:{order_id}:tickall")
+    await tech.tap(data=f"ord:{order_id}:checked")
+
+
+async def pending_check(shop: Shop, order_id: int) -> int:
+    """The id of the order's QC check waiting for a decision."""
+    from models.qc import QcCheck, QcStatus
+
+    async with shop.db.session() as session:
+        check = (await session.exec(
+            select(QcCheck).where(QcCheck.order_id == order_id,
+                                  QcCheck.status == QcStatus.pending)
+        )).one()
+    return check.id  # type: ignore[return-value]
+
+
+async def order_ready_for_delivery(
+    shop: Shop, advisor: Person, tech: Person, leader: Person, inspector: Person,
+    items: tuple[str, ...] = ("Change oil", "Replace filter"),
+) -> int:
+    """An order whose items are done, self-checked, passed by ``leader`` and by ``inspector``
+    (W7): the advisor may deliver it."""
+    order_id = await order_in_progress(shop, advisor, tech, items)
+    for position in range(1, len(items) + 1):
+        await tech.tap(f"Done: {position}.")
+    await self_check(tech, order_id)
+    await leader.tap(data=f"qc:{await pending_check(shop, order_id)}:pass")
+    await inspector.tap(data=f"qc:{await pending_check(shop, order_id)}:pass")
     return order_id
 
 

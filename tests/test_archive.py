@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import col, select
 
 from jobs import archive_reminders
@@ -13,21 +14,20 @@ from models.customer import Customer, Vehicle, Visit
 from models.followup import FollowUp, FollowUpKind
 from models.staff import Role
 from models.work_order import OrderStatus, WorkOrder
-from tests.flows import customer_visit, open_order, order_in_progress
+from tests.flows import customer_visit, open_order, order_ready_for_delivery
 from tests.shop import Person, Shop
+
+pytestmark = pytest.mark.both_channels
 
 NUMBER = "WO261130-00001"
 MISSING = ("address, vehicle type, maintenance cycle, next maintenance date, services wanted")
 
 
 async def ready_order(shop: Shop, advisor: Person, tech: Person) -> int:
-    """An order whose work is done and self-checked: ready to go back to the customer."""
-    order_id = await order_in_progress(shop, advisor, tech)
-    await tech.tap("Done: 1. Change oil")
-    await tech.tap("Done: 2. Replace filter")
-    await tech.tap("Self-check and hand over")
-    await tech.tap("Yes, self-checked")
-    return order_id
+    """An order whose work is done and has passed QC (W7): ready to go back to the customer."""
+    leader = await shop.hire("Wang Leader", Role.team_leader)
+    inspector = await shop.hire("Zhao Inspector", Role.inspector)
+    return await order_ready_for_delivery(shop, advisor, tech, leader, inspector)
 
 
 async def staff(shop: Shop) -> tuple[Person, Person, Person, Person]:
@@ -136,6 +136,7 @@ async def test_deliver_command_lists_and_names_orders_and_refuses_what_is_not_re
     assert await advisor.tap_data(f"ord:{waiting}:delivered", advisor.last) == [
         "This cannot be done now: the order is waiting for the plate check."]
     assert await tech.send("/deliver") == ["Only advisors can do this; nothing was changed."]
+    await clerk.send("/help")  # on WeCom a forged click needs a message of the clerk's own
     assert await clerk.tap_data(f"ord:{order_id}:delivered", advisor.last) == [
         "Only advisors can do this; nothing was changed."]
 

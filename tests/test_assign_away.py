@@ -3,6 +3,7 @@ is away their customers' reminders go to the stand-in, and afterwards back to th
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import col, select
 
 from jobs import archive_reminders
@@ -13,6 +14,8 @@ from models.customer import Customer
 from models.staff import Role
 from tests.flows import customer_visit
 from tests.shop import Person, Shop
+
+pytestmark = pytest.mark.both_channels
 
 
 async def team(shop: Shop) -> tuple[Person, Person, Person, Person]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlmodel import col, select
 
 import jobs.letter_jobs
@@ -19,6 +20,8 @@ from models.letter import Letter
 from models.staff import Role, Staff
 from tests.flows import customer_visit
 from tests.shop import Person, Shop
+
+pytestmark = pytest.mark.both_channels
 
 EVENT = "2027-01-20"
 CALL_DAY_9 = datetime(2027, 1, 6, 1, 0, tzinfo=UTC)  # Wed 6 Jan 2027, 09:00 in Shanghai
@@ -295,6 +298,7 @@ async def test_letter_reminder_then_recorded_as_sent_once(shop: Shop) -> None:
     assert await run_job(shop) == 0
     assert not boss.inbox[-1].startswith("📮")
 
+    await tech.send("/help")  # on WeCom a forged click needs a message of the tech's own
     assert await tech.tap_data(f"lt:{letter.id}:sent", card) == [
         "Only tracking clerks and supervisors can do this; nothing was changed."]
     assert await clerk.tap("Record as sent") == ["How was the invitation to 王先生 sent?"]

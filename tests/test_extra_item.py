@@ -17,7 +17,7 @@ from models.card import CardMessage
 from models.extra_item import ExtraItemRequest
 from models.staff import Role, Staff
 from models.work_order import OrderItem, OrderStatus, WorkOrder
-from tests.flows import order_in_progress
+from tests.flows import order_in_progress, self_check
 from tests.shop import Person, Shop
 
 pytestmark = pytest.mark.both_channels
@@ -219,8 +219,7 @@ async def test_reject_with_a_reason(shop: Shop) -> None:
     # A rejected item does not hold the order: once the listed items are done, hand over.
     await tech.tap("Done: 1.")
     await tech.tap("Done: 2.")
-    await tech.tap("Self-check and hand over")
-    await tech.tap("Yes, self-checked")
+    await self_check(tech, order_id)
     async with shop.db.session() as session:
         order = await session.get(WorkOrder, order_id)
     assert order is not None and order.status == OrderStatus.self_checked

@@ -16,7 +16,7 @@ from models.fault_report import MAX_PHOTOS, FaultReport, FaultStatus
 from models.staff import Role
 from models.work_order import WorkOrder
 from tests.fakebotapi import Call
-from tests.flows import open_order, order_in_progress
+from tests.flows import open_order, order_in_progress, self_check
 from tests.shop import Person, Shop
 
 pytestmark = pytest.mark.both_channels
@@ -336,8 +336,7 @@ async def test_a_fault_needs_an_order_in_progress_of_ones_own(shop: Shop) -> Non
 
     await tech.tap("Done: 1. Change oil")
     await tech.tap("Done: 2. Replace filter")
-    await tech.tap("Self-check and hand over")
-    await tech.tap("Yes, self-checked")
+    await self_check(tech, order_id)
     assert await tech.tap(data=f"ord:{order_id}:fault") == [
         "This cannot be done now: the order is self-checked, waiting for QC."]
     assert await tech.send("/cancel") == ["There is nothing to cancel."]  # no conversation

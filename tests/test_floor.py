@@ -10,7 +10,7 @@ from models.audit import AuditEvent
 from models.order_note import OrderNote
 from models.staff import Role
 from models.work_order import OrderStatus, WorkOrder
-from tests.flows import open_order, order_in_progress
+from tests.flows import complete_checklist, open_order, order_in_progress, self_check
 from tests.shop import Shop
 
 pytestmark = pytest.mark.both_channels
@@ -34,7 +34,11 @@ async def test_plate_match_starts_work_and_shows_the_job(shop: Shop) -> None:
     card = tech.last
     assert "Complaint: Noise when braking" in card.text and "Change oil" in card.text
     labels = [label for label, _ in card.buttons]
-    assert "⚠️ Items don't match the fault" in labels and "✅ Done: 1. Change oil" in labels
+    assert "⚠️ Items don't match the fault" in labels and "📋 Pre-work checklist" in labels
+    assert "✅ Done: 1. Change oil" not in labels  # no work before the checklist (N1–N7)
+    await complete_checklist(tech, order_id)
+    await tech.tap("Refresh")
+    assert "✅ Done: 1. Change oil" in [label for label, _ in tech.last.buttons]
     order = await _order(shop, order_id)
     assert order.status == OrderStatus.in_progress and order.started_at == shop.now()
     async with shop.db.session() as session:
@@ -95,8 +99,7 @@ async def test_items_done_then_self_check(shop: Shop) -> None:
     # A second tap (an old copy of the card, a double tap) changes nothing.
     replies = await tech.tap_data(done_data, card)
     assert replies == ["“Replace filter” is already done."]
-    await tech.tap("Self-check and hand over")
-    await tech.tap("Yes, self-checked")
+    await self_check(tech, order_id)
     assert "Self-check recorded" in tech.last.text
     assert "self-checked by Zhang Tech and waits for QC" in advisor.last.text
     assert (await _order(shop, order_id)).status == OrderStatus.self_checked

@@ -151,6 +151,11 @@ async def test_items_and_self_check(db: Database) -> None:
         await confirm_plate(session, order_id=order.id, typed="京A12345", technician=tech,
                             now=NOW, actor=ACTOR, lock_after=3)
         items = await items_of(session, order.id)
+        with pytest.raises(Refused) as caught:  # N1–N7: the checklist before any work
+            await mark_item_done(session, item_id=items[0].id, technician=tech, now=NOW,
+                                 actor=ACTOR)
+        assert caught.value.code == "checklist_open"
+        await tick_checklist(session, order.id, tech)
         await mark_item_done(session, item_id=items[0].id, technician=tech, now=NOW,
                              actor=ACTOR)
         with pytest.raises(Refused) as caught:
@@ -169,3 +174,17 @@ async def test_items_and_self_check(db: Database) -> None:
     assert done.status == OrderStatus.self_checked
     assert done.self_checked_at == NOW + timedelta(hours=1)
     assert all(i.status == ItemStatus.done for i in items)
+
+
+async def tick_checklist(session, order_id, tech):  # type: ignore[no-untyped-def]
+    """The pre-work checklist of a job outside the car, done."""
+    from models import checklist
+
+    await checklist.set_job_type(session, order_id=order_id, staff=tech,
+                                 job_type=checklist.JobType.outside, on=True, now=NOW,
+                                 actor=ACTOR)
+    await checklist.choose_types(session, order_id=order_id, staff=tech, now=NOW, actor=ACTOR)
+    for box in (checklist.Box.ppe, checklist.Box.cover):
+        await checklist.set_tick(session, order_id=order_id, staff=tech, box=box, on=True,
+                                 now=NOW, actor=ACTOR)
+    await checklist.complete(session, order_id=order_id, staff=tech, now=NOW, actor=ACTOR)

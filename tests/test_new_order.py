@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from models.staff import Role
 from models.work_order import OrderItem, WorkOrder
 from tests.shop import Person, Shop
+
+pytestmark = pytest.mark.both_channels
 
 
 async def fill_until_items(advisor: Person, plate: str = "京A12345") -> None:

@@ -31,6 +31,8 @@ from tests.fakebotapi import Call
 from tests.report_data import SHANGHAI, Year, build_year, local
 from tests.shop import Person, Shop
 
+pytestmark = pytest.mark.both_channels
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -218,7 +220,7 @@ async def test_chart_is_a_png_and_the_spreadsheet_has_the_figures(
     assert chart_png(empty, Translator("en", SHANGHAI)).startswith(b"\x89PNG")
 
     book = load_workbook(io.BytesIO(report_xlsx(report, Translator("en", SHANGHAI))))
-    assert book.sheetnames == ["By clerk", "Campaigns"]
+    assert book.sheetnames == ["By clerk", "Campaigns", "Technicians", "Workshop"]
     rows = list(book["By clerk"].iter_rows(values_only=True))
     assert rows[0][:6] == ("Staff no.", "Tracking clerk", "Follow-ups due", "On time", "Late",
                            "Missed")
@@ -317,7 +319,7 @@ async def test_report_for_a_month_sends_figures_chart_and_spreadsheet(shop: Shop
     name, data, _mime = document.files["document"]
     assert name == "report-2026-10.xlsx"
     book = load_workbook(io.BytesIO(data))
-    assert book.sheetnames == ["By clerk", "Campaigns"]
+    assert book.sheetnames == ["By clerk", "Campaigns", "Technicians", "Workshop"]
     assert [row[1] for row in book["By clerk"].iter_rows(min_row=2, values_only=True)] == \
         ["Clerk Li", "Clerk Wu", "Total"]
 
@@ -368,7 +370,11 @@ async def test_only_supervisors_see_reports(shop: Shop) -> None:
         assert not files_to(shop, person, "sendPhoto")
         assert not files_to(shop, person, "sendDocument")
     stranger = shop.stranger()
-    assert "invite code" in (await stranger.send("/report"))[0]
+    # Telegram says a stranger's language (en here); WeCom does not: the shop's default applies.
+    _ = Translator("en" if shop.channel == "telegram" else shop.settings.default_locale,
+                   shop.settings.tz)
+    assert await stranger.send("/report") == [
+        _("This bot is for the workshop's staff. Ask your service manager for an invite code.")]
 
 
 async def test_report_in_chinese(shop: Shop) -> None:

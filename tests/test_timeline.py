@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlmodel import col, select
 
 import jobs.after_sales
@@ -20,8 +21,10 @@ from models.followup import FollowUp, FollowUpKind, FollowUpStatus
 from models.letter import Letter
 from models.staff import Role
 from models.work_order import OrderStatus, WorkOrder
-from tests.flows import order_in_progress
+from tests.flows import order_ready_for_delivery
 from tests.shop import Person, Shop
+
+pytestmark = pytest.mark.both_channels
 
 
 def at(shop: Shop, text: str) -> None:
@@ -45,11 +48,11 @@ async def test_one_customer_from_delivery_to_campaign_letter(shop: Shop) -> None
     clerk = await shop.hire("Li Clerk", Role.tracking_clerk)
     boss = await shop.hire("Ma Supervisor", Role.supervisor)
 
-    # Monday 30 Nov: the work is done and the car goes back to the customer at 11:00.
-    order_id = await order_in_progress(shop, advisor, tech, items=("Replace brake pads",))
-    await tech.tap("Done: 1.")
-    await tech.tap("Self-check and hand over")
-    await tech.tap("Yes, self-checked")
+    # Monday 30 Nov: the work is done, passes QC and the car goes back to the customer at 11:00.
+    leader = await shop.hire("Wang Leader", Role.team_leader)
+    inspector = await shop.hire("Zhao Inspector", Role.inspector)
+    order_id = await order_ready_for_delivery(shop, advisor, tech, leader, inspector,
+                                              items=("Replace brake pads",))
     at(shop, "2026-11-30 11:00")
     await advisor.send("/orders")
     await advisor.tap("Delivered to the customer")
