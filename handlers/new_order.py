@@ -6,8 +6,6 @@ items, one per line → technician. The technician gets the card at once.
 
 from __future__ import annotations
 
-import re
-
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -26,6 +24,7 @@ from handlers.common import (
 from handlers.context import WorkshopContext
 from handlers.orders import advisor_card, send_technician_card
 from models import plate
+from models.customer import normalize_phone
 from models.rules import Refused
 from models.staff import Role, Staff, active_with_role
 from models.work_order import MAX_ITEM_LENGTH, MAX_ITEMS, items_of, open_order, parse_items
@@ -33,15 +32,6 @@ from models.work_order import MAX_ITEM_LENGTH, MAX_ITEMS, items_of, open_order, 
 PLATE, PLATE_CONFIRM, CUSTOMER, PHONE, MODEL, COMPLAINT, ITEMS, TECHNICIAN = range(8)
 DRAFT = "new_order"
 TEXT = filters.TEXT & ~filters.COMMAND
-PHONE_PATTERN = re.compile(r"^(?:\+?86)?(1[3-9]\d{9}|0\d{2,3}\d{7,8}|\d{7,8})$")
-
-
-def normalize_phone(text: str) -> str | None:
-    digits = re.sub(r"[\s\-()（）]", "", text)
-    match = PHONE_PATTERN.match(digits)
-    return match.group(1) if match else None
-
-
 async def start(update: Update, context: WorkshopContext) -> int:
     """Only advisors open orders; a fresh draft each time."""
     _ = context._
