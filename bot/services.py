@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.clock import Clock
 from bot.i18n import Translator
@@ -18,6 +19,9 @@ class Services:
     db: Database
     clock: Clock
     messenger: Messenger
+    # What this process's jobs remember between runs (e.g. "maintenance calls made today");
+    # the database stays the source of truth, this only saves repeated work.
+    job_state: dict[str, Any] = field(default_factory=dict)
 
     def translator_for(self, staff: Staff | None, fallback: str | None = None) -> Translator:
         locale = (staff.locale if staff else None) or fallback or self.settings.default_locale

@@ -43,9 +43,6 @@ from models.visit_flow import schedule_maintenance_calls
 
 log = logging.getLogger(__name__)
 
-# The local day the maintenance calls were last created, per database (one process may
-# serve tests on many).
-_maintenance_done: dict[str, date] = {}
 
 Recipient = tuple[Staff, Staff | None]  # who gets the card, and for whom they stand in
 
@@ -56,12 +53,13 @@ async def run(services: Services, now: datetime) -> int:
     calendar = settings.calendar
     today = calendar.local_date(now)
     async with services.db.session() as session:
-        if _maintenance_done.get(services.db.url) != today:
+        # Once per local day per process: the unique key keeps it right after a restart.
+        if services.job_state.get("maintenance_scheduled_on") != today:
             created = await schedule_maintenance_calls(
                 session, today=today, days_before=settings.maintenance_notice_days, now=now,
                 calendar=calendar)
             await session.commit()
-            _maintenance_done[services.db.url] = today
+            services.job_state["maintenance_scheduled_on"] = today
             if created:
                 log.info("%d maintenance call(s) scheduled", created)
         if not calendar.in_working_hours(now):
