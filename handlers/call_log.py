@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     BaseHandler,
@@ -50,6 +49,7 @@ from handlers.common import (
     wrong_input,
 )
 from handlers.context import WorkshopContext
+from handlers.customer import customer_label
 from handlers.followup_buttons import (
     CARD,
     TOPIC_NAMES,
@@ -68,7 +68,7 @@ from handlers.followup_buttons import (
 from models.call_log import MAX_NOTES, CallLogged, Direction, Topic, log_call
 from models.card import card_at
 from models.complaint import ESCALATE_AFTER, ComplaintStatus
-from models.customer import Customer, find_customers, get_customer, vehicles_of
+from models.customer import Customer, find_customers, get_customer
 from models.followup import open_for_customer
 from models.letter import Letter
 from models.rules import Refused
@@ -216,11 +216,6 @@ async def search(update: Update, context: WorkshopContext, text: str) -> int:
                           "search.)"),
                 keyboard(*[[button(labels[c.id], f"cl:cust:{c.id}")] for c in found]))
     return PICK
-
-
-async def customer_label(session: AsyncSession, customer: Customer) -> str:
-    plates = [v.plate for v in await vehicles_of(session, customer.id)]  # type: ignore[arg-type]
-    return " · ".join([customer.name, *plates[:2]])[:60]
 
 
 async def got_pick(update: Update, context: WorkshopContext) -> int:

@@ -229,6 +229,12 @@ async def match_labels(session: AsyncSession, customers: list[Customer]) -> list
     return labels
 
 
+async def customer_label(session: AsyncSession, customer: Customer) -> str:
+    """A short button label: the name and up to two plates."""
+    plates_ = [v.plate for v in await vehicles_of(session, customer.id)]  # type: ignore[arg-type]
+    return " · ".join([customer.name, *plates_[:2]])[:60]
+
+
 def pick_keyboard(labels: list[tuple[int, str]], data: str) -> InlineKeyboardMarkup:
     """One button per match; ``data`` is the callback with ``{id}`` in it."""
     return keyboard(*[[button(label[:60], data.format(id=cid))] for cid, label in labels])

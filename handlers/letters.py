@@ -40,8 +40,9 @@ from handlers.common import (
     reply,
 )
 from handlers.context import WorkshopContext
+from handlers.customer import customer_label
 from models.campaign import Campaign
-from models.customer import Customer, find_customers, get_customer, vehicles_of
+from models.customer import Customer, find_customers, get_customer
 from models.letter import (
     Letter,
     LetterChannel,
@@ -344,10 +345,7 @@ async def search(update: Update, context: WorkshopContext, query: str) -> int:
     _ = context._
     async with context.services.db.session() as session:
         found = await find_customers(session, query)
-        labels = {}
-        for customer in found:
-            plates = [v.plate for v in await vehicles_of(session, customer.id)]  # type: ignore[arg-type]
-            labels[customer.id] = " · ".join([customer.name, *plates[:2]])
+        labels = {c.id: await customer_label(session, c) for c in found}
     if not found:
         await reply(update, _("No customer found for “{query}”. Try a plate, a phone number or "
                               "part of the name.").format(query=query))
