@@ -45,8 +45,13 @@ from handlers import (
     lifting,
     new_order,
     notice,
+    notice_attendance,
+    notice_reply,
     orders,
-    parts,
+    parts_decision,
+    parts_list,
+    parts_request,
+    parts_return,
     plate_check,
     qc,
     report,
@@ -56,7 +61,7 @@ from handlers import (
 from handlers.common import nothing_to_cancel, reply, stale_button
 from handlers.context import WorkshopContext
 from handlers.menus import set_default_menu, set_menu
-from jobs import after_sales, escalation, workshop
+from jobs import after_sales, escalation, media, outbox, workshop
 from models.staff import ChatAccount, Staff
 
 log = logging.getLogger(__name__)
@@ -148,12 +153,17 @@ def build_application(
             # The rest of the workshop (W6–W11, N1–N7)
             *checklist.handlers(),
             *lifting.handlers(),
-            *parts.handlers(),
+            *parts_request.handlers(),
+            *parts_decision.handlers(),
+            *parts_return.handlers(),
+            *parts_list.handlers(),
             *qc.handlers(),
             *job_clock.handlers(),
             *duty.handlers(),
             *equipment.handlers(),
             *notice.handlers(),
+            *notice_reply.handlers(),
+            *notice_attendance.handlers(),
             # After-sales (A1–A13)
             *call_log.handlers(),
             *customer.handlers(),
@@ -199,6 +209,22 @@ def build_application(
             first=timedelta(seconds=15),
             name=f"workshop:{channel}",
             job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
+        )
+        # Delivery: messages a platform refused for now, and WeCom photos kept before their
+        # media ids expire.
+        application.job_queue.run_repeating(
+            outbox.job,
+            interval=timedelta(seconds=settings.outbox_check_seconds),
+            first=timedelta(seconds=20),
+            name=f"outbox:{channel}",
+            job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
+        )
+        application.job_queue.run_repeating(
+            media.job,
+            interval=timedelta(minutes=5),
+            first=timedelta(seconds=25),
+            name=f"media:{channel}",
+            job_kwargs={"misfire_grace_time": 300, "coalesce": True, "max_instances": 1},
         )
     return application
 

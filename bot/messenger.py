@@ -1,21 +1,36 @@
 """Send to a staff member on whichever channel(s) they are bound on, and update sent cards.
 
 Callers pass a ``render`` function so every recipient reads the message in their own language.
+A message the platform refuses for now (``RetryAfter`` after the rate limiter's own retries,
+the API unreachable) is kept in the outbox (``models.outbox``) in the caller's transaction and
+sent later by ``jobs/outbox``; until then, later messages to that chat queue behind it. Photos
+go out by the file id of the recipient's channel, or are uploaded again from their bytes
+(``models.attachment``: WeCom photos to Telegram and back, WeCom ids older than three days).
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.i18n import Translator
-from models.attachment import Attachment
+from models import outbox
+from models.attachment import (
+    Attachment,
+    attachments_by_id,
+    content_of,
+    file_id_for,
+    keep_content,
+    keep_copy,
+    sources,
+)
 from models.card import CardMessage, cards_of
 from models.db import utcnow
 from models.staff import ChatAccount, Staff, accounts_of
@@ -35,13 +50,37 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def retry_seconds(exc: Exception) -> float | None:
+    """The wait a ``RetryAfter`` asks for, in seconds (PTB is moving it to a timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = getattr(exc, "retry_after", None)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value) if value else None
+
+
+# Refused for now: keep the message and try later. BadRequest is a NetworkError in PTB, so
+# callers catch (Forbidden, BadRequest) first: those never get better by waiting.
+LATER = (RetryAfter, NetworkError)
+
+
+class Undeliverable(Exception):
+    """A kept message that can never go out (the chat is gone, the bot blocked)."""
+
+
 class Messenger:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._bots: dict[str, Bot] = {}
+        # Chats with messages in the outbox: later messages wait behind them (keeps order).
+        self.backlog: set[tuple[str, int]] = set()
 
     def register(self, channel: str, bot: Bot) -> None:
         self._bots[channel] = bot
+
+    def bot(self, channel: str) -> Bot | None:
+        return self._bots.get(channel)
 
     def translator(self, staff: Staff) -> Translator:
         return Translator(staff.locale or self.settings.default_locale, self.settings.tz)
@@ -56,31 +95,48 @@ class Messenger:
         photos: Sequence[Attachment] = (),
         now: datetime | None = None,
     ) -> int:
-        """Send to every bound account of ``staff``; returns how many chats got it."""
+        """Send to every bound account of ``staff``; returns how many chats got it (or will:
+        a message kept in the outbox counts)."""
+        now = now or utcnow()
         text, markup = render(self.translator(staff))
         delivered = 0
         for account in self.recipients(staff, await accounts_of(session, staff.id)):  # type: ignore[arg-type]
             bot = self._bots[account.channel]
+            payload: dict[str, Any] = {
+                "text": text, "markup": markup.to_dict() if markup else None,
+                "card": list(card) if card else None,
+                "photos": [p.id for p in photos if p.id is not None],
+            }
+            if (account.channel, account.chat_id) in self.backlog:
+                self.keep(session, account, staff, "message", payload, now,
+                          error="behind earlier messages")
+                delivered += 1
+                continue
+            photos_sent = False
             try:
-                await self._send_photos(bot, account.chat_id, account.channel, photos)
+                await self._send_photos(session, bot, account.channel, account.chat_id, photos,
+                                        now)
+                photos_sent = True
                 message = await bot.send_message(
                     account.chat_id, clip(text), reply_markup=markup
                 )
             except (Forbidden, BadRequest) as exc:
                 log.warning("cannot reach staff %s on %s: %s", staff.id, account.channel, exc)
                 continue
+            except LATER as exc:
+                if photos_sent:
+                    payload["photos"] = []
+                self.keep(session, account, staff, "message", payload, now, error=str(exc),
+                          retry_after=retry_seconds(exc))
+                delivered += 1
+                continue
             except TelegramError:
                 log.exception("sending to staff %s on %s failed", staff.id, account.channel)
                 continue
             delivered += 1
             if card is not None:
-                session.add(
-                    CardMessage(
-                        kind=card[0], ref_id=card[1], staff_id=staff.id,  # type: ignore[arg-type]
-                        channel=account.channel, chat_id=account.chat_id,
-                        message_id=message.message_id, sent_at=now or utcnow(),
-                    )
-                )
+                self._remember_card(session, card, staff.id, account.channel,  # type: ignore[arg-type]
+                                    account.chat_id, message, now)
         return delivered
 
     async def send_file(
@@ -92,21 +148,29 @@ class Messenger:
         *,
         photo: bool = False,
         caption: str | None = None,
+        now: datetime | None = None,
     ) -> int:
         """A generated file (a report's chart or spreadsheet) to every bound account of
-        ``staff``, as a photo or a document; returns how many chats got it."""
+        ``staff``, as a photo or a document; returns how many chats got it (or will)."""
+        now = now or utcnow()
         delivered = 0
+        payload = {"filename": filename, "photo": photo, "caption": caption}
         for account in self.recipients(staff, await accounts_of(session, staff.id)):  # type: ignore[arg-type]
             bot = self._bots[account.channel]
+            if (account.channel, account.chat_id) in self.backlog:
+                self.keep(session, account, staff, "file", payload, now, data=data,
+                          error="behind earlier messages")
+                delivered += 1
+                continue
             try:
-                if photo:
-                    await bot.send_photo(account.chat_id, data, filename=filename,
-                                         caption=caption)
-                else:
-                    await bot.send_document(account.chat_id, data, filename=filename,
-                                            caption=caption)
+                await self._send_file(bot, account.chat_id, data, payload)
             except (Forbidden, BadRequest) as exc:
                 log.warning("cannot reach staff %s on %s: %s", staff.id, account.channel, exc)
+                continue
+            except LATER as exc:
+                self.keep(session, account, staff, "file", payload, now, data=data,
+                          error=str(exc), retry_after=retry_seconds(exc))
+                delivered += 1
                 continue
             except TelegramError:
                 log.exception("sending a file to staff %s on %s failed", staff.id,
@@ -114,6 +178,15 @@ class Messenger:
                 continue
             delivered += 1
         return delivered
+
+    @staticmethod
+    async def _send_file(bot: Bot, chat_id: int, data: bytes, payload: dict[str, Any]) -> None:
+        if payload.get("photo"):
+            await bot.send_photo(chat_id, data, filename=payload["filename"],
+                                 caption=payload.get("caption"))
+        else:
+            await bot.send_document(chat_id, data, filename=payload["filename"],
+                                    caption=payload.get("caption"))
 
     def recipients(self, staff: Staff, accounts: Sequence[ChatAccount]) -> list[ChatAccount]:
         """The accounts a notification goes to: every bound one this process can reach, or
@@ -125,16 +198,109 @@ class Messenger:
             return preferred or reachable
         return reachable
 
+    # --- the outbox ------------------------------------------------------------------------------
+    def keep(self, session: AsyncSession, account: ChatAccount, staff: Staff, kind: str,
+             payload: dict[str, Any], now: datetime, *, data: bytes | None = None,
+             error: str, retry_after: float | None = None) -> None:
+        """Keep a message for ``jobs/outbox`` (written with the caller's transaction)."""
+        log.warning("message to staff %s on %s kept for later: %s", staff.id, account.channel,
+                    error)
+        session.add(outbox.new_message(
+            channel=account.channel, chat_id=account.chat_id, staff_id=staff.id, kind=kind,
+            payload=payload, now=now, data=data, error=error, retry_after=retry_after))
+        self.backlog.add((account.channel, account.chat_id))
+
+    async def send_kept(self, session: AsyncSession, kept: outbox.OutboxMessage,
+                        now: datetime) -> None:
+        """Send one kept ``message`` or ``file`` (``wecom`` ones are the WeCom transport's).
+        Raises ``Undeliverable`` for good, a ``LATER`` error to try again later."""
+        bot = self._bots.get(kept.channel)
+        if bot is None:
+            raise NetworkError(f"the {kept.channel} channel is not running in this process")
+        payload = kept.payload
+        try:
+            if kept.kind == "file":
+                await self._send_file(bot, kept.chat_id, kept.data or b"", payload)
+                return
+            photos = await attachments_by_id(session, list(payload.get("photos") or []))
+            await self._send_photos(session, bot, kept.channel, kept.chat_id, photos, now)
+            if photos:  # sent: a later retry of the text must not send them again
+                kept.payload = {**payload, "photos": []}
+            markup = InlineKeyboardMarkup.de_json(payload.get("markup"), bot) \
+                if payload.get("markup") else None
+            message = await bot.send_message(kept.chat_id, clip(payload["text"]),
+                                             reply_markup=markup)
+        except (Forbidden, BadRequest) as exc:
+            raise Undeliverable(str(exc)) from exc
+        card = payload.get("card")
+        if card and kept.staff_id is not None:
+            self._remember_card(session, (card[0], int(card[1])), kept.staff_id, kept.channel,
+                                kept.chat_id, message, now)
+
+    @staticmethod
+    def _remember_card(session: AsyncSession, card: tuple[str, int], staff_id: int,
+                       channel: str, chat_id: int, message: Message, now: datetime) -> None:
+        session.add(CardMessage(kind=card[0], ref_id=card[1], staff_id=staff_id,
+                                channel=channel, chat_id=chat_id,
+                                message_id=message.message_id, sent_at=now))
+
+    # --- photos ----------------------------------------------------------------------------------
+    async def show_photos(self, session: AsyncSession, channel: str, chat_id: int,
+                          photos: Sequence[Attachment], now: datetime) -> None:
+        """Show stored photos in a chat (a clerk looking at a request), from any channel."""
+        bot = self._bots.get(channel)
+        if bot is not None:
+            await self._send_photos(session, bot, channel, chat_id, photos, now)
+
     async def _send_photos(
-        self, bot: Bot, chat_id: int, channel: str, photos: Sequence[Attachment]
+        self, session: AsyncSession, bot: Bot, channel: str, chat_id: int,
+        photos: Sequence[Attachment], now: datetime,
     ) -> None:
-        usable = [p.file_id for p in photos if p.channel == channel]
-        for start in range(0, len(usable), 10):
-            chunk = usable[start : start + 10]
+        """Photos in albums of ten: by file id where the channel knows one, else uploaded from
+        their bytes (and the new file id kept for next time). A photo whose bytes cannot be
+        had any more is left out with a log line; the message itself still goes."""
+        ready: list[tuple[Attachment, str | bytes]] = []
+        for photo in photos:
+            file_id = await file_id_for(session, photo, channel, now)
+            if file_id is not None:
+                ready.append((photo, file_id))
+                continue
+            data = await self.photo_bytes(session, photo, now)
+            if data is None:
+                log.warning("photo %s cannot be shown on %s any more", photo.id, channel)
+                continue
+            ready.append((photo, data))
+        for start in range(0, len(ready), 10):
+            chunk = ready[start : start + 10]
             if len(chunk) == 1:
-                await bot.send_photo(chat_id, chunk[0])
+                photo, source = chunk[0]
+                sent = [await bot.send_photo(chat_id, source, filename=_name(photo))]
             else:
-                await bot.send_media_group(chat_id, [InputMediaPhoto(f) for f in chunk])
+                sent = list(await bot.send_media_group(chat_id, [
+                    InputMediaPhoto(source, filename=_name(photo)) for photo, source in chunk]))
+            for (photo, source), message in zip(chunk, sent, strict=False):
+                if isinstance(source, bytes) and message.photo and photo.id is not None:
+                    keep_copy(session, photo.id, channel, message.photo[-1].file_id, now)
+
+    async def photo_bytes(self, session: AsyncSession, photo: Attachment, now: datetime
+                          ) -> bytes | None:
+        """The photo's bytes: kept ones, or downloaded from a channel that still knows it."""
+        assert photo.id is not None
+        data = await content_of(session, photo.id)
+        if data is not None:
+            return data
+        for channel, file_id in await sources(session, photo, now):
+            bot = self._bots.get(channel)
+            if bot is None:
+                continue
+            try:
+                data = bytes(await (await bot.get_file(file_id)).download_as_bytearray())
+            except TelegramError as exc:
+                log.info("photo %s not downloaded from %s: %s", photo.id, channel, exc)
+                continue
+            keep_content(session, photo.id, data, now)
+            return data
+        return None
 
     async def update_cards(
         self,
@@ -169,3 +335,7 @@ class Messenger:
             except TelegramError:
                 log.exception("editing card %s/%s failed", kind, ref_id)
         return edited
+
+
+def _name(photo: Attachment) -> str:
+    return f"photo-{photo.id}.jpg"

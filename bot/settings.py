@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.wecom.crypto import aes_key
@@ -15,6 +16,8 @@ from models.shop_time import ShopCalendar, parse_days
 
 DEFAULT_DATABASE_URL = "sqlite:///" + str(Path("data") / "workshop.db")
 LOCALES = ("zh_CN", "en")
+# Telegram's rule for setWebhook's secret_token (sent back in X-Telegram-Bot-Api-Secret-Token).
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 WECOM_REQUIRED = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token",
                   "wecom_aes_key")
 
@@ -41,6 +44,10 @@ class Settings(BaseSettings):
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_bot_username: str | None = None
+    # Webhook instead of long polling when the URL is set (served by the HTTP server).
+    telegram_webhook_url: str | None = None
+    telegram_webhook_path: str = "/telegram/webhook"
+    telegram_webhook_secret: str | None = Field(default=None, validate_default=True)
     database_url: str = DEFAULT_DATABASE_URL
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_CN"
@@ -49,6 +56,7 @@ class Settings(BaseSettings):
     fault_escalation_minutes: int = Field(default=10, ge=1)
     extra_item_escalation_minutes: int = Field(default=15, ge=1)
     escalation_check_seconds: int = Field(default=60, ge=1)
+    outbox_check_seconds: int = Field(default=30, ge=1)  # refused messages tried again
     # After-sales follow-up (A1–A13)
     working_hours: str = "09:00-18:00"
     working_days: str = "mon-sat"
@@ -92,12 +100,33 @@ class Settings(BaseSettings):
             aes_key(value)  # 43 characters of base64 that decode to a 32-byte key
         return value or None
 
-    @field_validator("wecom_callback_path")
+    @field_validator("wecom_callback_path", "telegram_webhook_path")
     @classmethod
-    def _path(cls, value: str) -> str:
+    def _path(cls, value: str, info: ValidationInfo) -> str:
         if not value.startswith("/"):
-            raise ValueError("WECOM_CALLBACK_PATH must start with /")
+            raise ValueError(f"{str(info.field_name).upper()} must start with /")
         return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme, _, rest = value.partition("://")
+        if scheme not in ("https", "http") or not rest.strip("/"):
+            # http only makes sense with a local Bot API server, which allows it
+            raise ValueError("must be the public https:// base URL Telegram posts to")
+        return value.rstrip("/")
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and not WEBHOOK_SECRET.fullmatch(value):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if not value and info.data.get("telegram_webhook_url"):
+            raise ValueError("must be set when TELEGRAM_WEBHOOK_URL is set (1-256 characters "
+                             "of A-Z, a-z, 0-9, _ and -)")
+        return value or None
 
     @model_validator(mode="after")
     def _wecom_complete(self) -> Settings:
@@ -110,6 +139,13 @@ class Settings(BaseSettings):
     @property
     def wecom_configured(self) -> bool:
         return all(getattr(self, name) for name in WECOM_REQUIRED)
+
+    @property
+    def telegram_webhook(self) -> str | None:
+        """The full URL Telegram posts updates to; ``None``: long polling."""
+        if not self.telegram_webhook_url:
+            return None
+        return self.telegram_webhook_url + self.telegram_webhook_path
 
     @field_validator("timezone")
     @classmethod

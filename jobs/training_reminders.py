@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from bot.services import Services
-from handlers.notice import CARD, ROLL_CARD, CardFacts, invitee_card, roll_call_card
+from handlers.notice_cards import CARD, ROLL_CARD, CardFacts, invitee_card, roll_call_card
 from models.staff import Role, Staff, active_with_role
 from models.training import (
     due_reminders,

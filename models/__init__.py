@@ -23,6 +23,7 @@ from models import (  # noqa: F401  (imported for their tables)
     job_clock,
     letter,
     order_note,
+    outbox,
     parts,
     plate_check,
     qc,

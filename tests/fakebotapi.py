@@ -61,6 +61,11 @@ class SentMessage:
     document: str | None = None
 
 
+def file_bytes(file_id: str) -> bytes:
+    """What downloading the Telegram file ``file_id`` gives (a JPEG's first bytes and the id)."""
+    return b"\xff\xd8tg-jpeg:" + file_id.encode()
+
+
 class FakeBotApi(BaseRequest):
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -68,6 +73,8 @@ class FakeBotApi(BaseRequest):
         self._ids = itertools.count(100)
         self._files = itertools.count(1)
         self.fail_chats: set[int] = set()  # chats that "blocked the bot"
+        self.limited: dict[int, int] = {}  # chat → how many more calls get 429 Too Many
+        self.retry_after = 30
 
     async def initialize(self) -> None:
         return None
@@ -89,6 +96,10 @@ class FakeBotApi(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        if "/file/bot" in url:  # a file download (getFile's file_path)
+            file_id = url.rsplit("/", 1)[-1].removesuffix(".jpg")
+            self.calls.append(Call("download", {"file_id": file_id}, {}))
+            return 200, file_bytes(file_id)
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files = {name: (upload[0], upload[1], upload[2])
@@ -100,6 +111,13 @@ class FakeBotApi(BaseRequest):
             return 403, json.dumps(
                 {"ok": False, "error_code": 403,
                  "description": "Forbidden: bot was blocked by the user"}
+            ).encode()
+        if call.chat_id is not None and self.limited.get(call.chat_id, 0) > 0:
+            self.limited[call.chat_id] -= 1
+            return 429, json.dumps(
+                {"ok": False, "error_code": 429,
+                 "description": f"Too Many Requests: retry after {self.retry_after}",
+                 "parameters": {"retry_after": self.retry_after}}
             ).encode()
         handler = getattr(self, f"_{api_method}", None)
         result: Any = handler(call) if handler else True
@@ -175,10 +193,12 @@ class FakeBotApi(BaseRequest):
         media = call.params.get("media") or []
         if isinstance(media, str):
             media = json.loads(media)
-        return [
-            self._record(Call("sendPhoto", {"chat_id": call.chat_id}), photo=item["media"])
-            for item in media
-        ]
+        def shown(item: dict[str, Any]) -> str:
+            name = str(item["media"]).removeprefix("attach://")
+            return f"upload:{call.files[name][0]}" if name in call.files else str(item["media"])
+
+        return [self._record(Call("sendPhoto", {"chat_id": call.chat_id}), photo=shown(item))
+                for item in media]
 
     def _editMessageText(self, call: Call) -> dict[str, Any] | tuple[int, str]:
         key = (int(call.params["chat_id"]), int(call.params["message_id"]))

@@ -10,6 +10,11 @@ handlers never know which channel they talk to. What WeCom cannot do is approxim
   (single use, time-limited); when there is none, the new version is sent as a new message
   that keeps the old ``message_id``;
 * a tap's alert (``answerCallbackQuery`` with text) is sent as a short text message.
+
+A message WeCom still refuses after the short back-off (45009/45033: the app sends too fast)
+or that cannot reach WeCom at all is kept in the outbox (``models.outbox``) and the handler
+gets its answer as if it went out; ``jobs/outbox`` sends it later (``send_kept``), and until
+then later messages to that member wait behind it, so nothing is lost and the order holds.
 """
 
 from __future__ import annotations
@@ -26,16 +31,17 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram.error import NetworkError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.clock import Clock
 from bot.i18n import N_, Translator
 from bot.settings import Settings
 from bot.wecom.store import Copy, MessageStore
+from models import outbox
 from models.db import Database
 from models.staff import staff_for_account
-from models.wecom import userid_for
+from models.wecom import userid_for, wecom_chat_id
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ TOKEN_ERRORS = {40014, 42001, 40001}  # invalid or expired access token
 BUSY = -1
 FREQUENCY_ERRORS = {45009, 45033}  # API frequency / concurrency over the limit
 BUSY_DELAYS = (0.5, 1.0, 2.0)
-FREQUENCY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+FREQUENCY_DELAYS = (1.0, 2.0, 4.0)  # then the outbox: a handler must not wait for minutes
 MEMBER_LIMIT = 30  # WeCom drops the 31st message to one member within a minute
 MEMBER_WINDOW = 60.0
 MEDIA_PATH = "wecom-media/"
@@ -133,6 +139,12 @@ def split_text(text: str, limit: int = TEXT_BYTES) -> list[str]:
     return [part.rstrip("\n") or part for part in parts]
 
 
+def new_task_id() -> str:
+    """A card's ``task_id`` (and every message's key in the message map): unique, ≤128 bytes
+    of letters and digits as WeCom requires."""
+    return f"t{uuid.uuid4().hex}"
+
+
 def card_body(text: str, buttons: Buttons, task_id: str | None) -> dict[str, Any]:
     title, _, rest = text.partition("\n")
     card: dict[str, Any] = {
@@ -174,6 +186,8 @@ class WeComRequest(BaseRequest):
         self._member_sent: defaultdict[str, deque[float]] = defaultdict(deque)
         self.observers: list[Callable[[Sent], None]] = []
         self.store = MessageStore(db)
+        self.held: set[int] = set()  # chats with messages in the outbox: later ones wait
+        self._held_loaded = False
 
     # --- BaseRequest -----------------------------------------------------------------------
     @property
@@ -183,6 +197,11 @@ class WeComRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout)
+        if not self._held_loaded:
+            self._held_loaded = True
+            async with self.db.session() as session:
+                self.held |= {chat for channel, chat in await outbox.waiting_chats(session)
+                              if channel == "wecom"}
 
     async def shutdown(self) -> None:
         await self.store.close()
@@ -324,18 +343,81 @@ class WeComRequest(BaseRequest):
             sent.popleft()
         sent.append(self._monotonic())
 
-    async def send(self, userid: str, msgtype: str, content: dict[str, Any]) -> str | None:
-        """``message/send`` to one member, paced; returns the msgid."""
-        async with self._member_locks[userid]:
-            await self._pace(userid)
-            data = await self.call("message/send", body={
-                "touser": userid, "msgtype": msgtype, "agentid": self.agent_id,
-                msgtype: content, "enable_duplicate_check": 0,
-            })
+    async def send(self, userid: str, msgtype: str, content: dict[str, Any], *,
+                   task_id: str | None = None, keep: bool = True) -> str | None:
+        """``message/send`` to one member, paced; returns the msgid. Refused for now (or
+        WeCom unreachable), the message is kept in the outbox and None returned — unless
+        ``keep`` is False (the outbox job itself), then ``RetryAfter``/``NetworkError``."""
+        chat_id = wecom_chat_id(userid)
+        if keep and chat_id in self.held:
+            self._keep(userid, msgtype, content, task_id, "behind earlier messages")
+            return None
+        try:
+            async with self._member_locks[userid]:
+                await self._pace(userid)
+                data = await self.call("message/send", body={
+                    "touser": userid, "msgtype": msgtype, "agentid": self.agent_id,
+                    msgtype: content, "enable_duplicate_check": 0,
+                })
+        except Refused as exc:
+            if exc.status != 429 or not keep:
+                raise
+            self._keep(userid, msgtype, content, task_id, exc.description, exc.retry_after)
+            return None
+        except NetworkError as exc:
+            if not keep:
+                raise
+            self._keep(userid, msgtype, content, task_id, str(exc))
+            return None
         invalid = str(data.get("invaliduser") or "").split("|")
         if userid in invalid:
             raise Refused(403, f"Forbidden: WeCom user {userid} is not reachable by this app")
         return str(data["msgid"]) if data.get("msgid") is not None else None
+
+    def _keep(self, userid: str, msgtype: str, content: dict[str, Any], task_id: str | None,
+              error: str, retry_after: float | None = None) -> None:
+        chat_id = wecom_chat_id(userid)
+        log.warning("WeCom message to %s kept for later: %s", userid, error)
+        self.store.keep(outbox.new_message(
+            channel="wecom", chat_id=chat_id, kind="wecom", now=self.clock.now(),
+            payload={"userid": userid, "msgtype": msgtype, "content": content,
+                     "task_id": task_id},
+            error=error, retry_after=retry_after))
+        self.held.add(chat_id)
+
+    async def send_kept(self, payload: dict[str, Any]) -> None:
+        """Send a message the outbox kept (``jobs/outbox``) and tell the message map its
+        WeCom msgid. Raises ``RetryAfter``/``NetworkError`` when WeCom still refuses."""
+        userid = str(payload["userid"])
+        try:
+            msgid = await self.send(userid, str(payload["msgtype"]), dict(payload["content"]),
+                                    keep=False)
+        except Refused as exc:  # in Telegram's terms, as the Bot API path would answer
+            if exc.retry_after is not None:
+                raise RetryAfter(exc.retry_after) from exc
+            if exc.status == 403:
+                raise Forbidden(exc.description) from exc
+            raise BadRequest(exc.description) from exc
+        except WeComApiError as exc:
+            if exc.errcode == BUSY:
+                raise NetworkError(str(exc)) from exc
+            raise BadRequest(str(exc)) from exc
+        task_id = payload.get("task_id")
+        copy = await self.store.by_task(str(task_id)) if task_id else None
+        if copy is None:
+            return
+        copy.msgid = msgid
+        self.store.changed(copy)
+        sent = Sent(msgid, userid, copy.chat_id, copy.message_id, copy.kind, copy.options,
+                    copy.part, copy.task_id)
+        for observer in self.observers:
+            observer(sent)
+
+    def release(self, chat_id: int) -> None:
+        """The outbox is empty for this chat: send directly again (unless a kept message is
+        still on its way to the database)."""
+        if not self.store.keeping(chat_id):
+            self.held.discard(chat_id)
 
     async def upload(self, kind: str, field: Sequence[Any]) -> str:
         name, content, mimetype = field[0], field[1], field[2]
@@ -391,12 +473,12 @@ class WeComRequest(BaseRequest):
                 "chat": {"id": chat_id, "type": "private"}, "from": self.bot_user(), **extra}
 
     async def _record(self, chat_id: int, userid: str, kind: str, *, msgid: str | None,
-                      message_id: int | None = None, part: int = 0, task_id: str | None = None,
+                      task_id: str, message_id: int | None = None, part: int = 0,
                       text: str | None = None, options: Buttons | None = None) -> int:
         new = message_id is None
         copy = self.store.add(Copy(
             message_id=message_id or self.store.new_message_id(), chat_id=chat_id, kind=kind,
-            task_id=task_id or f"t{uuid.uuid4().hex}", sent_at=self.clock.now(), part=part,
+            task_id=task_id, sent_at=self.clock.now(), part=part,
             msgid=msgid, text=text,
             options=[list(o) for o in options] if options is not None else None,
         ), new=new)
@@ -411,10 +493,10 @@ class WeComRequest(BaseRequest):
         """Send ``text`` with its buttons as a text, a card or a numbered list; returns the
         message id (``message_id`` when this is a new copy of an existing message)."""
         if 0 < len(buttons) <= MAX_CARD_BUTTONS:
-            task_id = f"t{uuid.uuid4().hex}"
+            task_id = new_task_id()
             try:
                 msgid = await self.send(userid, "template_card",
-                                        card_body(text, buttons, task_id))
+                                        card_body(text, buttons, task_id), task_id=task_id)
             except WeComApiError as exc:  # a card WeCom will not take: the list still works
                 log.warning("card to %s refused (%s); sent as a numbered list", userid, exc)
             else:
@@ -428,10 +510,11 @@ class WeComRequest(BaseRequest):
             shown = text + "\n\n" + _(LIST_HEADER) + "\n" + "\n".join(
                 f"{number}. {label}" for number, (label, _data) in enumerate(buttons, 1))
         for part, piece in enumerate(split_text(shown)):
-            msgid = await self.send(userid, "text", {"content": piece})
+            task_id = new_task_id()
+            msgid = await self.send(userid, "text", {"content": piece}, task_id=task_id)
             message_id = await self._record(
                 chat_id, userid, kind, msgid=msgid, message_id=message_id, part=part,
-                task_id=f"t{uuid.uuid4().hex}", text=text if part == 0 else None,
+                task_id=task_id, text=text if part == 0 else None,
                 options=buttons if kind == "list" else None)
         assert message_id is not None
         return message_id
@@ -499,7 +582,7 @@ class WeComRequest(BaseRequest):
                 "userids": [userid], "agentid": self.agent_id, "response_code": code,
                 "template_card": card_body(text, buttons, None),
             })
-        except WeComApiError as exc:
+        except (WeComApiError, Refused, NetworkError) as exc:
             log.info("card %s of chat %s not updated (%s); sending it again", message_id,
                      chat_id, exc)
             return False
@@ -516,8 +599,10 @@ class WeComRequest(BaseRequest):
             chat, _, _rest = str(params.get("callback_query_id", "")).partition(":")
             chat_id, userid = await self._userid(chat)
             for piece in split_text(text):
-                msgid = await self.send(userid, "text", {"content": piece})
-                await self._record(chat_id, userid, "alert", msgid=msgid, text=piece)
+                task_id = new_task_id()
+                msgid = await self.send(userid, "text", {"content": piece}, task_id=task_id)
+                await self._record(chat_id, userid, "alert", msgid=msgid, task_id=task_id,
+                                   text=piece)
         return True
 
     async def _media_id(self, value: Any, files: dict[str, Any], kind: str) -> str:
@@ -532,8 +617,10 @@ class WeComRequest(BaseRequest):
         return await self.upload(kind, value)
 
     async def _picture(self, chat_id: int, userid: str, media_id: str) -> dict[str, Any]:
-        msgid = await self.send(userid, "image", {"media_id": media_id})
-        message_id = await self._record(chat_id, userid, "image", msgid=msgid, text=media_id)
+        task_id = new_task_id()
+        msgid = await self.send(userid, "image", {"media_id": media_id}, task_id=task_id)
+        message_id = await self._record(chat_id, userid, "image", msgid=msgid,
+                                        task_id=task_id, text=media_id)
         return self._message(chat_id, message_id, photo=[
             {"file_id": media_id, "file_unique_id": media_id, "width": 0, "height": 0}])
 
@@ -547,8 +634,10 @@ class WeComRequest(BaseRequest):
             await self._deliver(chat_id, userid, caption, buttons)
             return
         for piece in split_text(caption):
-            msgid = await self.send(userid, "text", {"content": piece})
-            await self._record(chat_id, userid, "caption", msgid=msgid, text=piece)
+            task_id = new_task_id()
+            msgid = await self.send(userid, "text", {"content": piece}, task_id=task_id)
+            await self._record(chat_id, userid, "caption", msgid=msgid, task_id=task_id,
+                               text=piece)
 
     async def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, Any]
                            ) -> dict[str, Any]:
@@ -576,9 +665,11 @@ class WeComRequest(BaseRequest):
                               ) -> dict[str, Any]:
         chat_id, userid = await self._userid(params.get("chat_id"))
         media_id = await self._media_id(params.get("document"), files, "file")
-        msgid = await self.send(userid, "file", {"media_id": media_id})
+        task_id = new_task_id()
+        msgid = await self.send(userid, "file", {"media_id": media_id}, task_id=task_id)
         name = next((f[0] for f in files.values()), None) or "file"
-        message_id = await self._record(chat_id, userid, "file", msgid=msgid, text=name)
+        message_id = await self._record(chat_id, userid, "file", msgid=msgid, task_id=task_id,
+                                        text=name)
         await self._caption(chat_id, userid, params)
         return self._message(chat_id, message_id, document={
             "file_id": media_id, "file_unique_id": media_id, "file_name": name})

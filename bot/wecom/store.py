@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from models.db import Database
+from models.outbox import OutboxMessage
 from models.wecom import WeComMessage
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class MessageStore:
         self._copies: OrderedDict[tuple[int, int], list[Copy]] = OrderedDict()
         self._tasks: dict[str, Copy] = {}
         self._latest: dict[int, Copy | None] = {}
-        self._queue: list[tuple[str, Copy]] = []
+        self._queue: list[tuple[str, Copy | OutboxMessage]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._loaded: set[tuple[int, int]] = set()
         self._last_id = 0
@@ -92,7 +93,15 @@ class MessageStore:
     def changed(self, copy: Copy) -> None:
         self._write("update", copy)
 
-    def _write(self, what: str, copy: Copy) -> None:
+    def keep(self, message: OutboxMessage) -> None:
+        """A message WeCom refused for now, for the outbox (written behind, like the rest)."""
+        self._write("outbox", message)
+
+    def keeping(self, chat_id: int) -> bool:
+        """Whether an outbox message for ``chat_id`` is still waiting to be written."""
+        return any(what == "outbox" and item.chat_id == chat_id for what, item in self._queue)
+
+    def _write(self, what: str, copy: Copy | OutboxMessage) -> None:
         self._queue.append((what, copy))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
@@ -104,7 +113,9 @@ class MessageStore:
             try:
                 async with self.db.session() as session:
                     for what, copy in batch:
-                        if what == "insert":
+                        if isinstance(copy, OutboxMessage):
+                            session.add(copy)
+                        elif what == "insert":
                             session.add(WeComMessage(
                                 message_id=copy.message_id, chat_id=copy.chat_id,
                                 kind=copy.kind, part=copy.part, msgid=copy.msgid,
@@ -118,7 +129,7 @@ class MessageStore:
                                 .where(col(WeComMessage.task_id) == copy.task_id)
                                 .values(response_code=copy.response_code,
                                         code_at=copy.code_at, text=copy.text,
-                                        options=copy.options))
+                                        options=copy.options, msgid=copy.msgid))
                     await session.commit()
                 attempt = 0
             except SQLAlchemyError as exc:

@@ -1,0 +1,41 @@
+"""Every few minutes: fetch the bytes of new WeCom photos while their media id still works.
+
+WeCom media ids expire three days after the upload. A fault photo may be shown again later
+(an escalation, the parts clerk, the other channel), so the bytes are fetched once, soon after
+the photo came in, and kept with it (``models.attachment``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.services import Services
+from handlers.context import WorkshopContext
+from models.attachment import to_fetch
+
+log = logging.getLogger(__name__)
+
+
+async def run(services: Services, now: datetime) -> int:
+    """Fetch what is missing; returns how many photos were kept. Tests call this."""
+    failed: set[int] = services.job_state.setdefault("media:failed", set())
+    async with services.db.session() as session:
+        photos = await to_fetch(session, now, skip=failed)
+    kept = 0
+    for photo in photos:
+        async with services.db.session() as session:
+            if await services.messenger.photo_bytes(session, photo, now) is None:
+                log.warning("WeCom photo %s could not be fetched", photo.id)
+                failed.add(photo.id)  # type: ignore[arg-type]
+                continue
+            await session.commit()
+            kept += 1
+    return kept
+
+
+async def job(context: WorkshopContext) -> None:
+    services = context.services
+    kept = await run(services, services.clock.now())
+    if kept:
+        log.info("kept the bytes of %d WeCom photo(s)", kept)

@@ -1,0 +1,96 @@
+"""Every 30 seconds: send what a platform refused earlier (``models.outbox``), oldest first.
+
+A chat's messages go in order: when one is refused again, the rest of that chat waits for the
+next run. Sent messages are deleted; one that can never go out, or waited two days, is marked
+failed and kept (``workshop-bot outbox`` lists them). Send first, then mark: a crash between
+the two sends a message once more, never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram.error import BadRequest, Forbidden, NetworkError
+
+from bot.messenger import LATER, Undeliverable, retry_seconds
+from bot.services import Services
+from handlers.context import WorkshopContext
+from models import outbox
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+
+
+async def run(services: Services, now: datetime) -> int:
+    """One pass; returns how many kept messages went out. Tests call this."""
+    messenger = services.messenger
+    async with services.db.session() as session:
+        kept = await outbox.due(session, now, limit=BATCH)
+    stuck: set[tuple[str, int]] = set()
+    sent = 0
+    for message in kept:
+        chat = (message.channel, message.chat_id)
+        if chat in stuck:
+            continue
+        async with services.db.session() as session:
+            try:
+                if message.kind == "wecom":
+                    await _send_wecom(services, message)
+                else:
+                    await messenger.send_kept(session, message, now)
+            except (Undeliverable, Forbidden, BadRequest) as exc:
+                log.error("kept message %s to %s/%s cannot be delivered: %s", message.id,
+                          message.channel, message.chat_id, exc)
+                await outbox.mark_failed(session, message, now, error=str(exc))
+                await session.commit()
+                continue
+            except LATER as exc:
+                stuck.add(chat)
+                if not await outbox.mark_refused(session, message, now, error=str(exc),
+                                                 retry_after=retry_seconds(exc)):
+                    log.error("kept message %s to %s/%s given up after %d tries: %s",
+                              message.id, message.channel, message.chat_id,
+                              message.attempts + 1, exc)
+                    stuck.discard(chat)  # the next one may go: it is the oldest now
+                await session.commit()
+                continue
+            await outbox.mark_sent(session, message.id)  # type: ignore[arg-type]
+            await session.commit()
+            sent += 1
+    await _release(services)
+    return sent
+
+
+async def _send_wecom(services: Services, message: outbox.OutboxMessage) -> None:
+    from bot.wecom.request import WeComRequest
+
+    bot = services.messenger.bot("wecom")
+    request = bot.request if bot is not None else None
+    if not isinstance(request, WeComRequest):
+        raise NetworkError("the WeCom channel is not running in this process")
+    await request.send_kept(message.payload)
+
+
+async def _release(services: Services) -> None:
+    """Chats with nothing left waiting send directly again."""
+    async with services.db.session() as session:
+        waiting = await outbox.waiting_chats(session)
+    messenger = services.messenger
+    messenger.backlog &= waiting
+    bot = messenger.bot("wecom")
+    request = getattr(bot, "request", None) if bot is not None else None
+    held = getattr(request, "held", None)
+    if isinstance(held, set):
+        for chat_id in list(held):
+            if ("wecom", chat_id) not in waiting:
+                request.release(chat_id)  # type: ignore[union-attr]
+
+
+async def job(context: WorkshopContext) -> None:
+    """The JobQueue entry: the database says what is waiting."""
+    services = context.services
+    sent = await run(services, services.clock.now())
+    if sent:
+        log.info("outbox: %d kept message(s) sent", sent)

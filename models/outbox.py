@@ -1,0 +1,153 @@
+"""Messages a chat platform refused for now (rate limits, an outage), kept until they go out.
+
+WeCom refuses with 45009/45033 when an app sends too fast; Telegram answers ``RetryAfter``;
+either API can be unreachable for a while. After the short in-process back-off, such a
+message is written here and a job sends it later, oldest first per chat, so nothing is lost
+and a chat's messages keep their order. A message that cannot be delivered at all (the
+person left, blocked the bot) or that waited longer than ``GIVE_UP_AFTER`` is marked failed
+and kept for the record; a sent one is deleted.
+
+``kind`` says what ``payload`` holds:
+
+* ``wecom``: a raw WeCom ``message/send`` (``userid``, ``msgtype``, ``content``, ``task_id``
+  of the message copy it belongs to); the handlers already got their answer.
+* ``message``: a notification to one chat (``text``, ``markup``, ``card`` = [kind, ref id],
+  ``photos`` = attachment ids), sent as the messenger would have sent it.
+* ``file``: a generated file (``filename``, ``photo``, ``caption``) with its bytes in ``data``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, delete, func, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.db import UTCDateTime
+
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(minutes=30)
+GIVE_UP_AFTER = timedelta(days=2)
+KINDS = ("wecom", "message", "file")
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "failed_at", "not_before"),
+        Index("ix_outbox_chat", "channel", "chat_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    kind: str = Field(max_length=16)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    not_before: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=255)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+def new_message(
+    *, channel: str, chat_id: int, kind: str, payload: dict[str, Any], now: datetime,
+    staff_id: int | None = None, data: bytes | None = None, error: str | None = None,
+    retry_after: float | None = None,
+) -> OutboxMessage:
+    """A message to keep; the first try comes after ``retry_after`` seconds (the platform's
+    own hint) or ``FIRST_RETRY``."""
+    assert kind in KINDS, kind
+    wait = timedelta(seconds=retry_after) if retry_after else FIRST_RETRY
+    return OutboxMessage(
+        channel=channel, chat_id=chat_id, staff_id=staff_id, kind=kind, payload=payload,
+        data=data, created_at=now, not_before=now + min(wait, LONGEST_WAIT), attempts=0,
+        last_error=(error or "")[:255] or None,
+    )
+
+
+def next_try(message: OutboxMessage, now: datetime, retry_after: float | None = None
+             ) -> datetime | None:
+    """When to try again after one more refusal: doubling from ``FIRST_RETRY`` up to
+    ``LONGEST_WAIT`` (never sooner than the platform asked); None once it waited too long."""
+    if now - message.created_at >= GIVE_UP_AFTER:
+        return None
+    wait = min(FIRST_RETRY * (2 ** min(message.attempts, 10)), LONGEST_WAIT)
+    if retry_after:
+        wait = max(wait, timedelta(seconds=retry_after))
+    return now + wait
+
+
+async def due(session: AsyncSession, now: datetime, *, limit: int = 200
+              ) -> list[OutboxMessage]:
+    """Messages to try now, oldest first. A chat whose oldest message is not due yet is left
+    out entirely, so a later message never overtakes an earlier one."""
+    waiting = (
+        select(OutboxMessage.channel, OutboxMessage.chat_id)
+        .where(col(OutboxMessage.failed_at).is_(None), OutboxMessage.not_before > now)
+    )
+    held = {(channel, chat_id) for channel, chat_id in (await session.exec(waiting)).all()}
+    rows = (
+        await session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.failed_at).is_(None), OutboxMessage.not_before <= now)
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+        )
+    ).all()
+    return [row for row in rows if (row.channel, row.chat_id) not in held]
+
+
+async def waiting_chats(session: AsyncSession) -> set[tuple[str, int]]:
+    """(channel, chat id) of every chat with messages still to go out."""
+    rows = (
+        await session.exec(
+            select(OutboxMessage.channel, OutboxMessage.chat_id)
+            .where(col(OutboxMessage.failed_at).is_(None)).distinct()
+        )
+    ).all()
+    return {(channel, chat_id) for channel, chat_id in rows}
+
+
+async def mark_sent(session: AsyncSession, message_id: int) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        delete(OutboxMessage).where(col(OutboxMessage.id) == message_id)
+    )
+
+
+async def mark_refused(session: AsyncSession, message: OutboxMessage, now: datetime, *,
+                       error: str, retry_after: float | None = None) -> bool:
+    """One more try failed for now; False when the message is given up (marked failed)."""
+    when = next_try(message, now, retry_after)
+    values: dict[str, Any] = {"attempts": message.attempts + 1, "last_error": error[:255]}
+    if when is None:
+        values["failed_at"] = now
+    else:
+        values["not_before"] = when
+    await session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage).where(col(OutboxMessage.id) == message.id).values(**values)
+    )
+    return when is not None
+
+
+async def mark_failed(session: AsyncSession, message: OutboxMessage, now: datetime, *,
+                      error: str) -> None:
+    """The message can never be delivered (the person is unreachable): kept, not retried."""
+    await session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage).where(col(OutboxMessage.id) == message.id)
+        .values(attempts=message.attempts + 1, last_error=error[:255], failed_at=now)
+    )
+
+
+async def counts(session: AsyncSession) -> tuple[int, int]:
+    """(waiting, failed) messages, for the health check and the CLI."""
+    total, failed = (
+        await session.exec(
+            select(func.count(), func.count(col(OutboxMessage.failed_at)))  # type: ignore[call-overload]
+        )
+    ).one()
+    return int(total) - int(failed), int(failed)
