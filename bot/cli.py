@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import col, select
 from telegram import Bot
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot import migrate
@@ -195,7 +195,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.wecom.request import WeComUnavailable
 
     try:
-        if settings.wecom_configured or settings.intake_api_key:
+        if settings.wecom_configured or settings.intake_api_key or settings.telegram_webhook:
             asyncio.run(serve(settings))
         else:
             poll(settings)
@@ -206,6 +206,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     except InvalidToken:
         raise CliError("the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather") \
             from None
+    except BadRequest as exc:  # e.g. setWebhook refusing TELEGRAM_WEBHOOK_URL
+        raise CliError(f"the Bot API refused: {exc.message}") from None
     except NetworkError as exc:
         raise CliError(
             f"cannot reach the Bot API at {settings.telegram_api_base_url}: {exc}"

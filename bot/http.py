@@ -1,20 +1,27 @@
-"""The bot's one HTTP server (Starlette on uvicorn): ``GET /healthz`` and the WeCom callback.
+"""The bot's one HTTP server (Starlette on uvicorn): ``GET /healthz``, the Telegram webhook and
+the WeCom callback.
 
-The callback answers at once and handles the message in the background: WeCom waits five
-seconds for an answer and then sends the same message again (the repeat is dropped).
+Both answer at once and handle the message in the background: WeCom waits five seconds for an
+answer and then sends the same message again, Telegram redelivers an update it got no answer to
+(either repeat is dropped).
 """
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from telegram import Update
+from telegram.ext import Application
 
 from bot.clock import Clock
 from bot.settings import Settings
@@ -23,7 +30,11 @@ from bot.wecom.inbound import Dispatcher, Rejected, open_callback, verify_url
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1 << 20  # 1 MiB; a real callback is a few kilobytes
+MAX_BODY = 1 << 20  # 1 MiB; a real callback or update is a few kilobytes
+# Telegram redelivers an update within minutes when we answered too slowly; a few thousand ids
+# cover that at any rate this shop can reach.
+RECENT_UPDATES = 4096
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class TooLarge(Exception):
@@ -82,6 +93,71 @@ class WeComEndpoint:
         return PlainTextResponse("")
 
 
+class RecentIds:
+    """The last ``size`` ids seen, oldest forgotten first."""
+
+    def __init__(self, size: int = RECENT_UPDATES) -> None:
+        self.size = size
+        self._ids: OrderedDict[int, None] = OrderedDict()
+
+    def first_time(self, key: int) -> bool:
+        """Remember ``key``; False when it was seen already."""
+        if key in self._ids:
+            return False
+        self._ids[key] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return True
+
+
+@dataclass
+class TelegramEndpoint:
+    """``POST TELEGRAM_WEBHOOK_PATH``: Telegram's updates onto the application's queue, which
+    the started application's update fetcher consumes (as with polling)."""
+
+    settings: Settings
+    application: Application[Any, Any, Any, Any, Any, Any]
+    # Duplicates are remembered in memory only: after a restart a redelivered update is
+    # handled again, which is harmless because the handlers are idempotent on buttons (a
+    # decision is a conditional update; a second tap is told who decided).
+    recent: RecentIds = field(default_factory=RecentIds)
+
+    def __post_init__(self) -> None:
+        assert self.settings.telegram_webhook_secret
+        self._secret = self.settings.telegram_webhook_secret.encode()
+
+    async def receive(self, request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            log.warning("Telegram webhook from %s refused: %s", _peer(request),
+                        "wrong secret token" if given else "no secret token")
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            body = await read_body(request)
+        except TooLarge:
+            log.warning("Telegram webhook from %s refused: body over %d bytes", _peer(request),
+                        MAX_BODY)
+            return PlainTextResponse("too large", status_code=413)
+        except ClientDisconnect:
+            return PlainTextResponse("", status_code=400)
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            if not isinstance(data.get("update_id"), int):
+                raise ValueError("no update_id")
+            update = Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("Telegram webhook from %s refused: not an update (%s)", _peer(request),
+                        exc)
+            return PlainTextResponse("bad request", status_code=400)
+        if not self.recent.first_time(update.update_id):
+            log.info("Telegram update %s again; dropped", update.update_id)
+            return PlainTextResponse("")
+        await self.application.update_queue.put(update)
+        return PlainTextResponse("")
+
+
 def _peer(request: Request) -> str:
     return request.client.host if request.client else "?"
 
@@ -92,11 +168,13 @@ async def healthz(request: Request) -> Response:
 
 def build_http_app(
     settings: Settings, *, wecom: WeComEndpoint | None = None,
-    extra_routes: Sequence[Any] = (),
+    telegram: TelegramEndpoint | None = None, extra_routes: Sequence[Any] = (),
 ) -> Starlette:
-    """One server: ``/healthz``, the WeCom callback when configured, and ``extra_routes``
-    (the DMS intake API)."""
+    """One server: ``/healthz``, the Telegram webhook and the WeCom callback when configured,
+    and ``extra_routes`` (the DMS intake API)."""
     routes: list[Any] = [Route("/healthz", healthz, methods=["GET"]), *extra_routes]
+    if telegram is not None:
+        routes.append(Route(settings.telegram_webhook_path, telegram.receive, methods=["POST"]))
     if wecom is not None:
         path = settings.wecom_callback_path
         routes += [Route(path, wecom.verify, methods=["GET"]),

@@ -1,9 +1,11 @@
-"""Run the bot until a stop signal: Telegram by long polling, WeCom behind the HTTP server.
+"""Run the bot until a stop signal: Telegram by long polling or a webhook, WeCom behind the
+HTTP server.
 
-With only Telegram configured, python-telegram-bot owns the event loop (``poll``:
-``run_polling`` creates it, installs the SIGINT/SIGTERM handlers and shuts down cleanly). With
-WeCom configured, ``serve`` runs everything on one loop: the HTTP server (uvicorn), the WeCom
-application and, when a token is set, Telegram polling next to it.
+With only Telegram configured and no webhook, python-telegram-bot owns the event loop
+(``poll``: ``run_polling`` creates it, installs the SIGINT/SIGTERM handlers and shuts down
+cleanly). Otherwise ``serve`` runs everything on one loop: the HTTP server (uvicorn), the WeCom
+application and, when a token is set, Telegram next to it: polled, or posting to the webhook
+route when ``TELEGRAM_WEBHOOK_URL`` is set.
 """
 
 from __future__ import annotations
@@ -72,12 +74,12 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Run the HTTP server (health, the DMS intake, and the WeCom channel when configured),
-    with Telegram polling when a token is set, until SIGINT/SIGTERM (or ``stop``). The first
-    application runs the jobs."""
+    """Run the HTTP server (health, the DMS intake, the Telegram webhook and the WeCom channel
+    when configured), with Telegram polling when a token is set but no webhook, until
+    SIGINT/SIGTERM (or ``stop``). The first application runs the jobs."""
     from bot import intake
     from bot.application import build_wecom_application
-    from bot.http import WeComEndpoint, build_http_app
+    from bot.http import TelegramEndpoint, WeComEndpoint, build_http_app
     from bot.wecom.inbound import Dispatcher
     from bot.wecom.request import WeComRequest
 
@@ -90,6 +92,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             loop.add_signal_handler(signum, stop.set)
     started: list[Application[Any, Any, Any, Any, Any, Any]] = []
     telegram = None
+    telegram_endpoint = None
     try:
         if settings.telegram_bot_token:
             telegram = build_application(services)
@@ -97,11 +100,18 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             started.append(telegram)
             if telegram.post_init is not None:
                 await telegram.post_init(telegram)
+            # Started either way: its update fetcher consumes update_queue, which the updater
+            # fills when polling and the webhook route fills otherwise.
             await telegram.start()
-            assert telegram.updater is not None
-            await telegram.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-            log.info("polling %s for updates as @%s", settings.telegram_api_base_url,
-                     telegram.bot.username)
+            if settings.telegram_webhook:
+                telegram_endpoint = TelegramEndpoint(settings, telegram)
+            else:
+                assert telegram.updater is not None
+                await telegram.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                log.info("polling %s for updates as @%s", settings.telegram_api_base_url,
+                         telegram.bot.username)
+        elif settings.telegram_webhook:
+            log.warning("TELEGRAM_WEBHOOK_URL is set without TELEGRAM_BOT_TOKEN; no webhook")
         dispatcher = None
         endpoint = None
         if settings.wecom_configured:
@@ -114,25 +124,31 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             await wecom.start()
             dispatcher = Dispatcher(wecom, services, request.store)
             endpoint = WeComEndpoint(settings, services.clock, dispatcher)
-        app = build_http_app(settings, wecom=endpoint, extra_routes=intake.routes(services))
+        app = build_http_app(settings, wecom=endpoint, telegram=telegram_endpoint,
+                             extra_routes=intake.routes(services))
         server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                                         log_level="warning", lifespan="off"))
         serving = asyncio.create_task(server.serve())
-        if endpoint is not None:
-            log.info("WeCom callback at http://%s:%s%s", settings.http_host, settings.http_port,
-                     settings.wecom_callback_path)
-        if settings.intake_api_key:
-            log.info("DMS intake at http://%s:%s/api/work-orders", settings.http_host,
-                     settings.http_port)
-        waiting = asyncio.create_task(stop.wait())
-        await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
-        server.should_exit = True
-        waiting.cancel()
         try:
-            await serving
-        except SystemExit:  # uvicorn's answer to a port it cannot bind
-            raise OSError(f"cannot listen on {settings.http_host}:{settings.http_port}") \
-                from None
+            if telegram is not None and telegram_endpoint is not None:
+                await _listening(server, serving)
+                await _set_webhook(settings, telegram)
+            if endpoint is not None:
+                log.info("WeCom callback at http://%s:%s%s", settings.http_host,
+                         settings.http_port, settings.wecom_callback_path)
+            if settings.intake_api_key:
+                log.info("DMS intake at http://%s:%s/api/work-orders", settings.http_host,
+                         settings.http_port)
+            waiting = asyncio.create_task(stop.wait())
+            await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+        finally:
+            server.should_exit = True
+            try:
+                await serving
+            except SystemExit:  # uvicorn's answer to a port it cannot bind
+                raise OSError(f"cannot listen on {settings.http_host}:{settings.http_port}") \
+                    from None
         if dispatcher is not None:
             await dispatcher.idle()
     finally:
@@ -147,3 +163,30 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)
     log.info("stopped")
+
+
+async def _listening(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
+    """Wait until ``server`` accepts connections, so Telegram's first post finds it."""
+    while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn has a flag)
+        await asyncio.sleep(0.01)
+    if serving.done():
+        await serving  # raises uvicorn's SystemExit for a port it cannot bind
+
+
+async def _set_webhook(
+    settings: Settings, telegram: Application[Any, Any, Any, Any, Any, Any]
+) -> None:
+    """Point Telegram at our route (again at every start: the URL, secret or path may have
+    changed).
+
+    On stop the webhook is left in place on purpose: Telegram holds the updates that arrive
+    while we are down and delivers them to it once we answer again. Deleting it would leave
+    those updates waiting for someone to poll or set a webhook (and a restart setting it with
+    drop_pending_updates, or nobody within 24 hours, would lose them)."""
+    url = settings.telegram_webhook
+    assert url and settings.telegram_webhook_secret
+    await telegram.bot.set_webhook(url, secret_token=settings.telegram_webhook_secret,
+                                   allowed_updates=Update.ALL_TYPES)
+    log.info("Telegram webhook %s set for @%s; served at http://%s:%s%s", url,
+             telegram.bot.username, settings.http_host, settings.http_port,
+             settings.telegram_webhook_path)

@@ -32,11 +32,13 @@ DEADLINE = 20.0
 
 
 class FakeTelegram:
-    """Answers getMe, deleteWebhook, setMyCommands, getUpdates and sendMessage like Telegram."""
+    """Answers getMe, deleteWebhook, setWebhook, setMyCommands, getUpdates and sendMessage
+    like Telegram."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.rejected_tokens: set[str] = set()
+        self.bad_requests: dict[str, str] = {}  # method -> Telegram's description of a 400
         self._lock = threading.Lock()
         self._updates = [{
             "update_id": 1,
@@ -85,6 +87,9 @@ class FakeTelegram:
             self.calls.append((method, params))
         if token in self.rejected_tokens:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        if method in self.bad_requests:
+            return 400, {"ok": False, "error_code": 400,
+                         "description": self.bad_requests[method]}
         result: Any = True
         if method == "getMe":
             result = {**BOT_USER, "can_join_groups": False,
@@ -245,3 +250,94 @@ def test_run_serves_the_dms_intake_next_to_polling(
             process.kill()
             process.wait(timeout=DEADLINE)
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+# --- a webhook instead of polling --------------------------------------------------------------
+
+WEBHOOK_SECRET = "run-test_Secret-42"
+
+
+def _post_until_answered(port: int, update: dict[str, Any], secret: str,
+                         process: subprocess.Popen[bytes]) -> Any:
+    """Post ``update`` as Telegram would, retrying while the bot's server is not up yet."""
+    import httpx
+
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            return httpx.post(f"http://127.0.0.1:{port}/telegram/webhook", json=update,
+                              headers={"X-Telegram-Bot-Api-Secret-Token": secret}, timeout=5)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    return None
+
+
+def test_run_with_a_webhook_sets_it_and_answers_posted_updates(
+    telegram: FakeTelegram, env: dict[str, str], tmp_path: Path
+) -> None:
+    """TELEGRAM_WEBHOOK_URL: setWebhook with URL+path and the secret, no getUpdates, and an
+    update posted to the HTTP port is answered; stopping leaves the webhook in place."""
+    port = _free_port()
+    process, log = start_bot({**env, "HTTP_PORT": str(port),
+                              "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/",
+                              "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}, tmp_path)
+    update = telegram._updates[0]
+    try:
+        refused = _post_until_answered(port, update, "wrong", process)
+        assert refused is not None, f"the webhook never answered:\n{log.read_text()}"
+        assert refused.status_code == 403
+        answer = _post_until_answered(port, update, WEBHOOK_SECRET, process)
+        assert answer is not None and answer.status_code == 200, log.read_text()
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline and not telegram.sent_to(STRANGER_ID):
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=DEADLINE) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=DEADLINE)
+    assert len(telegram.sent_to(STRANGER_ID)) == 1, (
+        f"one answer to the stranger; calls {telegram.methods()}\n{log.read_text()}")
+    [webhook] = [params for method, params in telegram.calls if method == "setWebhook"]
+    assert webhook["url"] == "https://bot.example.com/telegram/webhook"
+    assert webhook["secret_token"] == WEBHOOK_SECRET
+    assert "message" in json.loads(webhook["allowed_updates"])
+    methods = telegram.methods()
+    assert "getUpdates" not in methods and "deleteWebhook" not in methods, methods
+    output = log.read_text()
+    assert "Traceback" not in output, output
+    assert "Telegram webhook https://bot.example.com/telegram/webhook set" in output
+    assert "polling" not in output
+
+
+def test_run_with_a_webhook_but_no_secret_refuses_in_one_line(
+    telegram: FakeTelegram, env: dict[str, str], tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, capture_output=True, text=True,
+        env={**env, "TELEGRAM_WEBHOOK_URL": "https://bot.example.com"}, timeout=DEADLINE,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("workshop-bot: bad setting TELEGRAM_WEBHOOK_SECRET: must be set "
+                           "when TELEGRAM_WEBHOOK_URL is set"), line
+    assert telegram.methods() == []
+
+
+def test_run_with_a_webhook_telegram_refuses_says_so(
+    telegram: FakeTelegram, env: dict[str, str], tmp_path: Path
+) -> None:
+    telegram.bad_requests["setWebhook"] = "Bad Request: bad webhook: Failed to resolve host"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, capture_output=True, text=True,
+        env={**env, "HTTP_PORT": str(_free_port()),
+             "TELEGRAM_WEBHOOK_URL": "https://nowhere.invalid",
+             "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET},
+        timeout=DEADLINE,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    # python-telegram-bot drops "Bad Request: " and capitalizes what follows
+    assert last == "workshop-bot: the Bot API refused: Bad webhook: failed to resolve host", last
