@@ -16,7 +16,6 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
@@ -25,11 +24,11 @@ from handlers.common import (
     reply,
 )
 from handlers.context import WorkshopContext
-from handlers.customer import MAX_QUERY, match_labels, no_match_text, pick_keyboard
+from handlers.customer_pick import CustomerPick
 from models.customer import (
+    Customer,
     assign_customer,
     customers_per_clerk,
-    find_customers,
     get_customer,
     reassign_all,
 )
@@ -52,9 +51,9 @@ async def start(update: Update, context: WorkshopContext) -> int:
         await reply(update, refusal(_, Refused("not_supervisor")))
         return END
     drop_draft(context, DRAFT)
-    draft(context, DRAFT)
+    PICK.begin(context)
     if context.args:
-        return await search(update, context, " ".join(context.args))
+        return await PICK.search(update, context, " ".join(context.args))
     await reply(update, _("Assign customers to a tracking clerk: one customer, or every "
                           "customer of one clerk? /cancel stops."),
                 keyboard([button(_("👤 One customer"), "asg:one")],
@@ -72,53 +71,27 @@ async def one(update: Update, context: WorkshopContext) -> int:
 async def got_search(update: Update, context: WorkshopContext) -> int:
     """A plate, phone or name."""
     assert update.message is not None
-    return await search(update, context, update.message.text or "")
+    return await PICK.search(update, context, update.message.text or "")
 
 
-async def search(update: Update, context: WorkshopContext, text: str) -> int:
-    _ = context._
-    query, problem = checked_text(context, text, MAX_QUERY)
-    if problem or query is None:
-        await reply(update, problem or "")
-        return SEARCH
-    async with context.services.db.session() as session:
-        matches = await find_customers(session, query)
-        labels = await match_labels(session, matches)
-    if not matches:
-        await reply(update, no_match_text(_, query) + "\n" + _("Send another search."))
-        return SEARCH
-    if len(matches) == 1:
-        return await ask_clerk(update, context, matches[0].id)  # type: ignore[arg-type]
-    await reply(update, _("{count} customers match “{query}”. Which one?").format(
-        count=len(matches), query=query), pick_keyboard(labels, "asg:c:{id}"))
-    return SEARCH
-
-
-async def pick(update: Update, context: WorkshopContext) -> int:
-    """One of the matches."""
-    await answer_tap(update)
-    return await ask_clerk(update, context, callback_int(update, 2))
-
-
-async def ask_clerk(update: Update, context: WorkshopContext, customer_id: int) -> int:
+async def ask_clerk(update: Update, context: WorkshopContext, customer: Customer) -> int:
+    """The customer is known: to which clerk?"""
     _ = context._
     async with context.services.db.session() as session:
-        try:
-            customer = await get_customer(session, customer_id)
-        except Refused as refused:
-            await reply(update, refusal(_, refused))
-            return SEARCH
         current = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None
         clerks = await active_with_role(session, Role.tracking_clerk)
     if not clerks:
         drop_draft(context, DRAFT)
         await reply(update, _("There is no active tracking clerk. Nothing was changed."))
         return END
-    draft(context, DRAFT)["customer_id"] = customer_id
+    draft(context, DRAFT)["customer_id"] = customer.id
     await reply(update, _("{name} (clerk now: {clerk}). Assign to which clerk?").format(
         name=customer.name, clerk=current.name if current else "—"),
         clerk_keyboard(clerks, current.id if current else None))
     return CLERK
+
+
+PICK = CustomerPick("asg:c:{id}", ask_clerk, state=SEARCH, draft_key=DRAFT)
 
 
 def clerk_keyboard(clerks: list[Staff], current: int | None) -> InlineKeyboardMarkup:
@@ -265,10 +238,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
                     CallbackQueryHandler(one, pattern=r"^asg:one$"),
                     CallbackQueryHandler(all_of_clerk, pattern=r"^asg:all$"),
                 ],
-                SEARCH: [
-                    MessageHandler(TEXT, got_search),
-                    CallbackQueryHandler(pick, pattern=r"^asg:c:\d+$"),
-                ],
+                SEARCH: [MessageHandler(TEXT, got_search), PICK.handler()],
                 CLERK: [CallbackQueryHandler(got_clerk, pattern=r"^asg:to:\d+$")],
                 FROM: [CallbackQueryHandler(got_from, pattern=r"^asg:from:\d+$")],
                 TO: [CallbackQueryHandler(got_to, pattern=r"^asg:to:\d+$")],

@@ -49,7 +49,7 @@ from handlers.common import (
     wrong_input,
 )
 from handlers.context import WorkshopContext
-from handlers.customer import customer_label
+from handlers.customer_pick import CustomerPick
 from handlers.followup_buttons import (
     CARD,
     TOPIC_NAMES,
@@ -68,18 +68,16 @@ from handlers.followup_buttons import (
 from models.call_log import MAX_NOTES, CallLogged, Direction, Topic, log_call
 from models.card import card_at
 from models.complaint import ESCALATE_AFTER, ComplaintStatus
-from models.customer import Customer, find_customers, get_customer
+from models.customer import Customer, get_customer
 from models.followup import open_for_customer
 from models.letter import Letter
 from models.rules import Refused
 
-(SEARCH, PICK, ATTACH, REACHED, TOPICS, SATISFACTION, NOTES, REQUEST, REQUEST_TEXT,
+(SEARCH, PICKING, ATTACH, REACHED, TOPICS, SATISFACTION, NOTES, REQUEST, REQUEST_TEXT,
  ANSWERED) = range(10)
 DRAFT = "call_log"
 TEXT = filters.TEXT & ~filters.COMMAND
-MAX_QUERY = 64
 MAX_REQUEST = 2000
-MAX_CANDIDATES = 8
 TOPIC_DATA = "|".join(t.value for t in Topic)
 _ONE_TICK = timedelta(microseconds=1)
 
@@ -107,8 +105,14 @@ async def settle(update: Update, answer: str) -> None:
     if query is None:
         return
     await query.answer()
-    text = getattr(query.message, "text", None)
-    if text:
+    await show_answer(update, answer)
+
+
+async def show_answer(update: Update, answer: str) -> None:
+    """Settle a question whose tap was already answered."""
+    query = update.callback_query
+    text = getattr(query.message, "text", None) if query is not None else None
+    if query is not None and text:
         await query.edit_message_text(f"{text}\n→ {answer}")
 
 
@@ -181,9 +185,10 @@ async def start_inbound(update: Update, context: WorkshopContext) -> int:
         await refuse(update, context, refused)
         return END
     drop_draft(context, DRAFT)
+    PICK.begin(context)
     draft(context, DRAFT).update(direction=Direction.inbound.value, topics=[], notes=[])
     if context.args:
-        return await search(update, context, " ".join(context.args))
+        return await PICK.search(update, context, " ".join(context.args))
     await reply(update, _("Inbound call: who is calling? Send the plate, a phone number or "
                           "the name. /cancel stops."))
     return SEARCH
@@ -193,52 +198,15 @@ async def start_inbound(update: Update, context: WorkshopContext) -> int:
 async def got_search(update: Update, context: WorkshopContext) -> int:
     """Plate, phone or part of the name."""
     assert update.message is not None
-    return await search(update, context, update.message.text or "")
-
-
-async def search(update: Update, context: WorkshopContext, text: str) -> int:
-    _ = context._
-    query, problem = checked_text(context, text, MAX_QUERY)
-    if problem:
-        await reply(update, problem)
-        return SEARCH
-    async with context.services.db.session() as session:
-        found = await find_customers(session, query or "", limit=MAX_CANDIDATES)
-        labels = {c.id: await customer_label(session, c) for c in found}
-    if len(found) == 1:
-        return await chosen(update, context, found[0])
-    if not found:
-        await reply(update, _("No customer matches “{query}”. Try the plate, a phone number "
-                              "or part of the name, or /cancel.").format(query=query))
-        return SEARCH
-    draft(context, DRAFT)["candidates"] = [c.id for c in found]
-    await reply(update, _("Several customers match. Which one is calling? (Or send another "
-                          "search.)"),
-                keyboard(*[[button(labels[c.id], f"cl:cust:{c.id}")] for c in found]))
-    return PICK
-
-
-async def got_pick(update: Update, context: WorkshopContext) -> int:
-    """One of the customers offered, not an old button from another search."""
-    customer_id = callback_int(update, 2)
-    if customer_id not in draft(context, DRAFT).get("candidates", []):
-        await wrong_input(update, context)
-        return PICK
-    async with context.services.db.session() as session:
-        try:
-            customer = await get_customer(session, customer_id)
-        except Refused as refused:
-            await refuse(update, context, refused)
-            return PICK
-    await settle(update, customer.name)
-    return await chosen(update, context, customer)
+    return await PICK.search(update, context, update.message.text or "")
 
 
 async def chosen(update: Update, context: WorkshopContext, customer: Customer) -> int:
     """The caller is known; offer an open follow-up that is due, else go on to the topics."""
     _ = context._
     form = draft(context, DRAFT)
-    form.update(customer_id=customer.id, name=customer.name, candidates=[])
+    await show_answer(update, customer.name)  # a tapped list shows who was chosen
+    form.update(customer_id=customer.id, name=customer.name)
     now = context.now()
     async with context.services.db.session() as session:
         due = [f for f in await open_for_customer(session, customer.id)  # type: ignore[arg-type]
@@ -255,6 +223,9 @@ async def chosen(update: Update, context: WorkshopContext, customer: Customer) -
                 keyboard([button(_("✅ Yes, as that follow-up"), f"cl:attach:{followup.id}")],
                          [button(_("➕ No, a separate call"), "cl:attach:no")]))
     return ATTACH
+
+
+PICK = CustomerPick("cl:cust:{id}", chosen, state=SEARCH, pick_state=PICKING, draft_key=DRAFT)
 
 
 async def got_attach(update: Update, context: WorkshopContext) -> int:
@@ -551,8 +522,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
             ],
             states={
                 SEARCH: [MessageHandler(TEXT, got_search)],
-                PICK: [CallbackQueryHandler(got_pick, pattern=r"^cl:cust:\d+$"),
-                       MessageHandler(TEXT, got_search)],
+                PICKING: [PICK.handler(), MessageHandler(TEXT, got_search)],
                 ATTACH: [CallbackQueryHandler(got_attach, pattern=r"^cl:attach:(\d+|no)$")],
                 REACHED: [CallbackQueryHandler(got_reached, pattern=r"^cl:reached:(yes|no)$")],
                 TOPICS: [

@@ -9,9 +9,10 @@ told too.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.i18n import N_, Translator
 from handlers.common import (
     END,
     answer_tap,
@@ -28,20 +29,17 @@ from handlers.common import (
 from handlers.context import WorkshopContext
 from handlers.customer import (
     EDITORS,
-    MAX_QUERY,
     edit_button,
-    match_labels,
     missing_text,
     new_visit_message,
-    no_match_text,
-    pick_keyboard,
     window_text,
 )
+from handlers.customer_pick import CustomerPick
 from models import plate as plates
 from models.absence import route
 from models.customer import (
+    Customer,
     find_customers,
-    get_customer,
     missing_fields,
     normalize_phone,
     vehicles_of,
@@ -63,72 +61,42 @@ async def start(update: Update, context: WorkshopContext) -> int:
         await reply(update, refusal(_, Refused("archive_clerks_only")))
         return END
     drop_draft(context, DRAFT)
-    draft(context, DRAFT)
+    PICK.begin(context)
     if context.args:
-        return await search(update, context, " ".join(context.args))
+        return await PICK.search(update, context, " ".join(context.args))
     await reply(update, _("New consultation. Who is the customer? Send their plate, phone "
                           "number or name — or tap “New customer”. /cancel stops."),
-                new_customer_button(context))
+                keyboard(*new_customer_row(_)))
     return CUSTOMER
 
 
-def new_customer_button(context: WorkshopContext) -> InlineKeyboardMarkup:
-    return keyboard([button(context._("🆕 New customer"), "con:new")])
+def new_customer_row(t: Translator) -> list[list[InlineKeyboardButton]]:
+    return [[button(t("🆕 New customer"), "con:new")]]
 
 
 async def got_search(update: Update, context: WorkshopContext) -> int:
     """A plate, phone or name."""
     assert update.message is not None
-    return await search(update, context, update.message.text or "")
+    return await PICK.search(update, context, update.message.text or "")
 
 
-async def search(update: Update, context: WorkshopContext, text: str) -> int:
-    _ = context._
-    query, problem = checked_text(context, text, MAX_QUERY)
-    if problem or query is None:
-        await reply(update, problem or "")
-        return CUSTOMER
-    async with context.services.db.session() as session:
-        matches = await find_customers(session, query)
-        if len(matches) == 1:
-            return await chosen(update, context, matches[0].id)  # type: ignore[arg-type]
-        labels = await match_labels(session, matches)
-    if not matches:
-        await reply(update, no_match_text(_, query) + "\n" + _(
-            "Send another search, or tap “New customer”."), new_customer_button(context))
-        return CUSTOMER
-    markup = pick_keyboard(labels, "con:c:{id}")
-    await reply(update, _("{count} customers match “{query}”. Which one?").format(
-        count=len(matches), query=query),
-        keyboard(*markup.inline_keyboard, [button(_("🆕 New customer"), "con:new")]))
-    return CUSTOMER
-
-
-async def pick(update: Update, context: WorkshopContext) -> int:
-    """One of the matches."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await answer_tap(update)
-    return await chosen(update, context, int(query.data.rsplit(":", 1)[1]))
-
-
-async def chosen(update: Update, context: WorkshopContext, customer_id: int) -> int:
+async def chosen(update: Update, context: WorkshopContext, customer: Customer) -> int:
     """An existing customer: which of their cars is it about?"""
     _ = context._
     async with context.services.db.session() as session:
-        try:
-            customer = await get_customer(session, customer_id)
-        except Refused as refused:
-            await reply(update, refusal(_, refused))
-            return CUSTOMER
-        vehicles = await vehicles_of(session, customer_id)
+        vehicles = await vehicles_of(session, customer.id)  # type: ignore[arg-type]
     form = draft(context, DRAFT)
-    form.update(customer_id=customer_id, name=customer.name, phone=None)
+    form.update(customer_id=customer.id, name=customer.name, phone=None)
     await reply(update, _("Consultation for {name}. Which vehicle is it about? Tap its plate, "
                           "send another plate, or tap “Skip”.").format(name=customer.name),
                 keyboard(*[[button(v.plate, f"con:p:{v.id}")] for v in vehicles],
                          [button(_("Skip"), "con:skip")]))
     return PLATE
+
+
+PICK = CustomerPick("con:c:{id}", chosen, state=CUSTOMER, draft_key=DRAFT,
+                    again=N_("Send another search, or tap “New customer”."),
+                    extra=new_customer_row)
 
 
 async def new_customer(update: Update, context: WorkshopContext) -> int:
@@ -287,7 +255,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             states={
                 CUSTOMER: [
                     MessageHandler(TEXT, got_search),
-                    CallbackQueryHandler(pick, pattern=r"^con:c:\d+$"),
+                    PICK.handler(),
                     CallbackQueryHandler(new_customer, pattern=r"^con:new$"),
                 ],
                 NAME: [MessageHandler(TEXT, got_name)],

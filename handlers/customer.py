@@ -42,7 +42,7 @@ from handlers.common import (
     wrong_input,
 )
 from handlers.context import WorkshopContext
-from models import plate as plates
+from handlers.customer_pick import PHONE_READERS, CustomerPick
 from models.absence import route
 from models.call_log import CallLog, Direction, calls_of
 from models.customer import (
@@ -51,10 +51,8 @@ from models.customer import (
     Vehicle,
     Visit,
     VisitKind,
-    find_customers,
     get_customer,
     missing_fields,
-    normalize_phone,
     update_archive,
     vehicles_of,
     visits_of,
@@ -68,9 +66,8 @@ FIELD, VEHICLE, VALUE = range(3)
 DRAFT = "customer_edit"
 TEXT = filters.TEXT & ~filters.COMMAND
 
-VIEWERS = (Role.tracking_clerk, Role.supervisor, Role.advisor)
+VIEWERS = PHONE_READERS  # the card carries the phones
 EDITORS = (Role.tracking_clerk, Role.supervisor)
-MAX_QUERY = 64
 CARD_VISITS = 10
 CARD_CALLS = 3
 
@@ -202,42 +199,6 @@ def new_visit_message(
         return "\n".join(lines), edit_button(t, customer.id)  # type: ignore[arg-type]
     lines.append(t("✅ The archive is complete."))
     return "\n".join(lines), keyboard([button(t("🗂 Archive"), f"cus:{customer.id}:view")])
-
-
-def no_match_text(t: Translator, query: str) -> str:
-    """Unknown plate, unknown phone or no such name: say which, so the clerk can check it."""
-    phone = normalize_phone(query)
-    if phone:
-        return t("No customer has the phone number {phone}.").format(phone=phone)
-    plate = plates.normalize(query)
-    if plates.is_mainland(plate):
-        return t("No vehicle with plate {plate} is on file.").format(plate=plate)
-    return t("No customer's name contains “{query}”.").format(query=query)
-
-
-async def match_labels(session: AsyncSession, customers: list[Customer]) -> list[tuple[int, str]]:
-    """Button labels that tell namesakes apart: name, first plate, last digits of the phone."""
-    labels = []
-    for customer in customers:
-        vehicles = await vehicles_of(session, customer.id)  # type: ignore[arg-type]
-        parts = [customer.name]
-        if vehicles:
-            parts.append(vehicles[0].plate)
-        if customer.phone_list:
-            parts.append("…" + customer.phone_list[0][-4:])
-        labels.append((customer.id, " · ".join(parts)))  # type: ignore[arg-type]
-    return labels
-
-
-async def customer_label(session: AsyncSession, customer: Customer) -> str:
-    """A short button label: the name and up to two plates."""
-    plates_ = [v.plate for v in await vehicles_of(session, customer.id)]  # type: ignore[arg-type]
-    return " · ".join([customer.name, *plates_[:2]])[:60]
-
-
-def pick_keyboard(labels: list[tuple[int, str]], data: str) -> InlineKeyboardMarkup:
-    """One button per match; ``data`` is the callback with ``{id}`` in it."""
-    return keyboard(*[[button(label[:60], data.format(id=cid))] for cid, label in labels])
 
 
 # --- the archive card ------------------------------------------------------------------------
@@ -418,23 +379,20 @@ async def find(update: Update, context: WorkshopContext) -> None:
         await reply(update, _("Send /customer with a plate, phone number or name, e.g. "
                               "/customer 京A12345."))
         return
-    query, problem = checked_text(context, " ".join(context.args), MAX_QUERY)
-    if problem or query is None:
-        await reply(update, problem or "")
-        return
+    await PICK.search(update, context, " ".join(context.args))
+
+
+async def show_card(update: Update, context: WorkshopContext, customer: Customer) -> None:
+    """The one customer a search found."""
     async with context.services.db.session() as session:
-        matches = await find_customers(session, query)
-        if not matches:
-            await reply(update, no_match_text(_, query) + "\n" + _(
-                "Check it and try again, or search by name."))
-            return
-        if len(matches) == 1:
-            facts = await load_card(context, session, matches[0].id)  # type: ignore[arg-type]
-            await reply(update, *archive_card(_, facts, editable=context.me.has(*EDITORS)))
-            return
-        labels = await match_labels(session, matches)
-    await reply(update, _("{count} customers match “{query}”. Which one?").format(
-        count=len(matches), query=query), pick_keyboard(labels, "cus:{id}:view"))
+        facts = await load_card(context, session, customer.id)  # type: ignore[arg-type]
+    await reply(update, *archive_card(context._, facts, editable=context.me.has(*EDITORS)))
+
+
+# The list's buttons are the card's own 🗂 button (``view``), so they work without a
+# conversation; ``view`` checks who taps and that the customer still exists.
+PICK = CustomerPick("cus:{id}:view", show_card,
+                    again=N_("Check it and try again, or search by name."))
 
 
 async def view(update: Update, context: WorkshopContext) -> None:

@@ -40,9 +40,9 @@ from handlers.common import (
     reply,
 )
 from handlers.context import WorkshopContext
-from handlers.customer import customer_label
+from handlers.customer_pick import CustomerPick
 from models.campaign import Campaign
-from models.customer import Customer, find_customers, get_customer
+from models.customer import Customer, get_customer
 from models.letter import (
     Letter,
     LetterChannel,
@@ -61,7 +61,6 @@ DRAFT_REGISTER = "letter_register"
 TEXT = filters.TEXT & ~filters.COMMAND
 CARD = "letter"  # the clerk's reminder and the supervisors' overdue notice, edited once sent
 MAX_SUMMARY = 500
-MAX_QUERY = 64
 CHANNELS = "|".join(c.value for c in LetterChannel)
 KINDS = "|".join(k.value for k in LetterKind)
 
@@ -321,10 +320,10 @@ async def start_register(update: Update, context: WorkshopContext) -> int:
         await refuse(update, context, refused)
         return END
     drop_draft(context, DRAFT_REGISTER)
-    draft(context, DRAFT_REGISTER)
+    PICK.begin(context)
     query = " ".join(context.args or [])
     if query:
-        return await search(update, context, query)
+        return await PICK.search(update, context, query)
     await reply(update, context._("Register a letter. To which customer? Send a plate, a phone "
                                   "number or a name. /cancel stops."))
     return CUSTOMER
@@ -333,50 +332,16 @@ async def start_register(update: Update, context: WorkshopContext) -> int:
 async def got_query(update: Update, context: WorkshopContext) -> int:
     """Search by what was typed."""
     assert update.message is not None
-    query, problem = checked_text(context, update.message.text, MAX_QUERY)
-    if problem:
-        await reply(update, problem)
-        return CUSTOMER
-    return await search(update, context, query or "")
+    return await PICK.search(update, context, update.message.text or "")
 
 
-async def search(update: Update, context: WorkshopContext, query: str) -> int:
-    """One match goes on; several are offered as buttons; none asks again."""
-    _ = context._
-    async with context.services.db.session() as session:
-        found = await find_customers(session, query)
-        labels = {c.id: await customer_label(session, c) for c in found}
-    if not found:
-        await reply(update, _("No customer found for “{query}”. Try a plate, a phone number or "
-                              "part of the name.").format(query=query))
-        return CUSTOMER
-    form = draft(context, DRAFT_REGISTER)
-    if len(found) == 1:
-        form["customer_id"] = found[0].id
-        return await ask_kind(update, context, found[0].name)
-    form["candidates"] = [c.id for c in found]
-    await reply(update, _("Several customers match. Which one?"),
-                keyboard(*[[button(labels[c.id], f"ltr:cu:{c.id}")] for c in found]))
-    return CUSTOMER
-
-
-async def picked_customer(update: Update, context: WorkshopContext) -> int:
-    """One of the customers just offered."""
-    customer_id = callback_int(update, 2)
-    form = draft(context, DRAFT_REGISTER)
-    if customer_id not in form.get("candidates", []):
-        await answer_tap(update, context._("This button is no longer active."), alert=True)
-        return CUSTOMER
-    async with context.services.db.session() as session:
-        try:
-            customer = await get_customer(session, customer_id)
-        except Refused as refused:
-            await refuse(update, context, refused)
-            return CUSTOMER
-    await answer_tap(update)
-    form["customer_id"] = customer_id
-    form.pop("candidates", None)
+async def picked_customer(update: Update, context: WorkshopContext, customer: Customer) -> int:
+    """The customer found or tapped."""
+    draft(context, DRAFT_REGISTER)["customer_id"] = customer.id
     return await ask_kind(update, context, customer.name)
+
+
+PICK = CustomerPick("ltr:cu:{id}", picked_customer, state=CUSTOMER, draft_key=DRAFT_REGISTER)
 
 
 async def ask_kind(update: Update, context: WorkshopContext, name: str) -> int:
@@ -494,8 +459,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             draft_key=DRAFT_REGISTER,
             entry_points=[CommandHandler("letter", start_register)],
             states={
-                CUSTOMER: [MessageHandler(TEXT, got_query),
-                           CallbackQueryHandler(picked_customer, pattern=r"^ltr:cu:\d+$")],
+                CUSTOMER: [MessageHandler(TEXT, got_query), PICK.handler()],
                 KIND: [CallbackQueryHandler(got_kind, pattern=rf"^ltr:k:({KINDS})$"),
                        CallbackQueryHandler(got_task, pattern=r"^ltr:task:\d+$")],
                 REG_CHANNEL: [CallbackQueryHandler(got_reg_channel,

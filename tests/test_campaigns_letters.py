@@ -450,10 +450,10 @@ async def test_register_a_letter_by_hand(shop: Shop) -> None:
         "/cancel stops."]
     assert await clerk.send("  ") == ["Please send some text."]
     assert await clerk.send("京Z99999") == [
-        "No customer found for “京Z99999”. Try a plate, a phone number or part of the name."]
-    assert await clerk.send("王") == ["Several customers match. Which one?"]
-    assert clerk.last.buttons == [("王先生 · 京A12345", "ltr:cu:1"),
-                                  ("王女士 · 沪B54321", f"ltr:cu:{other}")]
+        "No vehicle with plate 京Z99999 is on file.\nSend another search."]
+    assert await clerk.send("王") == ["2 customers match “王”. Which one?"]
+    assert clerk.last.buttons == [("王先生 · 京A12345 · …5678", "ltr:cu:1"),
+                                  ("王女士 · 沪B54321 · …1111", f"ltr:cu:{other}")]
     assert await clerk.tap_data("ltr:cu:999", clerk.last) == ["This button is no longer active."]
     assert await clerk.tap("王女士") == ["王女士: which kind of letter?"]
     assert "not what this step needs" in (await clerk.send("reply"))[0]

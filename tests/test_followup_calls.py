@@ -579,15 +579,13 @@ async def test_inbound_calls_with_logcall(shop: Shop) -> None:
         "Inbound call: who is calling? Send the plate, a phone number or the name. /cancel "
         "stops."]
     assert await clerk.send("京Z99999") == [
-        "No customer matches “京Z99999”. Try the plate, a phone number or part of the name, "
-        "or /cancel."]
+        "No vehicle with plate 京Z99999 is on file.\nSend another search."]
     replies = await clerk.send("王")
-    assert replies == ["Several customers match. Which one is calling? (Or send another "
-                       "search.)"]
-    assert sorted(clerk.last.buttons) == [("王先生 · 京A12345", f"cl:cust:{wang}"),
-                                          ("王女士 · 京B67890", f"cl:cust:{wang_lady}")]
+    assert replies == ["2 customers match “王”. Which one?"]
+    assert sorted(clerk.last.buttons) == [("王先生 · 京A12345 · …5678", f"cl:cust:{wang}"),
+                                          ("王女士 · 京B67890 · …1111", f"cl:cust:{wang_lady}")]
     # A forged customer button is not one of those offered.
-    assert await clerk.tap_data("cl:cust:999", clerk.last) == [BUTTON_OFF_STEP]
+    assert await clerk.tap_data("cl:cust:999", clerk.last) == ["This button is no longer active."]
     replies = await clerk.tap("王女士")
     assert replies[-2:] == ["Inbound call from 王女士.",
                             "Which topics did the call cover? Tap to tick, then Done."]
