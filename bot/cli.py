@@ -32,6 +32,7 @@ from bot import migrate
 from bot.clock import Clock
 from bot.export_cli import add_export_command
 from bot.import_cli import add_import_command
+from bot.outbox_cli import add_outbox_command
 from bot.settings import LOCALES, Settings
 from models.db import Database
 from models.staff import (
@@ -341,6 +342,14 @@ def pad(text: str, width: int) -> str:
     return text + " " * (width - display_width(text))
 
 
+def print_table(table: list[list[str]]) -> None:
+    """Rows (the first is the header) in columns that line up on screen, CJK included."""
+    widths = [max(display_width(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(pad(cell, width) for cell, width in zip(row, widths, strict=True))
+              .rstrip())
+
+
 def cmd_staff_list(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> list[list[str]]:
         async with db.session() as session:
@@ -359,11 +368,7 @@ def cmd_staff_list(settings: Settings, args: argparse.Namespace) -> int:
     if not rows:
         print("No staff yet. Add someone: workshop-bot staff add --name NAME --role ROLE")
         return 0
-    table = [["ID", "NAME", "CODE", "ROLES", "ACTIVE", "CHANNELS"], *rows]
-    widths = [max(display_width(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        print("  ".join(pad(cell, width) for cell, width in zip(row, widths, strict=True))
-              .rstrip())
+    print_table([["ID", "NAME", "CODE", "ROLES", "ACTIVE", "CHANNELS"], *rows])
     return 0
 
 
@@ -483,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_command(commands)
     add_import_command(commands)
+    add_outbox_command(commands)
     return parser
 
 

@@ -2,8 +2,10 @@
 
 Callers pass a ``render`` function so every recipient reads the message in their own language.
 A message the platform refuses for now (``RetryAfter`` after the rate limiter's own retries,
-the API unreachable) is kept in the outbox (``models.outbox``) in the caller's transaction and
-sent later by ``jobs/outbox``; until then, later messages to that chat queue behind it. Photos
+the API unreachable) is kept in the outbox (``models.outbox``) and sent later by
+``jobs/outbox``; until then, later messages to that chat queue behind it. The outbox row is
+written behind (``bot.write_behind``): the caller may hold a write transaction while it sends,
+and may not commit after sending at all. Photos
 go out by the file id of the recipient's channel, or are uploaded again from their bytes
 (``models.attachment``: WeCom photos to Telegram and back, WeCom ids older than three days).
 """
@@ -21,6 +23,7 @@ from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.i18n import Translator
+from bot.write_behind import WriteBehind
 from models import outbox
 from models.attachment import (
     Attachment,
@@ -32,7 +35,7 @@ from models.attachment import (
     sources,
 )
 from models.card import CardMessage, cards_of
-from models.db import utcnow
+from models.db import Database, utcnow
 from models.staff import ChatAccount, Staff, accounts_of
 
 if TYPE_CHECKING:
@@ -73,8 +76,12 @@ class Messenger:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._bots: dict[str, Bot] = {}
-        # Chats with messages in the outbox: later messages wait behind them (keeps order).
+        # Chats with messages in the outbox: later messages wait behind them (keeps order);
+        # likewise messages with an edit in the outbox: a later edit must not be overtaken.
         self.backlog: set[tuple[str, int]] = set()
+        self.held_edits: set[tuple[str, int, int]] = set()
+        self.db: Database | None = None  # set by ``Services``: where kept messages are written
+        self._writer: WriteBehind[outbox.OutboxMessage] = WriteBehind(_add_all, "outbox")
 
     def register(self, channel: str, bot: Bot) -> None:
         self._bots[channel] = bot
@@ -108,7 +115,7 @@ class Messenger:
                 "photos": [p.id for p in photos if p.id is not None],
             }
             if (account.channel, account.chat_id) in self.backlog:
-                self.keep(session, account, staff, "message", payload, now,
+                self.keep(account, staff, "message", payload, now,
                           error="behind earlier messages")
                 delivered += 1
                 continue
@@ -126,7 +133,7 @@ class Messenger:
             except LATER as exc:
                 if photos_sent:
                     payload["photos"] = []
-                self.keep(session, account, staff, "message", payload, now, error=str(exc),
+                self.keep(account, staff, "message", payload, now, error=str(exc),
                           retry_after=retry_seconds(exc))
                 delivered += 1
                 continue
@@ -158,7 +165,7 @@ class Messenger:
         for account in self.recipients(staff, await accounts_of(session, staff.id)):  # type: ignore[arg-type]
             bot = self._bots[account.channel]
             if (account.channel, account.chat_id) in self.backlog:
-                self.keep(session, account, staff, "file", payload, now, data=data,
+                self.keep(account, staff, "file", payload, now, data=data,
                           error="behind earlier messages")
                 delivered += 1
                 continue
@@ -168,7 +175,7 @@ class Messenger:
                 log.warning("cannot reach staff %s on %s: %s", staff.id, account.channel, exc)
                 continue
             except LATER as exc:
-                self.keep(session, account, staff, "file", payload, now, data=data,
+                self.keep(account, staff, "file", payload, now, data=data,
                           error=str(exc), retry_after=retry_seconds(exc))
                 delivered += 1
                 continue
@@ -199,26 +206,43 @@ class Messenger:
         return reachable
 
     # --- the outbox ------------------------------------------------------------------------------
-    def keep(self, session: AsyncSession, account: ChatAccount, staff: Staff, kind: str,
-             payload: dict[str, Any], now: datetime, *, data: bytes | None = None,
-             error: str, retry_after: float | None = None) -> None:
-        """Keep a message for ``jobs/outbox`` (written with the caller's transaction)."""
+    def keep(self, account: ChatAccount, staff: Staff, kind: str, payload: dict[str, Any],
+             now: datetime, *, data: bytes | None = None, error: str,
+             retry_after: float | None = None) -> None:
+        """Keep a message for ``jobs/outbox``."""
         log.warning("message to staff %s on %s kept for later: %s", staff.id, account.channel,
                     error)
-        session.add(outbox.new_message(
+        self._write(outbox.new_message(
             channel=account.channel, chat_id=account.chat_id, staff_id=staff.id, kind=kind,
             payload=payload, now=now, data=data, error=error, retry_after=retry_after))
         self.backlog.add((account.channel, account.chat_id))
 
+    def _write(self, message: outbox.OutboxMessage) -> None:
+        self._writer.db = self.db
+        self._writer.put(message)
+
+    async def flush(self) -> None:
+        """Write the kept messages still in memory (before the outbox job reads; at stop)."""
+        self._writer.db = self.db
+        await self._writer.flush()
+
+    def keeping(self, channel: str, chat_id: int) -> bool:
+        """Whether a kept message for this chat is still on its way to the database."""
+        return any(m.channel == channel and m.chat_id == chat_id for m in self._writer.pending)
+
     async def send_kept(self, session: AsyncSession, kept: outbox.OutboxMessage,
                         now: datetime) -> None:
-        """Send one kept ``message`` or ``file`` (``wecom`` ones are the WeCom transport's).
-        Raises ``Undeliverable`` for good, a ``LATER`` error to try again later."""
+        """Send one kept ``message``, ``file`` or ``edit`` (``wecom`` ones are the WeCom
+        transport's). Raises ``Undeliverable`` for good, a ``LATER`` error to try again."""
         bot = self._bots.get(kept.channel)
         if bot is None:
             raise NetworkError(f"the {kept.channel} channel is not running in this process")
         payload = kept.payload
         try:
+            if kept.kind == "edit":
+                await self._edit(bot, kept.chat_id, int(payload["message_id"]),
+                                 payload["text"], _markup(payload.get("markup"), bot))
+                return
             if kept.kind == "file":
                 await self._send_file(bot, kept.chat_id, kept.data or b"", payload)
                 return
@@ -226,10 +250,8 @@ class Messenger:
             await self._send_photos(session, bot, kept.channel, kept.chat_id, photos, now)
             if photos:  # sent: a later retry of the text must not send them again
                 kept.payload = {**payload, "photos": []}
-            markup = InlineKeyboardMarkup.de_json(payload.get("markup"), bot) \
-                if payload.get("markup") else None
             message = await bot.send_message(kept.chat_id, clip(payload["text"]),
-                                             reply_markup=markup)
+                                             reply_markup=_markup(payload.get("markup"), bot))
         except (Forbidden, BadRequest) as exc:
             raise Undeliverable(str(exc)) from exc
         card = payload.get("card")
@@ -308,8 +330,12 @@ class Messenger:
         kind: str,
         ref_id: int,
         render: Render,
+        *,
+        now: datetime | None = None,
     ) -> int:
-        """Edit every copy of a card (each in its reader's language); returns how many."""
+        """Edit every copy of a card (each in its reader's language); returns how many (an
+        edit kept in the outbox counts)."""
+        now = now or utcnow()
         edited = 0
         staff_cache: dict[int, Staff | None] = {}
         for card in await cards_of(session, kind, ref_id):
@@ -322,19 +348,53 @@ class Messenger:
             if staff is None:
                 continue
             text, markup = render(self.translator(staff))
+            payload = {"message_id": card.message_id, "text": text,
+                       "markup": markup.to_dict() if markup else None}
+            held = (card.channel, card.chat_id, card.message_id)
+            if held in self.held_edits:
+                self._keep_edit(card, staff, payload, now, "behind an earlier edit")
+                edited += 1
+                continue
             try:
-                await bot.edit_message_text(
-                    clip(text), chat_id=card.chat_id, message_id=card.message_id,
-                    reply_markup=markup,
-                )
+                await self._edit(bot, card.chat_id, card.message_id, text, markup)
                 edited += 1
             except BadRequest as exc:
-                if "not modified" not in str(exc).lower():
-                    log.info("card %s/%s in chat %s not edited: %s", kind, ref_id,
-                             card.chat_id, exc)
+                log.info("card %s/%s in chat %s not edited: %s", kind, ref_id,
+                         card.chat_id, exc)
+            except LATER as exc:
+                self._keep_edit(card, staff, payload, now, str(exc), retry_seconds(exc))
+                edited += 1
             except TelegramError:
                 log.exception("editing card %s/%s failed", kind, ref_id)
         return edited
+
+    @staticmethod
+    async def _edit(bot: Bot, chat_id: int, message_id: int, text: str,
+                    markup: InlineKeyboardMarkup | None) -> None:
+        """Edit a sent message; "not modified" means it already shows this."""
+        try:
+            await bot.edit_message_text(clip(text), chat_id=chat_id, message_id=message_id,
+                                        reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+
+    def _keep_edit(self, card: CardMessage, staff: Staff, payload: dict[str, Any],
+                   now: datetime, error: str, retry_after: float | None = None) -> None:
+        log.warning("edit of message %s for staff %s on %s kept for later: %s",
+                    card.message_id, staff.id, card.channel, error)
+        self._write(outbox.new_message(
+            channel=card.channel, chat_id=card.chat_id, staff_id=staff.id, kind="edit",
+            payload=payload, now=now, error=error, retry_after=retry_after))
+        self.held_edits.add((card.channel, card.chat_id, card.message_id))
+
+
+async def _add_all(session: AsyncSession, messages: list[outbox.OutboxMessage]) -> None:
+    session.add_all(messages)
+
+
+def _markup(data: dict[str, Any] | None, bot: Bot) -> InlineKeyboardMarkup | None:
+    return InlineKeyboardMarkup.de_json(data, bot) if data else None
 
 
 def _name(photo: Attachment) -> str:

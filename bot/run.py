@@ -41,6 +41,7 @@ def poll(settings: Settings) -> None:
     async def close_database(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         if earlier_shutdown is not None:
             await earlier_shutdown(app)
+        await services.messenger.flush()  # messages kept for later reach the outbox table
         await db.dispose()
 
     application.post_shutdown = close_database
@@ -158,6 +159,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             if application.running:
                 await application.stop()
             await application.shutdown()
+        await services.messenger.flush()  # messages kept for later reach the outbox table
         await db.dispose()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -23,6 +23,9 @@ class Services:
     # the database stays the source of truth, this only saves repeated work.
     job_state: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.messenger.db = self.db  # where messages refused for now are kept
+
     def translator_for(self, staff: Staff | None, fallback: str | None = None) -> Translator:
         locale = (staff.locale if staff else None) or fallback or self.settings.default_locale
         return Translator(locale, self.settings.tz)

@@ -26,6 +26,7 @@ BATCH = 200
 async def run(services: Services, now: datetime) -> int:
     """One pass; returns how many kept messages went out. Tests call this."""
     messenger = services.messenger
+    await messenger.flush()  # what was kept a moment ago is in the database
     async with services.db.session() as session:
         kept = await outbox.due(session, now, limit=BATCH)
     stuck: set[tuple[str, int]] = set()
@@ -78,7 +79,10 @@ async def _release(services: Services) -> None:
     async with services.db.session() as session:
         waiting = await outbox.waiting_chats(session)
     messenger = services.messenger
-    messenger.backlog &= waiting
+    messenger.backlog = {c for c in messenger.backlog
+                         if c in waiting or messenger.keeping(*c)}
+    messenger.held_edits = {e for e in messenger.held_edits
+                            if (e[0], e[1]) in waiting or messenger.keeping(e[0], e[1])}
     bot = messenger.bot("wecom")
     request = getattr(bot, "request", None) if bot is not None else None
     held = getattr(request, "held", None)

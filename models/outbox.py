@@ -14,6 +14,7 @@ and kept for the record; a sent one is deleted.
 * ``message``: a notification to one chat (``text``, ``markup``, ``card`` = [kind, ref id],
   ``photos`` = attachment ids), sent as the messenger would have sent it.
 * ``file``: a generated file (``filename``, ``photo``, ``caption``) with its bytes in ``data``.
+* ``edit``: a new version of a sent card (``message_id``, ``text``, ``markup``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from models.db import UTCDateTime
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(minutes=30)
 GIVE_UP_AFTER = timedelta(days=2)
-KINDS = ("wecom", "message", "file")
+KINDS = ("wecom", "message", "file", "edit")
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -151,3 +152,45 @@ async def counts(session: AsyncSession) -> tuple[int, int]:
         )
     ).one()
     return int(total) - int(failed), int(failed)
+
+
+async def listing(session: AsyncSession, *, failed: bool | None = None, limit: int = 200
+                  ) -> list[OutboxMessage]:
+    """Kept messages, oldest first: all, only the failed ones, or only those still waiting."""
+    query = select(OutboxMessage).order_by(col(OutboxMessage.id)).limit(limit)
+    if failed is True:
+        query = query.where(col(OutboxMessage.failed_at).is_not(None))
+    elif failed is False:
+        query = query.where(col(OutboxMessage.failed_at).is_(None))
+    return list((await session.exec(query)).all())
+
+
+async def retry_failed(session: AsyncSession, ids: list[int] | None, now: datetime) -> int:
+    """Put failed messages back in the queue (all of them when ``ids`` is None), as if kept
+    ``now``: tried at the next run, given up two days from now. Returns how many."""
+    query = (
+        update(OutboxMessage)
+        .where(col(OutboxMessage.failed_at).is_not(None))
+        .values(failed_at=None, not_before=now, created_at=now, attempts=0)
+    )
+    if ids is not None:
+        query = query.where(col(OutboxMessage.id).in_(ids))
+    result = await session.exec(query)  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+def preview(message: OutboxMessage, width: int = 40) -> str:
+    """A line saying what the message is, for the operator."""
+    payload = message.payload or {}
+    if message.kind == "file":
+        text = f"[file] {payload.get('filename', '')}"
+    elif message.kind == "wecom":
+        content = payload.get("content") or {}
+        if payload.get("msgtype") == "template_card":
+            text = "[card] " + str((content.get("main_title") or {}).get("title", ""))
+        else:
+            text = str(content.get("content") or f"[{payload.get('msgtype')}]")
+    else:
+        text = str(payload.get("text", ""))
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

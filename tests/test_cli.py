@@ -414,3 +414,49 @@ def test_readme_documents_every_setting_and_the_ci_command() -> None:
     assert "bash .ci/run" in readme
     for role in Role:
         assert f"`{role.value}`" in readme, f"README's roles table lacks {role.value}"
+
+
+def test_outbox_lists_what_waits_and_retries_what_failed(
+    migrated: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from models import outbox
+
+    code, out, _ = run(capsys, "outbox")
+    assert code == 0 and out.strip() == "0 waiting, 0 failed"
+    kept_at = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+
+    async def keep() -> None:
+        db = Database(migrated)
+        async with db.session() as session:
+            session.add(outbox.new_message(
+                channel="wecom", chat_id=11, kind="wecom", now=kept_at, error="45009",
+                payload={"userid": "zhangsan", "msgtype": "text",
+                         "content": {"content": "WO-1: 请确认车牌"}, "task_id": "t1"}))
+            failed = outbox.new_message(
+                channel="telegram", chat_id=22, kind="file", now=kept_at,
+                payload={"filename": "report-2026-10.xlsx"}, data=b"PK")
+            failed.failed_at, failed.last_error = kept_at, "Forbidden: bot was blocked"
+            session.add(failed)
+            await session.commit()
+        await db.dispose()
+
+    asyncio.run(keep())
+    code, out, _ = run(capsys, "outbox")
+    lines = out.strip().splitlines()
+    assert code == 0 and lines[0] == "1 waiting, 1 failed"
+    assert lines[1].split()[:3] == ["ID", "CHANNEL", "CHAT"]
+    assert "WO-1: 请确认车牌" in lines[2] and "45009" in lines[2]
+    assert "[file] report-2026-10.xlsx" in lines[3] and "failed 11-30 09:00" in lines[3]
+    code, out, _ = run(capsys, "outbox", "--failed")
+    assert len(out.strip().splitlines()) == 3 and "report-2026-10" in out
+
+    code, _, err = run(capsys, "outbox", "retry")
+    assert code != 0 and "outbox retry ID" in one_line_error(err)
+    code, out, _ = run(capsys, "outbox", "retry", "2")
+    assert code == 0 and out.startswith("1 failed message back in the queue")
+    code, out, _ = run(capsys, "outbox")
+    assert out.splitlines()[0] == "2 waiting, 0 failed"
+    code, out, _ = run(capsys, "outbox", "retry", "--all")
+    assert out.startswith("0 failed messages back")

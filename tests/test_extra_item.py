@@ -228,7 +228,9 @@ async def test_reject_with_a_reason(shop: Shop) -> None:
                                                        "Customer will replace them himself")
 
 
-async def test_two_advisors_decide_at_the_same_moment(shop: Shop) -> None:
+async def escalated_request(shop: Shop) -> tuple[Person, Person, Person, int]:
+    """An extra item the order's advisor left for 16 minutes, so a second advisor on duty has
+    the card too; returns (advisor, other advisor, technician, order id)."""
     advisor = await shop.hire("Liu Advisor", Role.advisor)
     other = await shop.hire("Chen Advisor", Role.advisor)
     tech = await shop.hire("Zhang Tech", Role.technician)
@@ -236,6 +238,11 @@ async def test_two_advisors_decide_at_the_same_moment(shop: Shop) -> None:
     await ask_for_extra(tech, order_id)
     shop.advance(minutes=16)
     assert await escalate(shop) == 1
+    return advisor, other, tech, order_id
+
+
+async def test_two_advisors_decide_at_the_same_moment(shop: Shop) -> None:
+    advisor, other, tech, _order_id = await escalated_request(shop)
     await advisor.tap("Approve")
     await other.tap("Approve")
     first, second = await asyncio.gather(advisor.tap("phone"), other.tap("in person"))

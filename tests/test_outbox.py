@@ -39,7 +39,8 @@ async def wecom(db: Database, settings: Settings) -> AsyncIterator[WeComShop]:
 
 
 async def kept(shop: Any) -> list[OutboxMessage]:
-    """The outbox as the database has it (the WeCom transport writes it behind)."""
+    """The outbox as the database has it (written behind, within milliseconds)."""
+    await shop.services.messenger.flush()
     if isinstance(shop, WeComShop):
         assert shop.request is not None
         await shop.request.store.close()
@@ -244,3 +245,25 @@ async def test_a_report_file_refused_by_telegram_is_sent_later(shop: Shop) -> No
     assert document.files["document"][:2] == ("report-2026-10.xlsx", b"PK\x03\x04sheet")
     assert [c.method for c in shop.api.sent_to(boss.user_id)][-2:] == [
         "sendDocument", "sendMessage"]
+
+
+async def test_a_card_edit_refused_by_telegram_is_made_later(shop: Shop) -> None:
+    from tests.test_extra_item import cards_in_chats, escalated_request, the_request
+
+    advisor, other, _tech, _order_id = await escalated_request(shop)  # both have the card
+    request = await the_request(shop)
+
+    shop.api.limited[other.user_id] = 1  # Telegram refuses the edit of Chen's copy
+    await advisor.tap("Approve")
+    await advisor.tap("phone")
+    cards = await cards_in_chats(shop, request.id)  # type: ignore[arg-type]
+    assert "✅ Approved by Liu Advisor" in cards[advisor.user_id][0]
+    assert "✅ Approved" not in cards[other.user_id][0]  # still the old card, buttons on
+    [kept_edit] = await kept(shop)
+    assert kept_edit.kind == "edit"
+
+    shop.advance(seconds=31)
+    assert await drain(shop) == 1
+    text, buttons = (await cards_in_chats(shop, request.id))[other.user_id]  # type: ignore[arg-type]
+    assert "✅ Approved by Liu Advisor" in text and buttons == []
+    assert shop.errors == []

@@ -150,6 +150,32 @@ async def test_a_card_wecom_refuses_goes_out_as_a_numbered_list(shop: WeComShop)
     assert await tech.send("2") == ["This button is no longer active."]
 
 
+async def test_a_card_too_long_to_show_comes_after_its_full_text(shop: WeComShop) -> None:
+    tech = await person(shop)
+    text = "🔧 Unlisted fault on WO-20261130-0001 · 京A12345\n" + "\n".join(
+        f"Line {n}: front brake pads worn down to the metal" for n in range(6))
+    sent = await shop.app.bot.send_message(tech.user_id, text, reply_markup=keyboard(2))
+    full, card = shop.fake.sent(tech.userid)[-2:]
+    assert full["text"]["content"] == text  # everything, readable
+    body = card["template_card"]  # then the card, cut to what WeCom shows, with the buttons
+    assert len(body["main_title"]["title"]) == 26 and body["main_title"]["title"].endswith("…")
+    assert len(body["sub_title_text"]) == 112 and body["sub_title_text"].endswith("…")
+    assert tech.last.text == text and len(tech.last.buttons) == 2
+    # An edit of a long card: the new full text, then the card updated in place.
+    await tech.tap_data("opt:1", tech.last)
+    edited = text.replace("Line 0", "✅ Approved by Liu Advisor; line 0")
+    await shop.app.bot.edit_message_text(edited, chat_id=tech.user_id,
+                                         message_id=sent.message_id, reply_markup=keyboard(1))
+    assert shop.fake.sent(tech.userid)[-1]["text"]["content"] == edited
+    [update] = shop.fake.calls("message/update_template_card")
+    assert len(update.body["template_card"]["sub_title_text"]) == 112
+    assert tech.last.text == edited and tech.last.buttons == [("Option 1", "opt:1")]
+    # A short card is just a card.
+    await shop.app.bot.send_message(tech.user_id, "Pick one\nshort", reply_markup=keyboard(2))
+    assert shop.fake.sent(tech.userid)[-1]["msgtype"] == "template_card"
+    assert shop.fake.sent(tech.userid)[-2]["text"]["content"] == edited
+
+
 async def test_edits_use_the_click_s_response_code_once_then_send_anew(
     shop: WeComShop,
 ) -> None:

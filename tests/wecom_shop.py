@@ -75,6 +75,7 @@ class WeComView:
         self._task_ids: dict[tuple[int, int], str] = {}  # newest task id of each message
         self._latest: dict[int, int] = {}  # chat → message id of the newest readable message
         self._kinds: dict[tuple[int, int], str] = {}  # text, list or card: the newest copy's
+        self._full: dict[tuple[int, int], str] = {}  # a long card's full text, until the card
         self.codes: dict[str, tuple[int, int]] = {}  # response code → (chat, message id)
         self._seen = 0
         self.fail_chats = _FailChats(self)
@@ -136,9 +137,14 @@ class WeComView:
                     "chat_id": sent.chat_id, "message_id": sent.message_id,
                     "document": media_id}, {"document": upload} if upload else {}))
             return
+        if sent.kind == "full":  # the whole text of a card too long to show it: the card next
+            content = body["text"]["content"]
+            self._full[key] = self._full[key] + "\n" + content if key in self._full else content
+            return
         if msgtype == "template_card":
             card = body["template_card"]
             text, buttons = self._card(card)
+            text = self._full.pop(key, text)
             assert card.get("task_id") == sent.task_id
         else:
             text, buttons = body["text"]["content"], []
@@ -184,6 +190,7 @@ class WeComView:
     def _card_update(self, body: dict[str, Any]) -> None:
         key = self.codes[body["response_code"]]
         text, buttons = self._card(body["template_card"])
+        text = self._full.pop(key, text)
         message = self._messages[key]
         message.text, message.buttons = text, buttons
         self._calls.append(Call("editMessageText", {"chat_id": key[0], "message_id": key[1],

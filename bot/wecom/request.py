@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 TEXT_BYTES = 2048
 MAX_CARD_BUTTONS = 6
+CARD_TITLE_CHARS = 26  # main_title.title: "建议不超过26个字"
+CARD_BODY_CHARS = 112  # sub_title_text: "建议不超过112个字"
 RESPONSE_CODE_VALID = timedelta(hours=72) - timedelta(minutes=5)
 TOKEN_ERRORS = {40014, 42001, 40001}  # invalid or expired access token
 BUSY = -1
@@ -145,12 +147,25 @@ def new_task_id() -> str:
     return f"t{uuid.uuid4().hex}"
 
 
+def _clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def card_fits(text: str) -> bool:
+    """Whether a card shows all of ``text``: WeCom's client shows a title of up to
+    ``CARD_TITLE_CHARS`` characters and a body of up to ``CARD_BODY_CHARS``."""
+    title, _, rest = text.partition("\n")
+    return len(title) <= CARD_TITLE_CHARS and len(rest) <= CARD_BODY_CHARS
+
+
 def card_body(text: str, buttons: Buttons, task_id: str | None) -> dict[str, Any]:
+    """A ``button_interaction`` card: the first line as its title, the rest as its body,
+    each cut to what WeCom shows (the full text then goes just before it: ``_full_text``)."""
     title, _, rest = text.partition("\n")
     card: dict[str, Any] = {
         "card_type": "button_interaction",
-        "main_title": {"title": title},
-        "sub_title_text": rest,
+        "main_title": {"title": _clipped(title, CARD_TITLE_CHARS)},
+        "sub_title_text": _clipped(rest, CARD_BODY_CHARS),
         "button_list": [{"text": label, "style": 1, "key": data} for label, data in buttons],
     }
     if task_id:
@@ -493,6 +508,8 @@ class WeComRequest(BaseRequest):
         """Send ``text`` with its buttons as a text, a card or a numbered list; returns the
         message id (``message_id`` when this is a new copy of an existing message)."""
         if 0 < len(buttons) <= MAX_CARD_BUTTONS:
+            if not card_fits(text):
+                message_id = await self._full_text(chat_id, userid, text, message_id)
             task_id = new_task_id()
             try:
                 msgid = await self.send(userid, "template_card",
@@ -569,6 +586,19 @@ class WeComRequest(BaseRequest):
         await self._deliver(chat_id, userid, new_text, buttons, message_id=message_id)
         return self._message(chat_id, message_id, text=new_text)
 
+    async def _full_text(self, chat_id: int, userid: str, text: str,
+                         message_id: int | None) -> int:
+        """A card too long for WeCom to show whole: the full text goes first, as a text of
+        the same message (parts 1…; the card is part 0), and the card follows, cut short."""
+        for number, piece in enumerate(split_text(text), 1):
+            task_id = new_task_id()
+            msgid = await self.send(userid, "text", {"content": piece}, task_id=task_id)
+            message_id = await self._record(chat_id, userid, "full", msgid=msgid,
+                                            task_id=task_id, message_id=message_id,
+                                            part=number, text=piece)
+        assert message_id is not None
+        return message_id
+
     async def _update_card(self, chat_id: int, userid: str, message_id: int, text: str,
                            buttons: Buttons) -> bool:
         """Edit the card in place with a stored response code; False when there is none."""
@@ -577,6 +607,8 @@ class WeComRequest(BaseRequest):
         if taken is None:
             return False
         copy, code = taken
+        if not card_fits(text):
+            await self._full_text(chat_id, userid, text, message_id)
         try:
             await self.call("message/update_template_card", body={
                 "userids": [userid], "agentid": self.agent_id, "response_code": code,

@@ -1,15 +1,13 @@
 """What each WeCom message became, kept in memory first and written to the database behind.
 
-The handlers often send while their own transaction is still open (a job claims a row, then
-notifies). On SQLite a second writer waits for that transaction, and the transaction waits
-for the send: so the send path never writes itself. It records in memory, returns, and a
-background task writes the rows once the database is free. Reads look in memory first and
-fall back to the database (for messages sent before a restart).
+The handlers often send while their own transaction is still open, so the send path never
+writes itself (``bot.write_behind``): it records in memory, returns, and a background task
+writes the rows once the database is free. Reads look in memory first and fall back to the
+database (for messages sent before a restart).
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import time
@@ -18,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.write_behind import WriteBehind
 from models.db import Database
 from models.outbox import OutboxMessage
 from models.wecom import WeComMessage
@@ -29,7 +28,9 @@ log = logging.getLogger(__name__)
 
 READABLE = ("text", "list", "card")
 CACHE_SIZE = 20_000
-FLUSH_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+
+
+Change = tuple[str, "Copy | OutboxMessage"]  # ("insert" | "update" | "outbox", what)
 
 
 @dataclass
@@ -63,8 +64,7 @@ class MessageStore:
         self._copies: OrderedDict[tuple[int, int], list[Copy]] = OrderedDict()
         self._tasks: dict[str, Copy] = {}
         self._latest: dict[int, Copy | None] = {}
-        self._queue: list[tuple[str, Copy | OutboxMessage]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._writer: WriteBehind[Change] = WriteBehind(self._write, "WeCom message map", db)
         self._loaded: set[tuple[int, int]] = set()
         self._last_id = 0
         self._seq = itertools.count(1 << 40)  # after any database row id, for ordering
@@ -87,67 +87,43 @@ class MessageStore:
         if copy.kind in READABLE:
             self._latest[copy.chat_id] = copy
         self._trim()
-        self._write("insert", copy)
+        self._writer.put(("insert", copy))
         return copy
 
     def changed(self, copy: Copy) -> None:
-        self._write("update", copy)
+        self._writer.put(("update", copy))
 
     def keep(self, message: OutboxMessage) -> None:
         """A message WeCom refused for now, for the outbox (written behind, like the rest)."""
-        self._write("outbox", message)
+        self._writer.put(("outbox", message))
 
     def keeping(self, chat_id: int) -> bool:
         """Whether an outbox message for ``chat_id`` is still waiting to be written."""
-        return any(what == "outbox" and item.chat_id == chat_id for what, item in self._queue)
+        return any(what == "outbox" and item.chat_id == chat_id
+                   for what, item in self._writer.pending)
 
-    def _write(self, what: str, copy: Copy | OutboxMessage) -> None:
-        self._queue.append((what, copy))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-
-    async def _flush(self) -> None:
-        attempt = 0
-        while self._queue:
-            batch, self._queue = self._queue, []
-            try:
-                async with self.db.session() as session:
-                    for what, copy in batch:
-                        if isinstance(copy, OutboxMessage):
-                            session.add(copy)
-                        elif what == "insert":
-                            session.add(WeComMessage(
-                                message_id=copy.message_id, chat_id=copy.chat_id,
-                                kind=copy.kind, part=copy.part, msgid=copy.msgid,
-                                task_id=copy.task_id, response_code=copy.response_code,
-                                code_at=copy.code_at, text=copy.text, options=copy.options,
-                                sent_at=copy.sent_at))
-                            await session.flush()
-                        else:
-                            await session.exec(  # type: ignore[call-overload]
-                                update(WeComMessage)
-                                .where(col(WeComMessage.task_id) == copy.task_id)
-                                .values(response_code=copy.response_code,
-                                        code_at=copy.code_at, text=copy.text,
-                                        options=copy.options, msgid=copy.msgid))
-                    await session.commit()
-                attempt = 0
-            except SQLAlchemyError as exc:
-                self._queue[:0] = batch
-                if attempt >= len(FLUSH_DELAYS):
-                    log.error("WeCom message map not written (%s); %d changes dropped", exc,
-                              len(self._queue))
-                    self._queue = []
-                    return
-                await asyncio.sleep(FLUSH_DELAYS[attempt])
-                attempt += 1
+    @staticmethod
+    async def _write(session: AsyncSession, batch: list[Change]) -> None:
+        for what, item in batch:
+            if isinstance(item, OutboxMessage):
+                session.add(item)
+            elif what == "insert":
+                session.add(WeComMessage(
+                    message_id=item.message_id, chat_id=item.chat_id, kind=item.kind,
+                    part=item.part, msgid=item.msgid, task_id=item.task_id,
+                    response_code=item.response_code, code_at=item.code_at, text=item.text,
+                    options=item.options, sent_at=item.sent_at))
+                await session.flush()
+            else:
+                await session.exec(  # type: ignore[call-overload]
+                    update(WeComMessage)
+                    .where(col(WeComMessage.task_id) == item.task_id)
+                    .values(response_code=item.response_code, code_at=item.code_at,
+                            text=item.text, options=item.options, msgid=item.msgid))
 
     async def close(self) -> None:
         """Write everything still in memory (at shutdown)."""
-        if self._flusher is not None:
-            await self._flusher
-        if self._queue:
-            await self._flush()
+        await self._writer.flush()
 
     def _trim(self) -> None:
         while len(self._copies) > CACHE_SIZE:
