@@ -248,8 +248,8 @@ class Messenger:
                 return
             photos = await attachments_by_id(session, list(payload.get("photos") or []))
             await self._send_photos(session, bot, kept.channel, kept.chat_id, photos, now)
-            if photos:  # sent: a later retry of the text must not send them again
-                kept.payload = {**payload, "photos": []}
+            if photos:
+                await outbox.photos_sent(session, kept)
             message = await bot.send_message(kept.chat_id, clip(payload["text"]),
                                              reply_markup=_markup(payload.get("markup"), bot))
         except (Forbidden, BadRequest) as exc:

@@ -120,6 +120,15 @@ async def mark_sent(session: AsyncSession, message_id: int) -> None:
     )
 
 
+async def photos_sent(session: AsyncSession, message: OutboxMessage) -> None:
+    """The photos of a kept notification went out; a retry of its text must not resend them."""
+    message.payload = {**message.payload, "photos": []}
+    await session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage).where(col(OutboxMessage.id) == message.id)
+        .values(payload=message.payload)
+    )
+
+
 async def mark_refused(session: AsyncSession, message: OutboxMessage, now: datetime, *,
                        error: str, retry_after: float | None = None) -> bool:
     """One more try failed for now; False when the message is given up (marked failed)."""

@@ -74,6 +74,7 @@ class FakeBotApi(BaseRequest):
         self._files = itertools.count(1)
         self.fail_chats: set[int] = set()  # chats that "blocked the bot"
         self.limited: dict[int, int] = {}  # chat → how many more calls get 429 Too Many
+        self.limited_methods: dict[str, int] = {}  # method → how many more calls get 429
         self.retry_after = 30
 
     async def initialize(self) -> None:
@@ -112,8 +113,13 @@ class FakeBotApi(BaseRequest):
                 {"ok": False, "error_code": 403,
                  "description": "Forbidden: bot was blocked by the user"}
             ).encode()
-        if call.chat_id is not None and self.limited.get(call.chat_id, 0) > 0:
-            self.limited[call.chat_id] -= 1
+        limited = call.chat_id is not None and self.limited.get(call.chat_id, 0) > 0
+        if limited:
+            self.limited[call.chat_id] -= 1  # type: ignore[index]
+        elif self.limited_methods.get(api_method, 0) > 0:
+            self.limited_methods[api_method] -= 1
+            limited = True
+        if limited:
             return 429, json.dumps(
                 {"ok": False, "error_code": 429,
                  "description": f"Too Many Requests: retry after {self.retry_after}",

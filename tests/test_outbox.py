@@ -215,9 +215,17 @@ async def test_a_fault_card_refused_by_telegram_reaches_the_advisor_later(shop: 
     assert message.kind == "message" and message.payload["card"][0] == "fault_report"
 
     shop.api.limited.clear()
+    shop.api.limited_methods["sendMessage"] = 1  # the photo goes, the card is refused again
+    shop.advance(seconds=31)
+    assert await drain(shop) == 0
+    assert shop.photos_to(advisor)[-1] == "fault-1"
+    [message] = await kept(shop)
+    assert message.payload["photos"] == [] and message.attempts == 1
     shop.advance(seconds=31)
     assert await drain(shop) == 1
-    assert shop.photos_to(advisor)[-1] == "fault-1"
+    delivered = [m.photo for m in shop.api.messages.values()
+                 if m.chat_id == advisor.user_id and m.photo]
+    assert delivered == ["fault-1"]  # once: the retry sent only the card
     assert advisor.last.text.startswith("🔧 Unlisted fault")
     async with shop.db.session() as session:
         report = (await session.exec(select(FaultReport))).one()
