@@ -199,6 +199,7 @@ async def test_a_reply_kept_while_wecom_is_unreachable_arrives_later(wecom: WeCo
 # --- Telegram ----------------------------------------------------------------------------------
 
 
+@pytest.mark.telegram_only
 async def test_a_fault_card_refused_by_telegram_reaches_the_advisor_later(shop: Shop) -> None:
     advisor = await shop.hire("Liu Advisor", Role.advisor)
     tech = await shop.hire("Zhang Tech", Role.technician)
@@ -235,6 +236,7 @@ async def test_a_fault_card_refused_by_telegram_reaches_the_advisor_later(shop: 
     assert await kept(shop) == []
 
 
+@pytest.mark.telegram_only
 async def test_a_report_file_refused_by_telegram_is_sent_later(shop: Shop) -> None:
     boss = await shop.hire("Boss", Role.supervisor)
     shop.api.limited[boss.user_id] = 1
@@ -255,6 +257,7 @@ async def test_a_report_file_refused_by_telegram_is_sent_later(shop: Shop) -> No
         "sendDocument", "sendMessage"]
 
 
+@pytest.mark.telegram_only
 async def test_a_card_edit_refused_by_telegram_is_made_later(shop: Shop) -> None:
     from tests.test_extra_item import cards_in_chats, escalated_request, the_request
 

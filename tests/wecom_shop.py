@@ -138,8 +138,8 @@ class WeComView:
                     "document": media_id}, {"document": upload} if upload else {}))
             return
         if sent.kind == "full":  # the whole text of a card too long to show it: the card next
-            content = body["text"]["content"]
-            self._full[key] = self._full[key] + "\n" + content if key in self._full else content
+            if sent.text is not None:  # (on its first part)
+                self._full[key] = sent.text
             return
         if msgtype == "template_card":
             card = body["template_card"]
@@ -150,6 +150,8 @@ class WeComView:
             text, buttons = body["text"]["content"], []
             if sent.kind == "list" and sent.part == 0:
                 text, buttons = self._numbered(text, sent)
+            elif sent.kind == "text" and sent.part == 0 and sent.text is not None:
+                text = sent.text  # all of it: the parts were cut where WeCom needed
         if sent.part == 0:
             self._kinds[key] = sent.kind
         if sent.task_id:
@@ -157,7 +159,8 @@ class WeComView:
         self._latest[sent.chat_id] = sent.message_id
         existing = self._messages.get(key)
         if sent.part > 0 and existing is not None:  # a long text went out in parts
-            existing.text += "\n" + text
+            if self._kinds.get(key) != "text":  # (a text's first part had it all)
+                existing.text += "\n" + text
             self._calls[-1].params["text"] = existing.text
             return
         params = {"chat_id": sent.chat_id, "message_id": sent.message_id, "text": text,

@@ -100,6 +100,7 @@ class Sent:
     options: list[list[str]] | None
     part: int = 0
     task_id: str | None = None
+    text: str | None = None  # the whole text of a message sent in parts (on its first part)
 
 
 Buttons = list[tuple[str, str]]
@@ -424,7 +425,8 @@ class WeComRequest(BaseRequest):
         copy.msgid = msgid
         self.store.changed(copy)
         sent = Sent(msgid, userid, copy.chat_id, copy.message_id, copy.kind, copy.options,
-                    copy.part, copy.task_id)
+                    copy.part, copy.task_id,
+                    copy.text if copy.part == 0 or copy.kind == "full" else None)
         for observer in self.observers:
             observer(sent)
 
@@ -498,7 +500,7 @@ class WeComRequest(BaseRequest):
             options=[list(o) for o in options] if options is not None else None,
         ), new=new)
         sent = Sent(msgid, userid, chat_id, copy.message_id, kind, copy.options, part,
-                    copy.task_id)
+                    copy.task_id, copy.text if part == 0 or kind == "full" else None)
         for observer in self.observers:
             observer(sent)
         return copy.message_id
@@ -595,7 +597,7 @@ class WeComRequest(BaseRequest):
             msgid = await self.send(userid, "text", {"content": piece}, task_id=task_id)
             message_id = await self._record(chat_id, userid, "full", msgid=msgid,
                                             task_id=task_id, message_id=message_id,
-                                            part=number, text=piece)
+                                            part=number, text=text if number == 1 else None)
         assert message_id is not None
         return message_id
 
