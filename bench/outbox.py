@@ -135,13 +135,8 @@ async def bench(args: argparse.Namespace, url: str) -> None:
     wecom = build_wecom_application(services, request=request, rate_limiter=False)
     await telegram.initialize()
     await wecom.initialize()
-    sent = 0
     begin = time.perf_counter()
-    while sent < args.drain:
-        done = await outbox_job.run(services, NOW)
-        if done == 0:
-            break
-        sent += done
+    sent = await outbox_job.run(services, NOW, limit=args.drain, budget=3600)
     elapsed = time.perf_counter() - begin
     print(f"jobs.outbox.run drained {sent:,} messages in {elapsed:.2f} s = "
           f"{sent / elapsed:.0f} per second (Telegram in-process, WeCom over HTTP)")

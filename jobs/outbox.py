@@ -9,6 +9,7 @@ the two sends a message once more, never loses it.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 from telegram.error import BadRequest, Forbidden, NetworkError
@@ -21,14 +22,31 @@ from models import outbox
 log = logging.getLogger(__name__)
 
 BATCH = 200
+BUDGET_SECONDS = 20.0  # a run stops taking new pages after this; the next run goes on
 
 
-async def run(services: Services, now: datetime) -> int:
-    """One pass; returns how many kept messages went out. Tests call this."""
+async def run(services: Services, now: datetime, *, limit: int | None = None,
+              budget: float = BUDGET_SECONDS) -> int:
+    """Send what is due, page by page, until nothing is left, ``limit`` messages went out or
+    ``budget`` seconds passed (the next run goes on); returns how many went out."""
+    await services.messenger.flush()  # what was kept a moment ago is in the database
+    started = time.monotonic()
+    sent = 0
+    while limit is None or sent < limit:
+        page = BATCH if limit is None else min(BATCH, limit - sent)
+        done, tried = await _page(services, now, page)
+        sent += done
+        if tried < page or time.monotonic() - started > budget:
+            break
+    await _release(services)
+    return sent
+
+
+async def _page(services: Services, now: datetime, size: int) -> tuple[int, int]:
+    """One page of due messages: (how many went out, how many were due)."""
     messenger = services.messenger
-    await messenger.flush()  # what was kept a moment ago is in the database
     async with services.db.session() as session:
-        kept = await outbox.due(session, now, limit=BATCH)
+        kept = await outbox.due(session, now, limit=size)
     stuck: set[tuple[str, int]] = set()
     sent = 0
     for message in kept:
@@ -60,8 +78,7 @@ async def run(services: Services, now: datetime) -> int:
             await outbox.mark_sent(session, message.id)  # type: ignore[arg-type]
             await session.commit()
             sent += 1
-    await _release(services)
-    return sent
+    return sent, len(kept)
 
 
 async def _send_wecom(services: Services, message: outbox.OutboxMessage) -> None:

@@ -278,3 +278,21 @@ async def test_a_card_edit_refused_by_telegram_is_made_later(shop: Shop) -> None
     text, buttons = (await cards_in_chats(shop, request.id))[other.user_id]  # type: ignore[arg-type]
     assert "✅ Approved by Liu Advisor" in text and buttons == []
     assert shop.errors == []
+
+
+@pytest.mark.telegram_only
+async def test_a_long_queue_drains_in_one_run_page_by_page(shop: Shop) -> None:
+    boss = await shop.hire("Boss", Role.supervisor)
+    shop.api.limited[boss.user_id] = 1
+    async with shop.db.session() as session:
+        staff = await session.get(Staff, boss.staff_id)
+        assert staff is not None
+        for n in range(outbox_job.BATCH + 50):
+            render: Any = lambda _, n=n: (f"reminder {n}", None)  # noqa: E731
+            await shop.services.messenger.send(session, staff, render, now=shop.now())
+    assert len(await kept(shop)) == outbox_job.BATCH + 50
+    shop.advance(seconds=31)
+    assert await drain(shop) == outbox_job.BATCH + 50
+    assert shop.api.texts_to(boss.user_id)[1:] == [
+        f"reminder {n}" for n in range(outbox_job.BATCH + 50)]  # (the first was refused)
+    assert await kept(shop) == []
