@@ -8,6 +8,7 @@ answer and then sends the same message again, Telegram redelivers an update it g
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -27,10 +29,13 @@ from bot.clock import Clock
 from bot.settings import Settings
 from bot.wecom.crypto import WeComCrypto
 from bot.wecom.inbound import Dispatcher, Rejected, open_callback, verify_url
+from models import outbox
+from models.db import Database
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1 << 20  # 1 MiB; a real callback or update is a few kilobytes
+HEALTH_TIMEOUT = 3.0  # seconds the health check waits for the database
 # Telegram redelivers an update within minutes when we answered too slowly; a few thousand ids
 # cover that at any rate this shop can reach.
 RECENT_UPDATES = 4096
@@ -162,17 +167,34 @@ def _peer(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"ok": True})
+@dataclass
+class Health:
+    """``GET /healthz``: 200 with the outbox's counts while the database answers, else 503
+    (a monitor sees a dead database, and messages piling up or failing, at a glance)."""
+
+    db: Database | None = None
+
+    async def answer(self, request: Request) -> Response:
+        if self.db is None:
+            return JSONResponse({"ok": True})
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                async with self.db.session() as session:
+                    waiting, failed = await outbox.counts(session)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            log.warning("health check: the database does not answer: %s", exc)
+            return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
+        return JSONResponse({"ok": True, "outbox": {"waiting": waiting, "failed": failed}})
 
 
 def build_http_app(
     settings: Settings, *, wecom: WeComEndpoint | None = None,
     telegram: TelegramEndpoint | None = None, extra_routes: Sequence[Any] = (),
+    db: Database | None = None,
 ) -> Starlette:
     """One server: ``/healthz``, the Telegram webhook and the WeCom callback when configured,
     and ``extra_routes`` (the DMS intake API)."""
-    routes: list[Any] = [Route("/healthz", healthz, methods=["GET"]), *extra_routes]
+    routes: list[Any] = [Route("/healthz", Health(db).answer, methods=["GET"]), *extra_routes]
     if telegram is not None:
         routes.append(Route(settings.telegram_webhook_path, telegram.receive, methods=["POST"]))
     if wecom is not None:

@@ -125,7 +125,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             await wecom.start()
             dispatcher = Dispatcher(wecom, services, request.store)
             endpoint = WeComEndpoint(settings, services.clock, dispatcher)
-        app = build_http_app(settings, wecom=endpoint, telegram=telegram_endpoint,
+        app = build_http_app(settings, wecom=endpoint, telegram=telegram_endpoint, db=db,
                              extra_routes=intake.routes(services))
         server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                                         log_level="warning", lifespan="off"))

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from bot.http import build_http_app
 from bot.settings import Settings
 from bot.wecom.crypto import WeComCrypto
 from models.db import Database
@@ -35,7 +36,7 @@ async def shop(db: Database, settings: Settings) -> AsyncIterator[WeComShop]:
 
 async def still_serving(shop: WeComShop, person: WeComPerson) -> None:
     health = await shop.client.get(shop.base_url + "/healthz")
-    assert health.status_code == 200 and health.json() == {"ok": True}
+    assert health.status_code == 200 and health.json()["ok"] is True
     assert "no open work orders" in (await person.send("/orders"))[-1]
 
 
@@ -256,7 +257,25 @@ async def test_the_channel_written_on_last_is_remembered(shop: WeComShop) -> Non
 async def test_healthz(shop: WeComShop) -> None:
     async with httpx.AsyncClient() as client:
         answer = await client.get(shop.base_url + "/healthz")
-    assert answer.json() == {"ok": True}
+        assert answer.json() == {"ok": True, "outbox": {"waiting": 0, "failed": 0}}
+        tech = await shop.hire("Zhang Tech", Role.technician)
+        shop.fake.fail("message/send", *[45009] * 4)  # refused through the short back-off
+        await shop.app.bot.send_message(tech.user_id, "kept for later")
+        assert shop.request is not None
+        await shop.request.store.close()
+        answer = await client.get(shop.base_url + "/healthz")
+        assert answer.json() == {"ok": True, "outbox": {"waiting": 1, "failed": 0}}
+
+
+async def test_healthz_says_when_the_database_does_not_answer(settings: Settings) -> None:
+    gone = Database("postgresql://nobody@127.0.0.1:1/none")  # nothing listens on port 1
+    app = build_http_app(settings, db=gone)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://bot") as client:
+        answer = await client.get("/healthz")
+    await gone.dispose()
+    assert answer.status_code == 503
+    assert answer.json() == {"ok": False, "database": "unreachable"}
 
 
 async def test_a_click_on_a_card_whose_order_is_closed_is_refused(

@@ -314,7 +314,7 @@ class WeComShop:
         await self.app.initialize()
         self.dispatcher = Dispatcher(self.app, self.services, self.request.store)
         http_app = build_http_app(settings, wecom=WeComEndpoint(settings, self.clock,
-                                                                self.dispatcher))
+                                                                self.dispatcher), db=self.db)
         self._server, self._task, port = await start_server(http_app)
         self.base_url = f"http://127.0.0.1:{port}"
         self.callback_url = self.base_url + settings.wecom_callback_path
