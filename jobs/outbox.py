@@ -16,6 +16,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.messenger import LATER, Undeliverable, retry_seconds
 from bot.services import Services
+from bot.wecom.request import WeComRequest
 from handlers.context import WorkshopContext
 from models import outbox
 
@@ -53,6 +54,9 @@ async def _page(services: Services, now: datetime, size: int) -> tuple[int, int]
         chat = (message.channel, message.chat_id)
         if chat in stuck:
             continue
+        if message.kind == "wecom" and _member_busy(services, message):
+            stuck.add(chat)  # this member had their 30 messages this minute: next run
+            continue
         async with services.db.session() as session:
             try:
                 if message.kind == "wecom":
@@ -81,12 +85,20 @@ async def _page(services: Services, now: datetime, size: int) -> tuple[int, int]
     return sent, len(kept)
 
 
-async def _send_wecom(services: Services, message: outbox.OutboxMessage) -> None:
-    from bot.wecom.request import WeComRequest
-
+def _wecom(services: Services) -> WeComRequest | None:
     bot = services.messenger.bot("wecom")
     request = bot.request if bot is not None else None
-    if not isinstance(request, WeComRequest):
+    return request if isinstance(request, WeComRequest) else None
+
+
+def _member_busy(services: Services, message: outbox.OutboxMessage) -> bool:
+    request = _wecom(services)
+    return request is not None and request.member_busy(str(message.payload.get("userid")))
+
+
+async def _send_wecom(services: Services, message: outbox.OutboxMessage) -> None:
+    request = _wecom(services)
+    if request is None:
         raise NetworkError("the WeCom channel is not running in this process")
     await request.send_kept(message.payload)
 
@@ -100,13 +112,11 @@ async def _release(services: Services) -> None:
                          if c in waiting or messenger.keeping(*c)}
     messenger.held_edits = {e for e in messenger.held_edits
                             if (e[0], e[1]) in waiting or messenger.keeping(e[0], e[1])}
-    bot = messenger.bot("wecom")
-    request = getattr(bot, "request", None) if bot is not None else None
-    held = getattr(request, "held", None)
-    if isinstance(held, set):
-        for chat_id in list(held):
+    request = _wecom(services)
+    if request is not None:
+        for chat_id in list(request.held):
             if ("wecom", chat_id) not in waiting:
-                request.release(chat_id)  # type: ignore[union-attr]
+                request.release(chat_id)
 
 
 async def job(context: WorkshopContext) -> None:

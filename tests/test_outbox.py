@@ -296,3 +296,21 @@ async def test_a_long_queue_drains_in_one_run_page_by_page(shop: Shop) -> None:
     assert shop.api.texts_to(boss.user_id)[1:] == [
         f"reminder {n}" for n in range(outbox_job.BATCH + 50)]  # (the first was refused)
     assert await kept(shop) == []
+
+
+async def test_the_drain_does_not_wait_out_one_member_s_minute(wecom: WeComShop) -> None:
+    tech = await wecom.hire("Zhang Tech", Role.technician)
+    other = await wecom.hire("Wang Tech", Role.technician)
+    limit_wecom(wecom)
+    for n in range(35):
+        await wecom.app.bot.send_message(tech.user_id, f"to Zhang {n}")
+    limit_wecom(wecom)
+    await wecom.app.bot.send_message(other.user_id, "to Wang")
+    wecom.advance(seconds=61)
+    wecom.sleeps.clear()
+    assert await drain(wecom) == 31  # Zhang's 30 for this minute, and Wang's
+    assert [s for s in wecom.sleeps if s > 50] == []  # nobody waited a minute for Zhang
+    assert texts(wecom, other) == ["to Wang"]
+    wecom.advance(seconds=61)
+    assert await drain(wecom) == 5
+    assert texts(wecom, tech) == [f"to Zhang {n}" for n in range(35)]

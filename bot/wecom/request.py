@@ -359,6 +359,11 @@ class WeComRequest(BaseRequest):
             sent.popleft()
         sent.append(self._monotonic())
 
+    def member_busy(self, userid: str) -> bool:
+        """Whether one more message to ``userid`` would have to wait for WeCom's minute."""
+        window_start = self._monotonic() - MEMBER_WINDOW
+        return sum(1 for at in self._member_sent[userid] if at > window_start) >= MEMBER_LIMIT
+
     async def send(self, userid: str, msgtype: str, content: dict[str, Any], *,
                    task_id: str | None = None, keep: bool = True) -> str | None:
         """``message/send`` to one member, paced; returns the msgid. Refused for now (or
