@@ -1,6 +1,7 @@
 """Order cards and the one-tap actions on them: /orders, item done (W3), clearing a plate lock.
 The card is what a technician keeps coming back to; its job-clock buttons are handled in
-:mod:`handlers.job_clock`, its self-check and next-process buttons in :mod:`handlers.qc`."""
+:mod:`handlers.job_clock`, its self-check and next-process buttons in
+:mod:`handlers.self_check` and :mod:`handlers.next_process`."""
 
 from __future__ import annotations
 

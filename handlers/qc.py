@@ -1,15 +1,11 @@
-"""W7, the QC chain, as the shop walks it: the technician's self-check, the team leader's
-check, the inspector's final inspection — or, instead of QC, handing the order on to the next
-process.
+"""W7, the checks after the self-check: the team leader's check and the inspector's final
+inspection.
 
-1. "🏁 Self-check and hand over" on the order card opens one message with three toggles per
-   item (done, tested, cleaned up) and "Hand over"; the boxes live in the database.
-2. Handing over sends a card with ✅ Pass / 🔁 Rework to every team leader (not the order's own
-   technician). ``/qc`` lists the checks waiting for me.
-3. A team leader's pass sends the card on to the inspectors; the inspector's pass makes the car
+1. Handing over (``handlers.self_check``) sends a card with ✅ Pass / 🔁 Rework to every team
+   leader (not the order's own technician). ``/qc`` lists the checks waiting for me.
+2. A team leader's pass sends the card on to the inspectors; the inspector's pass makes the car
    ready for delivery and tells the order's advisor.
-4. Rework asks which item and why; the item returns to the technician with the reason.
-5. "➡️ Hand on to the next process": another technician and a note; the order stays in progress.
+3. Rework asks which item and why; the item returns to the technician with the reason.
 
 The first decision on a check wins; every copy of its card then says who decided and when.
 """
@@ -19,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Translator
@@ -37,7 +32,6 @@ from handlers.common import (
     drop_draft,
     keyboard,
     local_time,
-    open_floor_step,
     refusal,
     refuse,
     reply,
@@ -48,30 +42,20 @@ from handlers.context import WorkshopContext
 from handlers.orders import clock_note, item_line, send_technician_card
 from models.card import CardMessage
 from models.qc import (
-    MAX_NOTE,
     MAX_REASON,
-    Box,
     QcCheck,
     QcStage,
     QcStatus,
-    SelfCheckSheet,
     Taken,
     check_decidable,
-    check_handoff,
     checkers_for,
     checks_of,
-    hand_over,
-    handoff_targets,
     pass_check,
     rework_choices,
     rework_counts,
-    self_check_sheet,
     send_back,
     stages_of,
-    submit_self_check,
     taken,
-    tick,
-    tick_all,
     waiting_checks,
 )
 from models.rules import Refused
@@ -79,7 +63,6 @@ from models.staff import Staff
 from models.work_order import (
     ItemStatus,
     OrderItem,
-    OrderStatus,
     WorkOrder,
     get_order,
     items_of,
@@ -88,15 +71,9 @@ from models.work_order import (
 CARD = "qc_check"  # card kind: where each check's card went
 TEXT = filters.TEXT & ~filters.COMMAND
 ITEM, REASON = range(2)
-PICK, NOTE = range(2, 4)
 REWORK = "qc_rework"
-NEXT = "next_process"
 
 add_refusals({
-    "qc_boxes_empty": lambda _, p: _.ngettext(
-        "{count} box is still empty: tick done, tested and cleaned up for every item first.",
-        "{count} boxes are still empty: tick done, tested and cleaned up for every item "
-        "first.", p["count"]).format(**p),
     "qc_not_leader": lambda _, p: _("Only team leaders do this check; nothing was changed."),
     "qc_not_inspector": lambda _, p: _("Only inspectors do the final inspection; nothing was "
                                        "changed."),
@@ -107,9 +84,6 @@ add_refusals({
         decision=qc_decision_name(_, p["decision"]), name=p["name"], at=_.time(p["at"])),
     "qc_item_not_done": lambda _, p: _("That item is not done on this order; choose one of "
                                        "the buttons."),
-    "qc_handoff_same": lambda _, p: _("{name} already has this order.").format(**p),
-    "qc_handoff_moved": lambda _, p: _("{number} has changed hands meanwhile; nothing was "
-                                       "changed.").format(**p),
 })
 
 
@@ -122,114 +96,7 @@ def stage_title(_: Translator, stage: str) -> str:
     return _("Team leader check") if stage == QcStage.leader else _("Final inspection")
 
 
-# --- 1. the self-check -----------------------------------------------------------------------
-
-def box_name(_: Translator, box: Box) -> str:
-    return {Box.done: _("done"), Box.tested: _("tested"), Box.cleaned: _("cleaned up")}[box]
-
-
-def sheet_message(_: Translator, sheet: SelfCheckSheet) -> Rendered:
-    """One message: a line per item with its boxes, three toggles per item, hand over."""
-    order = sheet.order
-    lines = [_("🏁 Self-check of {number}: for every item tick done, tested and cleaned up, "
-               "then hand it to the team leader.").format(number=order.number), ""]
-    rows = []
-    for item in sheet.items:
-        marks = " · ".join(f"{'✅' if sheet.ticked(item.id, box) else '⬜'} {box_name(_, box)}"  # type: ignore[arg-type]
-                           for box in Box)
-        lines.append(f"{item.position}. {item.description[:60]}: {marks}")
-        rows.append([button(f"{'✅' if sheet.ticked(item.id, box) else '⬜'} "  # type: ignore[arg-type]
-                            f"{item.position}. {box_name(_, box)}", f"sck:{item.id}:{box.value}")
-                     for box in Box])
-    empty = sheet.empty_boxes
-    if empty:
-        lines += ["", _.ngettext("{count} box to tick.", "{count} boxes to tick.",
-                                 empty).format(count=empty)]
-        rows.append([button(_("☑️ Tick every box"), f"ord:{order.id}:tickall")])
-    rows.append([button(_("✅ Self-checked — hand over"), f"ord:{order.id}:checked"),
-                 button(_("Not yet"), f"ord:{order.id}:view")])
-    return "\n".join(lines), keyboard(*rows)
-
-
-async def open_sheet(update: Update, context: WorkshopContext) -> None:
-    """The card's "🏁 Self-check and hand over": every item finished, then the checklist."""
-    async with context.services.db.session() as session:
-        try:
-            sheet = await self_check_sheet(session, order_id=callback_int(update),
-                                           technician=context.me, now=context.now())
-        except Refused as refused:
-            await session.rollback()
-            await refuse(update, context, refused)
-            return
-        await session.commit()
-    await answer_tap(update)
-    await reply(update, *sheet_message(context._, sheet))
-
-
-async def toggle(update: Update, context: WorkshopContext) -> None:
-    """Flip one box, or all of them, and redraw the checklist."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    async with context.services.db.session() as session:
-        try:
-            if query.data.endswith(":tickall"):
-                sheet = await tick_all(session, order_id=callback_int(update),
-                                       technician=context.me, now=context.now(),
-                                       actor=context.actor)
-            else:
-                sheet = await tick(session, item_id=callback_int(update),
-                                   box=Box(query.data.rsplit(":", 1)[1]),
-                                   technician=context.me, now=context.now(),
-                                   actor=context.actor)
-        except Refused as refused:
-            await session.rollback()
-            await refuse(update, context, refused)
-            return
-        await session.commit()
-    await answer_tap(update)
-    await _redraw(update, *sheet_message(context._, sheet))
-
-
-async def hand_over_to_qc(update: Update, context: WorkshopContext) -> None:
-    """Every box ticked: the order is self-checked; the team leaders get the check's card and
-    the advisor hears that it waits for QC."""
-    _ = context._
-    now = context.now()
-    messenger = context.services.messenger
-    technician = context.me
-    async with context.services.db.session() as session:
-        try:
-            order, check = await submit_self_check(
-                session, order_id=callback_int(update), technician=technician, now=now,
-                actor=context.actor)
-        except Refused as refused:
-            await session.rollback()
-            await refuse(update, context, refused)
-            return
-        await session.commit()
-        leaders = await send_check_cards(session, context, check, order)
-        advisor = await session.get(Staff, order.advisor_id)
-        if advisor is not None:
-            await messenger.send(
-                session, advisor,
-                lambda t: (t("🏁 {number} ({plate}) was self-checked by {name} and waits for "
-                             "QC.").format(number=order.number, plate=order.plate,
-                                           name=technician.name), None),
-                now=now)
-    await answer_tap(update)
-    if leaders:
-        text = _.ngettext(
-            "Self-check recorded for {number}. {count} team leader has it for the check; the "
-            "advisor has been told.",
-            "Self-check recorded for {number}. {count} team leaders have it for the check; the "
-            "advisor has been told.", leaders)
-    else:
-        text = _("Self-check recorded for {number}, but no team leader could be reached; it "
-                 "waits in /qc. The advisor has been told.")
-    await _redraw(update, text.format(number=order.number, count=leaders), None)
-
-
-# --- 2, 3. the checks ------------------------------------------------------------------------
+# --- 1, 2. the checks ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -395,7 +262,7 @@ async def tell_ready(
         now=now)
 
 
-# --- 4. rework -------------------------------------------------------------------------------
+# --- 3. rework -------------------------------------------------------------------------------
 
 
 async def rework_start(update: Update, context: WorkshopContext) -> int:
@@ -499,113 +366,6 @@ async def rework_out_of_step(update: Update, context: WorkshopContext) -> None:
     await stale_button(update, context)
 
 
-# --- 5. the next process ---------------------------------------------------------------------
-
-
-async def next_start(update: Update, context: WorkshopContext) -> int:
-    """"➡️ Hand on to the next process": to which technician?"""
-    _ = context._
-    order = await open_floor_step(update, context, OrderStatus.in_progress, NEXT)
-    if order is None:
-        return END
-    async with context.services.db.session() as session:
-        targets = await handoff_targets(session, order)
-    if not targets:
-        drop_draft(context, NEXT)
-        await reply(update, _("There is no other active technician to hand {number} on "
-                              "to.").format(number=order.number))
-        return END
-    await reply(update, _("{number}: hand it on to which technician? The order stays in "
-                          "progress with them. /cancel stops.").format(number=order.number),
-                keyboard(*[[button(s.name[:60], f"nxt:{order.id}:{s.id}")] for s in targets]))
-    return PICK
-
-
-async def next_pick(update: Update, context: WorkshopContext) -> int:
-    """The next technician; now the note."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    form = draft(context, NEXT)
-    if callback_int(update) != form.get("order_id"):
-        await wrong_input(update, context)
-        return PICK
-    async with context.services.db.session() as session:
-        try:
-            _order, target = await check_handoff(
-                session, order_id=form["order_id"], technician=context.me,
-                to_staff_id=int(query.data.split(":")[2]))
-        except Refused as refused:
-            await refuse(update, context, refused)
-            if refused.code == "not_technician":
-                return PICK
-            drop_draft(context, NEXT)
-            return END
-    form["to_staff_id"] = target.id
-    await answer_tap(update)
-    await reply(update, context._("A note for {name}: what is done, what comes next (a bay, "
-                                  "a part, a test)?").format(name=target.name))
-    return NOTE
-
-
-async def next_note(update: Update, context: WorkshopContext) -> int:
-    """Hand the order on; the next technician gets it with the note, the advisor hears."""
-    _ = context._
-    assert update.message is not None
-    note, problem = checked_text(context, update.message.text, MAX_NOTE)
-    if problem:
-        await reply(update, problem)
-        return NOTE
-    form = draft(context, NEXT)
-    me = context.me
-    now = context.now()
-    messenger = context.services.messenger
-    async with context.services.db.session() as session:
-        try:
-            order, previous, target = await hand_over(
-                session, order_id=form["order_id"], technician=me,
-                to_staff_id=form["to_staff_id"], note=note or "", now=now,
-                actor=context.actor)
-        except Refused as refused:
-            await session.rollback()
-            drop_draft(context, NEXT)
-            await reply(update, refusal(_, refused))
-            return END
-        await session.commit()
-        await messenger.send(session, target, lambda t: (t(
-            "➡️ {name} handed {number} on to you:\n{note}").format(
-                name=previous.name, number=order.number, note=note), None), now=now)
-        await send_technician_card(context, session, order)
-        if previous.id != me.id:  # a team leader moved it: the previous technician hears too
-            await messenger.send(session, previous, lambda t: (t(
-                "➡️ {name} handed {number} on to {target}.").format(
-                    name=me.name, number=order.number, target=target.name), None), now=now)
-        advisor = await session.get(Staff, order.advisor_id)
-        if advisor is not None:
-            await messenger.send(session, advisor, lambda t: (t(
-                "➡️ {number} ({plate}) went from {previous} to {target}: {note}").format(
-                    number=order.number, plate=order.plate, previous=previous.name,
-                    target=target.name, note=note), None), now=now)
-    drop_draft(context, NEXT)
-    await reply(update, _("➡️ {number} is now with {name}; they have your note.").format(
-        number=order.number, name=target.name))
-    return END
-
-
-async def pick_out_of_step(update: Update, context: WorkshopContext) -> None:
-    """A technician button with no hand-over under way."""
-    await stale_button(update, context)
-
-
-async def _redraw(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    query = update.callback_query
-    assert query is not None
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():  # too old to edit: say it afresh
-            await reply(update, text, markup)
-
-
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
     return [
         conversation(
@@ -617,20 +377,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
                 REASON: [MessageHandler(TEXT, rework_reason)],
             },
         ),
-        conversation(
-            NEXT,
-            draft_key=NEXT,
-            entry_points=[CallbackQueryHandler(next_start, pattern=r"^ord:\d+:next$")],
-            states={
-                PICK: [CallbackQueryHandler(next_pick, pattern=r"^nxt:\d+:\d+$")],
-                NOTE: [MessageHandler(TEXT, next_note)],
-            },
-        ),
         CommandHandler("qc", list_checks),
-        CallbackQueryHandler(open_sheet, pattern=r"^ord:\d+:check$"),
-        CallbackQueryHandler(toggle, pattern=r"^(sck:\d+:(done|tested|cleaned)|ord:\d+:tickall)$"),
-        CallbackQueryHandler(hand_over_to_qc, pattern=r"^ord:\d+:checked$"),
         CallbackQueryHandler(passed, pattern=r"^qc:\d+:pass$"),
         CallbackQueryHandler(rework_out_of_step, pattern=r"^qcr:\d+:\d+$"),
-        CallbackQueryHandler(pick_out_of_step, pattern=r"^nxt:\d+:\d+$"),
     ]

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, time
 from functools import partial
 
 from bot.services import Services
-from handlers.complaints import (
+from handlers.complaint_cards import (
     CARD,
     callback_late,
     callback_of,
