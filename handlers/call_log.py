@@ -43,6 +43,7 @@ from handlers.common import (
     draft,
     drop_draft,
     keyboard,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -409,9 +410,8 @@ async def got_request_text(update: Update, context: WorkshopContext) -> int:
     """The request as the complaint record will carry it."""
     _ = context._
     assert update.message is not None
-    text, problem = checked_text(context, update.message.text, MAX_REQUEST)
-    if problem:
-        await reply(update, problem)
+    text = await read_text(update, context, MAX_REQUEST)
+    if text is None:
         return REQUEST_TEXT
     draft(context, DRAFT)["request"] = text
     await reply(update, _("Was it answered on the call?"),

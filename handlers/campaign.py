@@ -25,11 +25,11 @@ from handlers.common import (
     END,
     answer_tap,
     button,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -125,9 +125,8 @@ async def got_kind(update: Update, context: WorkshopContext) -> int:
 async def got_title(update: Update, context: WorkshopContext) -> int:
     """A short title; the content next."""
     assert update.message is not None
-    title, problem = checked_text(context, update.message.text, MAX_TITLE)
-    if problem:
-        await reply(update, problem)
+    title = await read_text(update, context, MAX_TITLE)
+    if title is None:
         return TITLE
     draft(context, DRAFT)["title"] = title
     await reply(update, context._("What is on offer? The clerks tell the customers this on the "
@@ -138,9 +137,8 @@ async def got_title(update: Update, context: WorkshopContext) -> int:
 async def got_content(update: Update, context: WorkshopContext) -> int:
     """What the customers are told; the date next."""
     assert update.message is not None
-    content, problem = checked_text(context, update.message.text, MAX_CONTENT)
-    if problem:
-        await reply(update, problem)
+    content = await read_text(update, context, MAX_CONTENT)
+    if content is None:
         return CONTENT
     draft(context, DRAFT)["content"] = content
     await reply(update, context._("On which date (the event, or the first day of the offer)? "
@@ -171,9 +169,8 @@ async def got_date(update: Update, context: WorkshopContext) -> int:
 async def got_address(update: Update, context: WorkshopContext) -> int:
     """The address as typed."""
     assert update.message is not None
-    address, problem = checked_text(context, update.message.text, MAX_ADDRESS)
-    if problem:
-        await reply(update, problem)
+    address = await read_text(update, context, MAX_ADDRESS)
+    if address is None:
         return ADDRESS
     draft(context, DRAFT)["address"] = address
     return await ask_audience(update, context)
@@ -220,9 +217,8 @@ async def got_audience_value(update: Update, context: WorkshopContext) -> int:
     _ = context._
     assert update.message is not None
     form = draft(context, DRAFT)
-    value, problem = checked_text(context, update.message.text, MAX_MODEL)
-    if problem:
-        await reply(update, problem)
+    value = await read_text(update, context, MAX_MODEL)
+    if value is None:
         return AUDIENCE_VALUE
     if form["audience"] != Audience.model:
         today = context.services.settings.calendar.local_date(context.now())

@@ -200,6 +200,17 @@ def checked_text(
     return value, None
 
 
+async def read_text(update: Update, context: WorkshopContext, limit: int) -> str | None:
+    """The text the person just sent, trimmed, when it is usable; else None, after telling
+    them what is wrong (the step stays where it is and nothing typed before is lost)."""
+    assert update.message is not None
+    value, problem = checked_text(context, update.message.text, limit)
+    if problem is not None or value is None:
+        await reply(update, problem or "")
+        return None
+    return value
+
+
 def draft(context: WorkshopContext, key: str) -> dict[str, Any]:
     """The half-finished form of one conversation, kept in persisted ``user_data``."""
     assert context.user_data is not None

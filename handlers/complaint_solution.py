@@ -24,11 +24,11 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -119,9 +119,8 @@ async def got_solution(update: Update, context: WorkshopContext) -> int:
     """Save it (the first solution wins), redraw the cards, send the clerk to the phone."""
     _ = context._
     assert update.message is not None
-    solution, problem = checked_text(context, update.message.text, MAX_SOLUTION)
-    if problem:
-        await reply(update, problem)
+    solution = await read_text(update, context, MAX_SOLUTION)
+    if solution is None:
         return SOLUTION
     complaint_id = draft(context, DRAFT_SOLVE)["complaint_id"]
     services = context.services
@@ -196,9 +195,8 @@ async def start_back(update: Update, context: WorkshopContext) -> int:
 async def got_back_note(update: Update, context: WorkshopContext) -> int:
     """The note the clerk reads."""
     assert update.message is not None
-    note, problem = checked_text(context, update.message.text, MAX_NOTE)
-    if problem:
-        await reply(update, problem)
+    note = await read_text(update, context, MAX_NOTE)
+    if note is None:
         return BACK_NOTE
     return await hand_back(update, context, note)
 

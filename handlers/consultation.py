@@ -17,11 +17,11 @@ from handlers.common import (
     END,
     answer_tap,
     button,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
+    read_text,
     refusal,
     reply,
     wrong_input,
@@ -110,9 +110,8 @@ async def new_customer(update: Update, context: WorkshopContext) -> int:
 async def got_name(update: Update, context: WorkshopContext) -> int:
     """The new customer's name."""
     assert update.message is not None
-    value, problem = checked_text(context, update.message.text, 64)
-    if problem:
-        await reply(update, problem)
+    value = await read_text(update, context, 64)
+    if value is None:
         return NAME
     draft(context, DRAFT)["name"] = value
     await reply(update, context._("Their phone number?"))
@@ -188,9 +187,8 @@ async def got_topic(update: Update, context: WorkshopContext) -> int:
     """Save: the archive opens (or grows), the first call is scheduled, the clerk is told."""
     _ = context._
     assert update.message is not None
-    topic, problem = checked_text(context, update.message.text, MAX_TOPIC)
-    if problem or topic is None:
-        await reply(update, problem or "")
+    topic = await read_text(update, context, MAX_TOPIC)
+    if topic is None:
         return TOPIC
     form = draft(context, DRAFT)
     settings = context.services.settings

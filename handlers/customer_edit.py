@@ -17,11 +17,11 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -213,9 +213,8 @@ async def got_value(update: Update, context: WorkshopContext) -> int:
     assert update.message is not None
     form = draft(context, DRAFT)
     field = form["field"]
-    value, problem = checked_text(context, update.message.text, LIMITS[field])
-    if problem or value is None:
-        await reply(update, problem or "")
+    value = await read_text(update, context, LIMITS[field])
+    if value is None:
         return VALUE
     if not context.me.has(*EDITORS):
         drop_draft(context, DRAFT)

@@ -25,12 +25,12 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keep_photo,
     keyboard,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -202,9 +202,8 @@ async def new_area(update: Update, context: WorkshopContext) -> int:
 async def got_name(update: Update, context: WorkshopContext) -> int:
     """A name no other area has; then who is responsible."""
     assert update.message is not None
-    text, problem = checked_text(context, update.message.text, MAX_AREA_NAME)
-    if problem:
-        await reply(update, problem)
+    text = await read_text(update, context, MAX_AREA_NAME)
+    if text is None:
         return NAME
     async with context.services.db.session() as session:
         try:

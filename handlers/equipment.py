@@ -22,12 +22,12 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keep_photo,
     keyboard,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -100,9 +100,8 @@ async def start(update: Update, context: WorkshopContext) -> int:
 async def got_equipment(update: Update, context: WorkshopContext) -> int:
     """What is damaged."""
     assert update.message is not None
-    text, problem = checked_text(context, update.message.text, MAX_EQUIPMENT)
-    if problem:
-        await reply(update, problem)
+    text = await read_text(update, context, MAX_EQUIPMENT)
+    if text is None:
         return EQUIPMENT
     draft(context, DRAFT)["equipment"] = text
     await reply(update, context._("What happened, and how bad is it?"))
@@ -112,9 +111,8 @@ async def got_equipment(update: Update, context: WorkshopContext) -> int:
 async def got_description(update: Update, context: WorkshopContext) -> int:
     """What happened; photos next."""
     assert update.message is not None
-    text, problem = checked_text(context, update.message.text, MAX_DESCRIPTION)
-    if problem:
-        await reply(update, problem)
+    text = await read_text(update, context, MAX_DESCRIPTION)
+    if text is None:
         return DESCRIPTION
     draft(context, DRAFT)["description"] = text
     await reply(update, context._("Send a photo of the damage (up to {limit}), then tap "

@@ -15,7 +15,6 @@ from handlers.common import (
     END,
     answer_tap,
     button,
-    checked_text,
     conversation,
     draft,
     drop_draft,
@@ -23,6 +22,7 @@ from handlers.common import (
     keyboard,
     local_time,
     open_floor_step,
+    read_text,
     refusal,
     reply,
 )
@@ -113,9 +113,8 @@ async def start(update: Update, context: WorkshopContext) -> int:
 async def got_description(update: Update, context: WorkshopContext) -> int:
     """A short name for the item, as it will stand on the order."""
     assert update.message is not None
-    value, problem = checked_text(context, update.message.text, MAX_DESCRIPTION)
-    if problem:
-        await reply(update, problem)
+    value = await read_text(update, context, MAX_DESCRIPTION)
+    if value is None:
         return DESCRIPTION
     draft(context, DRAFT)["description"] = value
     await reply(update, context._("Why is it needed? What did you find?"))
@@ -125,9 +124,8 @@ async def got_description(update: Update, context: WorkshopContext) -> int:
 async def got_reason(update: Update, context: WorkshopContext) -> int:
     """The reason the advisor will put to the customer."""
     assert update.message is not None
-    value, problem = checked_text(context, update.message.text, MAX_REASON)
-    if problem:
-        await reply(update, problem)
+    value = await read_text(update, context, MAX_REASON)
+    if value is None:
         return REASON
     draft(context, DRAFT)["reason"] = value
     _ = context._

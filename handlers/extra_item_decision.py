@@ -16,11 +16,11 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -102,9 +102,8 @@ async def got_consent(update: Update, context: WorkshopContext) -> int:
 async def got_consent_note(update: Update, context: WorkshopContext) -> int:
     """The way the customer agreed, in the advisor's words."""
     assert update.message is not None
-    note, problem = checked_text(context, update.message.text, MAX_NOTE)
-    if problem:
-        await reply(update, problem)
+    note = await read_text(update, context, MAX_NOTE)
+    if note is None:
         return CONSENT_NOTE
     return await record(update, context, approve=True, consent_method=ConsentMethod.other,
                         consent_note=note)
@@ -113,9 +112,8 @@ async def got_consent_note(update: Update, context: WorkshopContext) -> int:
 async def got_reason(update: Update, context: WorkshopContext) -> int:
     """Why not; the technician reads it."""
     assert update.message is not None
-    reason, problem = checked_text(context, update.message.text, MAX_NOTE)
-    if problem:
-        await reply(update, problem)
+    reason = await read_text(update, context, MAX_NOTE)
+    if reason is None:
         return REASON
     return await record(update, context, approve=False, reject_reason=reason)
 

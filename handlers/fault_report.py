@@ -27,13 +27,13 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keep_photo,
     keyboard,
     open_floor_step,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -76,9 +76,8 @@ async def photo_too_early(update: Update, context: WorkshopContext) -> int:
 async def got_description(update: Update, context: WorkshopContext) -> int:
     """Keep the description; photos next."""
     assert update.message is not None
-    text, problem = checked_text(context, update.message.text, MAX_DESCRIPTION)
-    if problem:
-        await reply(update, problem)
+    text = await read_text(update, context, MAX_DESCRIPTION)
+    if text is None:
         return DESCRIBING
     form = draft(context, DRAFT)
     form["description"] = text

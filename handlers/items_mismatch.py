@@ -7,11 +7,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from handlers.common import (
     END,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     open_floor_step,
+    read_text,
     refusal,
     reply,
 )
@@ -41,9 +41,8 @@ async def got_note(update: Update, context: WorkshopContext) -> int:
     """Save the note and tell the advisor."""
     _ = context._
     assert update.message is not None
-    text, problem = checked_text(context, update.message.text, MAX_NOTE)
-    if problem:
-        await reply(update, problem)
+    text = await read_text(update, context, MAX_NOTE)
+    if text is None:
         return NOTE
     order_id = draft(context, DRAFT)["order_id"]
     async with context.services.db.session() as session:

@@ -30,11 +30,11 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -414,9 +414,8 @@ async def got_summary(update: Update, context: WorkshopContext) -> int:
     """Register it as sent today by this person."""
     _ = context._
     assert update.message is not None
-    summary, problem = checked_text(context, update.message.text, MAX_SUMMARY)
-    if problem:
-        await reply(update, problem)
+    summary = await read_text(update, context, MAX_SUMMARY)
+    if summary is None:
         return SUMMARY
     form = draft(context, DRAFT_REGISTER)
     now = context.now()

@@ -13,11 +13,11 @@ from handlers.common import (
     END,
     answer_tap,
     button,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
+    read_text,
     refusal,
     reply,
 )
@@ -88,9 +88,8 @@ async def confirm_plate(update: Update, context: WorkshopContext) -> int:
 async def got_customer(update: Update, context: WorkshopContext) -> int:
     """Customer name."""
     assert update.message is not None
-    value, problem = checked_text(context, update.message.text, 64)
-    if problem:
-        await reply(update, problem)
+    value = await read_text(update, context, 64)
+    if value is None:
         return CUSTOMER
     draft(context, DRAFT)["customer_name"] = value
     await reply(update, context._("Customer's phone number?"))
@@ -113,9 +112,8 @@ async def got_phone(update: Update, context: WorkshopContext) -> int:
 async def got_model(update: Update, context: WorkshopContext) -> int:
     """Vehicle model."""
     assert update.message is not None
-    value, problem = checked_text(context, update.message.text, 64)
-    if problem:
-        await reply(update, problem)
+    value = await read_text(update, context, 64)
+    if value is None:
         return MODEL
     draft(context, DRAFT)["vehicle_model"] = value
     await reply(update, context._("What does the customer say is wrong (the complaint)?"))
@@ -125,9 +123,8 @@ async def got_model(update: Update, context: WorkshopContext) -> int:
 async def got_complaint(update: Update, context: WorkshopContext) -> int:
     """The customer's complaint in their words."""
     assert update.message is not None
-    value, problem = checked_text(context, update.message.text, 1000)
-    if problem:
-        await reply(update, problem)
+    value = await read_text(update, context, 1000)
+    if value is None:
         return COMPLAINT
     draft(context, DRAFT)["complaint"] = value
     await reply(update, context._("The repair items, one per line:"))

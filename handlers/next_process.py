@@ -16,12 +16,12 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
     open_floor_step,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -95,9 +95,8 @@ async def next_note(update: Update, context: WorkshopContext) -> int:
     """Hand the order on; the next technician gets it with the note, the advisor hears."""
     _ = context._
     assert update.message is not None
-    note, problem = checked_text(context, update.message.text, MAX_NOTE)
-    if problem:
-        await reply(update, problem)
+    note = await read_text(update, context, MAX_NOTE)
+    if note is None:
         return NOTE
     form = draft(context, NEXT)
     me = context.me

@@ -22,11 +22,11 @@ from handlers.common import (
     END,
     answer_tap,
     button,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
+    read_text,
     refusal,
     reply,
     wrong_input,
@@ -115,9 +115,8 @@ async def got_kind(update: Update, context: WorkshopContext) -> int:
 async def got_title(update: Update, context: WorkshopContext) -> int:
     """The title as the invitees will read it."""
     assert update.message is not None
-    value, problem = checked_text(context, update.message.text, MAX_TITLE)
-    if problem:
-        await reply(update, problem)
+    value = await read_text(update, context, MAX_TITLE)
+    if value is None:
         return TITLE
     draft(context, DRAFT)["title"] = value
     await reply(update, context._("When does it start? Date and time in shop time, e.g. "
@@ -148,9 +147,8 @@ async def got_when(update: Update, context: WorkshopContext) -> int:
 async def got_place(update: Update, context: WorkshopContext) -> int:
     """The place; then who must attend."""
     assert update.message is not None
-    value, problem = checked_text(context, update.message.text, MAX_PLACE)
-    if problem:
-        await reply(update, problem)
+    value = await read_text(update, context, MAX_PLACE)
+    if value is None:
         return PLACE
     draft(context, DRAFT)["place"] = value
     await ask_audience(update, context)
@@ -210,9 +208,8 @@ async def got_search(update: Update, context: WorkshopContext) -> int:
     """Show who matches, as toggles; another text searches again."""
     _ = context._
     assert update.message is not None
-    text, problem = checked_text(context, update.message.text, 64)
-    if problem:
-        await reply(update, problem)
+    text = await read_text(update, context, 64)
+    if text is None:
         return SEARCH
     assert text is not None
     async with context.services.db.session() as session:

@@ -15,10 +15,10 @@ from handlers.common import (
     END,
     answer_tap,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -108,9 +108,8 @@ async def got_reason(update: Update, context: WorkshopContext) -> int:
     """Record the "can't attend" with its reason and tell the organiser."""
     _ = context._
     assert update.message is not None
-    reason, problem = checked_text(context, update.message.text, MAX_REASON)
-    if problem:
-        await reply(update, problem)
+    reason = await read_text(update, context, MAX_REASON)
+    if reason is None:
         return REASON
     invitee_id = draft(context, DECLINE_DRAFT)["invitee_id"]
     async with context.services.db.session() as session:

@@ -24,11 +24,11 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -198,9 +198,8 @@ async def got_expected(update: Update, context: WorkshopContext) -> int:
 async def got_reason(update: Update, context: WorkshopContext) -> int:
     """Why the part is declined; the technician reads it."""
     assert update.message is not None
-    reason, problem = checked_text(context, update.message.text, MAX_REASON)
-    if problem:
-        await reply(update, problem)
+    reason = await read_text(update, context, MAX_REASON)
+    if reason is None:
         return REASON
     return await decided(update, context, reason=reason)
 

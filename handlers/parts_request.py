@@ -18,12 +18,12 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keep_photo,
     keyboard,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -93,9 +93,8 @@ async def got_item(update: Update, context: WorkshopContext) -> int:
 async def got_part(update: Update, context: WorkshopContext) -> int:
     """Part number and/or name, in one message."""
     assert update.message is not None
-    value, problem = checked_text(context, update.message.text, MAX_PART_TEXT)
-    if problem:
-        await reply(update, problem)
+    value = await read_text(update, context, MAX_PART_TEXT)
+    if value is None:
         return PART
     draft(context, REQUEST)["part"] = value
     _ = context._

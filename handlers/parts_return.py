@@ -16,13 +16,13 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keep_photo,
     keyboard,
     local_time,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -63,9 +63,8 @@ async def start_return(update: Update, context: WorkshopContext) -> int:
 async def got_return_reason(update: Update, context: WorkshopContext) -> int:
     """What is wrong with the part; photos next."""
     assert update.message is not None
-    reason, problem = checked_text(context, update.message.text, MAX_REASON)
-    if problem:
-        await reply(update, problem)
+    reason = await read_text(update, context, MAX_REASON)
+    if reason is None:
         return RETURN_REASON
     form = draft(context, RETURN)
     form["reason"] = reason

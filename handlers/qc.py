@@ -26,12 +26,12 @@ from handlers.common import (
     answer_tap,
     button,
     callback_int,
-    checked_text,
     conversation,
     draft,
     drop_draft,
     keyboard,
     local_time,
+    read_text,
     refusal,
     refuse,
     reply,
@@ -318,9 +318,8 @@ async def rework_reason(update: Update, context: WorkshopContext) -> int:
     """Record the rework (once), redraw the cards, give the item back to the technician."""
     _ = context._
     assert update.message is not None
-    reason, problem = checked_text(context, update.message.text, MAX_REASON)
-    if problem:
-        await reply(update, problem)
+    reason = await read_text(update, context, MAX_REASON)
+    if reason is None:
         return REASON
     form = draft(context, REWORK)
     me = context.me
