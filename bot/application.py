@@ -59,6 +59,7 @@ from handlers import (
     qc,
     report,
     self_check,
+    staff_admin,
     start,
     today,
 )
@@ -184,6 +185,7 @@ def build_application(
             *letters.handlers(),
             *report.handlers(),
             *followup_buttons.handlers(),
+            *staff_admin.handlers(),
             *today.handlers(),
             *orders.handlers(),
             *start.handlers(),

@@ -40,6 +40,7 @@ COMMANDS: list[tuple[str, str, frozenset[Role]]] = [
     ("campaign", N_("Create a campaign"), frozenset({Role.supervisor})),
     ("report", N_("Monthly or annual report"), frozenset({Role.supervisor})),
     ("export", N_("Export the four forms as spreadsheets"), frozenset({Role.supervisor})),
+    ("staff", N_("Staff: invite, roles, deactivate"), frozenset({Role.admin})),
     ("lang", N_("Language / 语言"), frozenset()),
     ("help", N_("What I can do"), frozenset()),
     ("cancel", N_("Stop the current step"), frozenset()),

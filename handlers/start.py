@@ -86,6 +86,9 @@ def help_text(context: WorkshopContext) -> str:
         lines.append(_("/assign, /away, /campaign, /report, /export — for supervisors."))
     if staff.has(Role.supervisor, Role.team_leader):
         lines.append(_("/notice — post a training or meeting notice."))
+    if staff.has(Role.admin):
+        lines.append(_("/staff — the staff: invite someone, change roles, new invite codes, "
+                       "deactivate."))
     lines.append(_("/duty — duty areas. /damage — report damaged equipment."))
     lines.append(_("/lang — change the language. /cancel — stop the current step."))
     return "\n".join(lines)

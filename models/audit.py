@@ -39,7 +39,13 @@ def record(
     after: str | None = None,
     **detail: Any,
 ) -> AuditEvent:
-    """Add an audit event to the session; it commits with the change it describes."""
+    """Add an audit event to the session; it commits with the change it describes. A state
+    longer than its column (a long list of roles) is cut there and kept whole in ``detail``."""
+    for name, value in (("before", before), ("after", after)):
+        if value is not None and len(value) > STATE_LENGTH:
+            detail[name] = value
+    before = _fit(before)
+    after = _fit(after)
     event = AuditEvent(
         at=now,
         staff_id=actor.staff_id if actor else None,
@@ -53,6 +59,15 @@ def record(
     )
     session.add(event)
     return event
+
+
+STATE_LENGTH = 32  # the before/after columns
+
+
+def _fit(value: str | None) -> str | None:
+    if value is None or len(value) <= STATE_LENGTH:
+        return value
+    return value[: STATE_LENGTH - 1] + "…"
 
 
 class Actor:

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import audit
 from models.audit import Actor
 from models.db import UTCDateTime
+from models.rules import Refused
 
 
 class Role(StrEnum):
@@ -105,6 +106,7 @@ async def add_staff(
     invite_ttl: timedelta,
     locale: str | None = None,
     code: str | None = None,
+    actor: Actor | None = None,
 ) -> tuple[Staff, InviteCode]:
     name = name.strip()
     if not name:
@@ -118,7 +120,7 @@ async def add_staff(
     await session.flush()
     invite = await new_invite(session, staff, now=now, ttl=invite_ttl)
     audit.record(
-        session, now=now, actor=None, action="staff.add", entity="staff", entity_id=staff.id,
+        session, now=now, actor=actor, action="staff.add", entity="staff", entity_id=staff.id,
         after=staff.roles,
     )
     return staff, invite
@@ -304,3 +306,157 @@ async def set_on_duty(
         session, now=now, actor=actor, action="staff.duty", entity="staff", entity_id=staff.id,
         before=before, after="on" if on_duty else "off",
     )
+
+
+# --- administration in chat (/staff) ---------------------------------------------------------
+# The CLI's rules above, plus what keeps the shop from locking itself out: only admins act,
+# nobody deactivates themselves, and the last active admin keeps the admin role.
+MAX_NAME = 64
+MAX_CODE = 32
+
+
+def require_admin(staff: Staff) -> None:
+    if not staff.active or not staff.has(Role.admin):
+        raise Refused("staff_not_admin")
+
+
+async def get_staff(session: AsyncSession, staff_id: int) -> Staff:
+    staff = await session.get(Staff, staff_id)
+    if staff is None:
+        raise Refused("staff_missing")
+    return staff
+
+
+async def staff_page(
+    session: AsyncSession, *, offset: int, limit: int
+) -> tuple[list[Staff], int]:
+    """One page of everyone, active people first, then by name; and how many there are."""
+    everyone = list((await session.exec(
+        select(Staff).order_by(col(Staff.active).desc(), col(Staff.name), col(Staff.id))
+    )).all())
+    return everyone[offset : offset + limit], len(everyone)
+
+
+async def channels_of(session: AsyncSession, staff_ids: list[int]) -> dict[int, list[str]]:
+    """The channels each person is bound on, sorted."""
+    if not staff_ids:
+        return {}
+    accounts = (await session.exec(
+        select(ChatAccount).where(col(ChatAccount.staff_id).in_(staff_ids))
+    )).all()
+    found: dict[int, set[str]] = {}
+    for account in accounts:
+        found.setdefault(account.staff_id, set()).add(account.channel)
+    return {staff_id: sorted(channels) for staff_id, channels in found.items()}
+
+
+async def _is_last_admin(session: AsyncSession, staff: Staff) -> bool:
+    if not staff.active or not staff.has(Role.admin):
+        return False
+    admins = await active_with_role(session, Role.admin)
+    return [a.id for a in admins] == [staff.id]
+
+
+def _roles_audit(roles: str) -> str:
+    """The roles as the audit's short before/after column takes them (the full list goes
+    into the detail)."""
+    return roles if len(roles) <= 32 else roles[:31] + "…"
+
+
+async def check_new_code(session: AsyncSession, code: str) -> str:
+    code = code.strip()
+    if not code or len(code.split()) != 1:
+        raise Refused("staff_code_invalid")
+    if (await session.exec(select(Staff).where(Staff.code == code))).first():
+        raise Refused("staff_code_taken", staff_code=code)
+    return code
+
+
+async def change_roles(
+    session: AsyncSession, *, staff_id: int, roles: set[Role], admin: Staff, now: datetime,
+    actor: Actor,
+) -> Staff:
+    """An admin replaces someone's roles; the last active admin keeps the admin role."""
+    require_admin(admin)
+    staff = await get_staff(session, staff_id)
+    if not roles:
+        raise Refused("staff_no_roles")
+    if Role.admin not in roles and await _is_last_admin(session, staff):
+        raise Refused("staff_last_admin", name=staff.name)
+    before = staff.roles
+    staff.roles = encode_roles(roles)
+    if staff.roles != before:
+        audit.record(
+            session, now=now, actor=actor, action="staff.set_roles", entity="staff",
+            entity_id=staff.id, before=_roles_audit(before), after=_roles_audit(staff.roles),
+            roles_before=before, roles_after=staff.roles,
+        )
+    return staff
+
+
+async def issue_invite(
+    session: AsyncSession, *, staff_id: int, admin: Staff, now: datetime, ttl: timedelta,
+    actor: Actor,
+) -> tuple[Staff, InviteCode]:
+    """A new code for an active person; their earlier unused codes stop working (as the
+    CLI's ``staff invite``)."""
+    require_admin(admin)
+    staff = await get_staff(session, staff_id)
+    if not staff.active:
+        raise Refused("staff_inactive", name=staff.name)
+    await session.exec(  # type: ignore[call-overload]
+        update(InviteCode)
+        .where(col(InviteCode.staff_id) == staff.id, col(InviteCode.used_at).is_(None),
+               col(InviteCode.expires_at) > now)
+        .values(expires_at=now)
+    )
+    invite = await new_invite(session, staff, now=now, ttl=ttl)
+    audit.record(
+        session, now=now, actor=actor, action="staff.invite", entity="staff",
+        entity_id=staff.id, invite_id=invite.id,
+    )
+    return staff, invite
+
+
+async def check_deactivate(
+    session: AsyncSession, *, staff_id: int, admin: Staff
+) -> Staff:
+    """Whether an admin may deactivate this person: not themselves, not the last admin."""
+    require_admin(admin)
+    staff = await get_staff(session, staff_id)
+    if not staff.active:
+        raise Refused("staff_already_inactive", name=staff.name)
+    if staff.id == admin.id:
+        raise Refused("staff_self_deactivate")
+    if await _is_last_admin(session, staff):
+        raise Refused("staff_last_admin", name=staff.name)
+    return staff
+
+
+async def deactivate_staff(
+    session: AsyncSession, *, staff_id: int, admin: Staff, now: datetime, actor: Actor
+) -> Staff:
+    staff = await check_deactivate(session, staff_id=staff_id, admin=admin)
+    await deactivate(session, staff, now=now, actor=actor)
+    return staff
+
+
+async def reactivate(
+    session: AsyncSession, staff: Staff, *, now: datetime, actor: Actor | None = None
+) -> None:
+    staff.active = True
+    audit.record(
+        session, now=now, actor=actor, action="staff.reactivate", entity="staff",
+        entity_id=staff.id, before="inactive", after="active",
+    )
+
+
+async def reactivate_staff(
+    session: AsyncSession, *, staff_id: int, admin: Staff, now: datetime, actor: Actor
+) -> Staff:
+    require_admin(admin)
+    staff = await get_staff(session, staff_id)
+    if staff.active:
+        raise Refused("staff_already_active", name=staff.name)
+    await reactivate(session, staff, now=now, actor=actor)
+    return staff

@@ -188,3 +188,16 @@ async def tick_checklist(session, order_id, tech):  # type: ignore[no-untyped-de
         await checklist.set_tick(session, order_id=order_id, staff=tech, box=box, on=True,
                                  now=NOW, actor=ACTOR)
     await checklist.complete(session, order_id=order_id, staff=tech, now=NOW, actor=ACTOR)
+
+
+async def test_a_long_list_of_roles_fits_the_audit_trail(db: Database) -> None:
+    now = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    roles = {Role.technician, Role.team_leader, Role.inspector, Role.advisor}
+    async with db.session() as session:
+        staff, _invite = await add_staff(session, name="全能王", roles=roles, now=now,
+                                         invite_ttl=timedelta(days=7))
+        await session.commit()  # PostgreSQL would refuse a value longer than the column
+        event = (await session.exec(
+            select(AuditEvent).where(AuditEvent.action == "staff.add"))).one()
+    assert event.after is not None and len(event.after) == 32 and event.after.endswith("…")
+    assert event.detail == {"after": staff.roles}
