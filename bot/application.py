@@ -199,43 +199,24 @@ def build_application(
     # The jobs read the database and send through the messenger to every channel, so one
     # application per process runs them.
     if run_jobs and application.job_queue is not None:
-        application.job_queue.run_repeating(
-            escalation.job,
-            interval=timedelta(seconds=settings.escalation_check_seconds),
-            first=timedelta(seconds=5),
-            name=f"escalation:{channel}",
-            job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
+        # (job, how often in seconds, first run after seconds, misfire grace in seconds)
+        schedule = (
+            (escalation, settings.escalation_check_seconds, 5, 60),
+            (after_sales, settings.followup_check_seconds, 10, 60),
+            (workshop, settings.followup_check_seconds, 15, 60),
+            # Delivery: messages a platform refused for now, and WeCom photos kept before
+            # their media ids expire.
+            (outbox, settings.outbox_check_seconds, 20, 60),
+            (media, 300, 25, 300),
         )
-        application.job_queue.run_repeating(
-            after_sales.job,
-            interval=timedelta(seconds=settings.followup_check_seconds),
-            first=timedelta(seconds=10),
-            name=f"after_sales:{channel}",
-            job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
-        )
-        application.job_queue.run_repeating(
-            workshop.job,
-            interval=timedelta(seconds=settings.followup_check_seconds),
-            first=timedelta(seconds=15),
-            name=f"workshop:{channel}",
-            job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
-        )
-        # Delivery: messages a platform refused for now, and WeCom photos kept before their
-        # media ids expire.
-        application.job_queue.run_repeating(
-            outbox.job,
-            interval=timedelta(seconds=settings.outbox_check_seconds),
-            first=timedelta(seconds=20),
-            name=f"outbox:{channel}",
-            job_kwargs={"misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
-        )
-        application.job_queue.run_repeating(
-            media.job,
-            interval=timedelta(minutes=5),
-            first=timedelta(seconds=25),
-            name=f"media:{channel}",
-            job_kwargs={"misfire_grace_time": 300, "coalesce": True, "max_instances": 1},
-        )
+        for module, every, first, grace in schedule:
+            application.job_queue.run_repeating(
+                module.job,
+                interval=timedelta(seconds=every),
+                first=timedelta(seconds=first),
+                name=f"{module.__name__.rsplit('.', 1)[1]}:{channel}",
+                job_kwargs={"misfire_grace_time": grace, "coalesce": True, "max_instances": 1},
+            )
     return application
 
 

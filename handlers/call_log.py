@@ -47,6 +47,7 @@ from handlers.common import (
     refusal,
     refuse,
     reply,
+    toggle_tick,
     wrong_input,
 )
 from handlers.context import WorkshopContext
@@ -289,13 +290,8 @@ async def toggle_topic(update: Update, context: WorkshopContext) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
     topics: list[str] = draft(context, DRAFT).setdefault("topics", [])
-    topic = query.data.rsplit(":", 1)[1]
-    if topic in topics:
-        topics.remove(topic)
-    else:
-        topics.append(topic)
-    await query.answer()
-    await query.edit_message_reply_markup(topics_keyboard(context._, topics))
+    await toggle_tick(update, topics, query.data.rsplit(":", 1)[1],
+                      lambda: topics_keyboard(context._, topics))
     return TOPICS
 
 

@@ -283,6 +283,20 @@ def keep_photo(context: WorkshopContext, draft_key: str, message: Message, limit
     return len(photos)
 
 
+async def toggle_tick(update: Update, ticked: list[Any], value: Any,
+                      redraw: Callable[[], InlineKeyboardMarkup]) -> None:
+    """A tick-box button was tapped: tick ``value`` (or untick it) in ``ticked`` and redraw the
+    buttons, which show the ticks."""
+    query = update.callback_query
+    assert query is not None
+    if value in ticked:
+        ticked.remove(value)
+    else:
+        ticked.append(value)
+    await query.answer()
+    await query.edit_message_reply_markup(redraw())
+
+
 def local_time(_: Translator, at: datetime | None) -> str:
     return _.time(at) if at else "—"
 

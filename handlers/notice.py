@@ -29,6 +29,7 @@ from handlers.common import (
     read_text,
     refusal,
     reply,
+    toggle_tick,
     wrong_input,
 )
 from handlers.context import WorkshopContext
@@ -177,14 +178,8 @@ async def toggle_role(update: Update, context: WorkshopContext) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
     form = draft(context, DRAFT)
-    roles: list[str] = form.setdefault("roles", [])
-    role = query.data.rsplit(":", 1)[1]
-    if role in roles:
-        roles.remove(role)
-    else:
-        roles.append(role)
-    await query.answer()
-    await query.edit_message_reply_markup(audience_keyboard(context._, form))
+    await toggle_tick(update, form.setdefault("roles", []), query.data.rsplit(":", 1)[1],
+                      lambda: audience_keyboard(context._, form))
     return AUDIENCE
 
 
@@ -237,13 +232,8 @@ async def toggle_person(update: Update, context: WorkshopContext) -> int:
     if staff_id not in [pair[0] for pair in found]:
         await wrong_input(update, context)  # a button of an older search
         return SEARCH
-    picked: list[int] = form.setdefault("people", [])
-    if staff_id in picked:
-        picked.remove(staff_id)
-    else:
-        picked.append(staff_id)
-    await query.answer()
-    await query.edit_message_reply_markup(people_keyboard(_, form, found))  # type: ignore[arg-type]
+    await toggle_tick(update, form.setdefault("people", []), staff_id,
+                      lambda: people_keyboard(_, form, found))  # type: ignore[arg-type]
     return SEARCH
 
 

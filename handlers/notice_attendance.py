@@ -28,6 +28,7 @@ from handlers.common import (
     refusal,
     refuse,
     reply,
+    toggle_tick,
     wrong_input,
 )
 from handlers.context import WorkshopContext
@@ -123,13 +124,8 @@ async def toggle_present(update: Update, context: WorkshopContext) -> int:
         await wrong_input(update, context)  # the list of another notice
         return MARK
     present: list[int] = form.setdefault("present", [])
-    if invitee_id in present:
-        present.remove(invitee_id)
-    else:
-        present.append(invitee_id)
-    await query.answer()
-    await query.edit_message_reply_markup(
-        roll_keyboard(context._, form["notice_id"], form["rows"], present))
+    await toggle_tick(update, present, invitee_id,
+                      lambda: roll_keyboard(context._, form["notice_id"], form["rows"], present))
     return MARK
 
 

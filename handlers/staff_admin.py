@@ -31,6 +31,7 @@ from handlers.common import (
     refusal,
     refuse,
     reply,
+    toggle_tick,
 )
 from handlers.context import WorkshopContext
 from handlers.menus import set_menu
@@ -414,14 +415,8 @@ async def toggle_role(update: Update, context: WorkshopContext) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
     form = draft(context, DRAFT)
-    roles: list[str] = form.setdefault("roles", [])
-    role = query.data.rsplit(":", 1)[1]
-    if role in roles:
-        roles.remove(role)
-    else:
-        roles.append(role)
-    await query.answer()
-    await query.edit_message_reply_markup(invite_roles_keyboard(context._, form))
+    await toggle_tick(update, form.setdefault("roles", []), query.data.rsplit(":", 1)[1],
+                      lambda: invite_roles_keyboard(context._, form))
     return ROLES
 
 
