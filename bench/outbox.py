@@ -127,7 +127,7 @@ async def bench(args: argparse.Namespace, url: str) -> None:
                         wecom_aes_key="jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
                         wecom_api_base=fake.base_url)
     clock = FrozenClock(NOW)
-    services = Services(settings=settings, db=db, clock=clock, messenger=Messenger(settings))
+    services = Services(settings=settings, db=db, clock=clock, messenger=Messenger(settings, clock))
     telegram = build_application(services, request=FakeBotApi(), rate_limiter=False,
                                  run_jobs=False)
     wecom_request.MEMBER_LIMIT = 10**9  # spread over many members: pacing never waits

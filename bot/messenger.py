@@ -35,10 +35,11 @@ from models.attachment import (
     sources,
 )
 from models.card import CardMessage, cards_of
-from models.db import Database, utcnow
+from models.db import Database
 from models.staff import ChatAccount, Staff, accounts_of
 
 if TYPE_CHECKING:
+    from bot.clock import Clock
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,9 @@ class Undeliverable(Exception):
 
 
 class Messenger:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
+        self.clock = clock  # the shop's clock: a kept message's times come from it, never the wall
         self._bots: dict[str, Bot] = {}
         # Chats with messages in the outbox: later messages wait behind them (keeps order);
         # likewise messages with an edit in the outbox: a later edit must not be overtaken.
@@ -104,7 +106,7 @@ class Messenger:
     ) -> int:
         """Send to every bound account of ``staff``; returns how many chats got it (or will:
         a message kept in the outbox counts)."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         text, markup = render(self.translator(staff))
         delivered = 0
         for account in self.recipients(staff, await accounts_of(session, staff.id)):  # type: ignore[arg-type]
@@ -159,7 +161,7 @@ class Messenger:
     ) -> int:
         """A generated file (a report's chart or spreadsheet) to every bound account of
         ``staff``, as a photo or a document; returns how many chats got it (or will)."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         delivered = 0
         payload = {"filename": filename, "photo": photo, "caption": caption}
         for account in self.recipients(staff, await accounts_of(session, staff.id)):  # type: ignore[arg-type]
@@ -335,7 +337,7 @@ class Messenger:
     ) -> int:
         """Edit every copy of a card (each in its reader's language); returns how many (an
         edit kept in the outbox counts)."""
-        now = now or utcnow()
+        now = now or self.clock.now()
         edited = 0
         staff_cache: dict[int, Staff | None] = {}
         for card in await cards_of(session, kind, ref_id):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.clock import Clock
 from bot.settings import Settings
-from models.db import Database, utcnow
+from models.db import Database
 
 
 def add_outbox_command(subparsers: Any) -> None:
@@ -68,7 +69,7 @@ def cmd_outbox_retry(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         async with db.session() as session:
             count = await outbox.retry_failed(session, None if args.all else args.ids,
-                                              utcnow())
+                                              Clock().now())
             await session.commit()
             return count
 

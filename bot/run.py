@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 def poll(settings: Settings) -> None:
     """Build the Telegram application on a real clock and poll ``TELEGRAM_API_BASE_URL``."""
     db = Database(settings.database_url)
-    services = Services(settings=settings, db=db, clock=Clock(), messenger=Messenger(settings))
+    clock = Clock()
+    services = Services(settings=settings, db=db, clock=clock, messenger=Messenger(settings, clock))
     application = build_application(services)
     earlier_shutdown = application.post_shutdown
 
@@ -85,7 +86,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     from bot.wecom.request import WeComRequest
 
     db = Database(settings.database_url)
-    services = Services(settings=settings, db=db, clock=Clock(), messenger=Messenger(settings))
+    clock = Clock()
+    services = Services(settings=settings, db=db, clock=clock, messenger=Messenger(settings, clock))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -84,6 +84,3 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -38,7 +38,7 @@ class Shop:
         self.api = FakeBotApi()
         self.errors: list[BaseException] = []
         self.services = Services(settings=settings, db=db, clock=self.clock,
-                                 messenger=Messenger(settings))
+                                 messenger=Messenger(settings, self.clock))
         self.app: Any = None
 
     async def start(self) -> None:
@@ -55,7 +55,7 @@ class Shop:
         """Stop the bot and start a new Application on the same database (a redeploy)."""
         await self.stop()
         self.services = Services(settings=self.settings, db=self.db, clock=self.clock,
-                                 messenger=Messenger(self.settings))
+                                 messenger=Messenger(self.settings, self.clock))
         await self.start()
 
     async def _record_error(self, update: object, context: Any) -> None:

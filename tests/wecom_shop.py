@@ -304,7 +304,7 @@ class WeComShop:
         settings = self.settings
         self.crypto = WeComCrypto(TOKEN, settings.wecom_aes_key or "", CORP_ID)
         self.services = Services(settings=settings, db=self.db, clock=self.clock,
-                                 messenger=Messenger(settings))
+                                 messenger=Messenger(settings, self.clock))
         self.request = WeComRequest(settings, self.db, self.clock, sleep=self._sleep,
                                     monotonic=self._monotonic)
         self.request.observers.append(self.api.observe)
