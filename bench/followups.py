@@ -13,8 +13,8 @@ measures and prints:
   job's page size (500) and for every reminder due that minute; the median of ``--repeat`` runs;
 - reminders prepared per second: what the job does per due follow-up before sending —
   ``models.talking_points.gather`` (customer, vehicle, visit, campaign, open complaints, the
-  last call and its caller) and ``handlers.followup_buttons.reminder_card`` (the card's text and
-  buttons, in English) — over the follow-ups due that minute (up to 2,000);
+  last call and its caller) and ``handlers.after_sales.cards.followup.reminder_card`` (the
+  card's text and buttons, in English) — over the follow-ups due that minute (up to 2,000);
 - ``models.report.period_report`` for one month and for the year;
 - exporting the month's 跟踪记录表 (call log) as XLSX;
 - the process's peak memory (``ru_maxrss``) while measuring; the filling runs in a child
@@ -249,7 +249,7 @@ async def prepare_reminders(db: Database, followups: list[FollowUp]) -> tuple[fl
     from models.talking_points import UPCOMING_DAYS, gather
 
     try:
-        from handlers.followup_buttons import reminder_card
+        from handlers.after_sales.cards.followup import reminder_card
         what = "gather + reminder_card"
     except ImportError:  # the card's module not there: the models' part alone
         reminder_card = None  # type: ignore[assignment]

@@ -20,52 +20,21 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
+from bot.context import WorkshopContext
 from bot.persistence import DatabasePersistence
 from bot.services import Services
-from handlers import (
-    absence,
-    access,
-    assign,
-    call_log,
-    campaign,
-    checklist,
-    complaint_solution,
-    complaints,
-    consultation,
-    customer,
-    customer_edit,
-    delivery,
-    duty,
-    equipment,
-    extra_item,
-    extra_item_decision,
-    fault_report,
-    followup_buttons,
-    items_mismatch,
-    job_clock,
-    letters,
-    lifting,
-    new_order,
-    next_process,
-    notice,
-    notice_attendance,
-    notice_reply,
-    orders,
-    parts_decision,
-    parts_list,
-    parts_request,
-    parts_return,
-    plate_check,
-    qc,
-    report,
-    self_check,
-    staff_admin,
-    start,
-    today,
-)
-from handlers.common import nothing_to_cancel, reply, stale_button
-from handlers.context import WorkshopContext
-from handlers.menus import set_default_menu, set_menu
+from handlers.after_sales import routes as after_sales_routes
+from handlers.chat.conversation import nothing_to_cancel, stale_button
+from handlers.chat.routes import Routes
+from handlers.chat.ui import reply
+from handlers.duty import routes as duty_routes
+from handlers.floor import routes as floor_routes
+from handlers.parts import routes as parts_routes
+from handlers.qc import routes as qc_routes
+from handlers.staff import access
+from handlers.staff import routes as staff_routes
+from handlers.staff.menus import set_default_menu, set_menu
+from handlers.training import routes as training_routes
 from jobs import after_sales, escalation, media, outbox, workshop
 from models.staff import ChatAccount, Staff
 
@@ -75,6 +44,9 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
 
 PERSIST_GROUP = 1000
+# The shop's areas, each with its conversations and its buttons (``handlers/<area>/routes.py``).
+AREAS = (floor_routes, parts_routes, qc_routes, duty_routes, training_routes, after_sales_routes,
+         staff_routes)
 # python-telegram-bot wants a token; the WeCom application's requests never reach Telegram.
 WECOM_BOT_TOKEN = "wecom:0-not-a-telegram-token"
 
@@ -143,52 +115,15 @@ def build_application(
     application.bot_data["channel"] = channel
     services.messenger.register(channel, application.bot)
 
-    # Order matters: the access gate runs first and stops strangers; conversations come
-    # before the one-tap buttons so an open conversation sees its input first; persistence
-    # is written last.
+    # Order matters: the access gate runs first and stops strangers; every area's conversations
+    # come before any one-tap button or command, so an open conversation sees its person's
+    # input first; persistence is written last.
     application.add_handlers(access.handlers(), group=access.GROUP)
+    routes = sum((area.routes() for area in AREAS), Routes())
     application.add_handlers(
         [
-            *new_order.handlers(),
-            *plate_check.handlers(),
-            *items_mismatch.handlers(),
-            *fault_report.handlers(),
-            *extra_item.handlers(),
-            *extra_item_decision.handlers(),
-            # The rest of the workshop (W6–W11, N1–N7)
-            *checklist.handlers(),
-            *lifting.handlers(),
-            *parts_request.handlers(),
-            *parts_decision.handlers(),
-            *parts_return.handlers(),
-            *parts_list.handlers(),
-            *next_process.handlers(),
-            *qc.handlers(),
-            *self_check.handlers(),
-            *job_clock.handlers(),
-            *duty.handlers(),
-            *equipment.handlers(),
-            *notice.handlers(),
-            *notice_reply.handlers(),
-            *notice_attendance.handlers(),
-            # After-sales (A1–A13)
-            *call_log.handlers(),
-            *customer_edit.handlers(),
-            *customer.handlers(),
-            *consultation.handlers(),
-            *assign.handlers(),
-            *absence.handlers(),
-            *delivery.handlers(),
-            *complaint_solution.handlers(),
-            *complaints.handlers(),
-            *campaign.handlers(),
-            *letters.handlers(),
-            *report.handlers(),
-            *followup_buttons.handlers(),
-            *staff_admin.handlers(),
-            *today.handlers(),
-            *orders.handlers(),
-            *start.handlers(),
+            *routes.conversations,
+            *routes.buttons,
             CommandHandler("cancel", nothing_to_cancel),
             CallbackQueryHandler(stale_button),
         ]

@@ -36,7 +36,7 @@ from bot.importer import (
 )
 from bot.messenger import Rendered
 from bot.services import Services
-from handlers.orders import advisor_card, technician_card
+from handlers.floor.cards import advisor_card, technician_card
 from models.audit import Actor
 from models.rules import Refused
 from models.staff import Staff

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from bot.context import WorkshopContext
 from bot.services import Services
-from handlers.context import WorkshopContext
 from jobs import archive_reminders, complaint_jobs, followup_reminders, letter_jobs, reports
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.i18n import Translator
 from bot.messenger import Rendered
 from bot.services import Services
-from handlers.common import button, keyboard
-from handlers.customer import edit_button, field_list, local_day, standing_in_note
+from handlers.after_sales.cards.archive import edit_button, field_list, local_day, standing_in_note
+from handlers.chat.ui import button, keyboard
 from models.absence import route
 from models.customer import (
     ARCHIVE_DAYS,

@@ -21,8 +21,7 @@ from datetime import UTC, datetime, time
 from functools import partial
 
 from bot.services import Services
-from handlers.complaint_cards import (
-    CARD,
+from handlers.after_sales.cards.complaint import (
     callback_late,
     callback_of,
     callback_reminder,
@@ -31,7 +30,7 @@ from handlers.complaint_cards import (
     escalated_to_supervisor,
     tell_clerk,
 )
-from models.card import recipients_of
+from models.card import CardKind, recipients_of
 from models.complaint import callbacks_not_logged, due_for_escalation, mark_escalated
 from models.staff import Role, active_with_role
 
@@ -61,13 +60,13 @@ async def escalate(services: Services, now: datetime) -> int:
         for complaint in due:
             complaint_id: int = complaint.id  # type: ignore[assignment]
             facts = await complaint_facts(session, complaint)
-            holders = await recipients_of(session, CARD, complaint_id)
+            holders = await recipients_of(session, CardKind.complaint, complaint_id)
             for supervisor in supervisors:
                 if supervisor.id in holders:
                     continue
                 sent += await services.messenger.send(
                     session, supervisor, partial(complaint_card, facts=facts, escalating=True),
-                    card=(CARD, complaint_id), now=now,
+                    card=(CardKind.complaint, complaint_id), now=now,
                 )
             await session.commit()  # where the cards went, before anything else can fail
             if await mark_escalated(session, complaint_id=complaint_id, now=now):
@@ -78,7 +77,7 @@ async def escalate(services: Services, now: datetime) -> int:
             else:  # solved meanwhile: the copies just sent must not keep their buttons
                 await session.refresh(complaint)
                 moved = await complaint_facts(session, complaint)
-                await services.messenger.update_cards(session, CARD, complaint_id,
+                await services.messenger.update_cards(session, CardKind.complaint, complaint_id,
                                                       partial(complaint_card, facts=moved))
             await session.commit()
     return sent

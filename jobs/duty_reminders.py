@@ -22,9 +22,9 @@ from functools import partial
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
-from handlers.duty import CARD, reminder_facts, schedule_of, weekly_summary
-from handlers.duty import reminder_card as card
-from models.card import recipients_of
+from handlers.duty.cards import reminder_card as card
+from handlers.duty.cards import reminder_facts, schedule_of, weekly_summary
+from models.card import CardKind, recipients_of
 from models.duty import (
     DutyReminder,
     create_due,
@@ -79,13 +79,15 @@ async def _remind(services: Services, session: AsyncSession, reminder: DutyRemin
         recipients = [facts.responsible]
     else:
         recipients = await _leaders(session)
-    holders = await recipients_of(session, CARD, reminder_id)  # a half-finished earlier run
+    # a half-finished earlier run
+    holders = await recipients_of(session, CardKind.duty_reminder, reminder_id)
     sent = 0
     for person in recipients:
         if person.id in holders:
             continue
         delivered = await services.messenger.send(session, person, partial(card, facts=facts),
-                                                  card=(CARD, reminder_id), now=now)
+                                                  card=(CardKind.duty_reminder, reminder_id),
+                                                  now=now)
         sent += delivered > 0
     await session.commit()  # the cards first: a crash before the mark resends once
     await mark_sent(session, reminder_id=reminder_id, now=now)
@@ -98,7 +100,7 @@ async def _tell_missed(services: Services, session: AsyncSession, reminder: Duty
     reminder_id: int = reminder.id  # type: ignore[assignment]
     facts = await reminder_facts(session, reminder)
     waited = int((now - (reminder.sent_at or now)).total_seconds() // 60)
-    holders = await recipients_of(session, CARD, reminder_id)
+    holders = await recipients_of(session, CardKind.duty_reminder, reminder_id)
     # The team leaders who do not hold the card already (the responsible person may be one);
     # when that leaves nobody, the supervisors.
     told = [p for p in await active_with_role(session, Role.team_leader) if p.id not in holders]
@@ -109,13 +111,13 @@ async def _tell_missed(services: Services, session: AsyncSession, reminder: Duty
     for person in told:
         delivered = await services.messenger.send(
             session, person, partial(card, facts=facts, missed_minutes=waited),
-            card=(CARD, reminder_id), now=now)
+            card=(CardKind.duty_reminder, reminder_id), now=now)
         sent += delivered > 0
     await session.commit()
     if not await mark_missed(session, reminder_id=reminder_id, now=now):
         await session.refresh(reminder)  # confirmed meanwhile: no Done button on the copies
         done = await reminder_facts(session, reminder)
-        await services.messenger.update_cards(session, CARD, reminder_id,
+        await services.messenger.update_cards(session, CardKind.duty_reminder, reminder_id,
                                               partial(card, facts=done))
     await session.commit()
     return sent

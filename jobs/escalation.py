@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from bot.context import WorkshopContext
 from bot.services import Services
-from handlers.context import WorkshopContext
 from jobs import extra_item_escalation, fault_escalation
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
-from handlers.extra_item import CARD, extra_item_card
+from handlers.floor.cards import extra_item_card
 from models.attachment import attachments_of
-from models.card import recipients_of
+from models.card import CardKind, recipients_of
 from models.extra_item import ExtraItemRequest, due_for_escalation, mark_escalated
 from models.staff import Role, Staff, active_with_role
 from models.work_order import OrderStatus, get_order
@@ -48,13 +48,13 @@ async def _send_wider(
     if order.status != OrderStatus.in_progress:
         return False
     technician = await session.get(Staff, request.requested_by)
-    photos = await attachments_of(session, CARD, request.id)  # type: ignore[arg-type]
-    have_it = await recipients_of(session, CARD, request.id)  # type: ignore[arg-type]
+    photos = await attachments_of(session, CardKind.extra_item, request.id)  # type: ignore[arg-type]
+    have_it = await recipients_of(session, CardKind.extra_item, request.id)  # type: ignore[arg-type]
     for advisor in await active_with_role(session, Role.advisor, on_duty_only=True):
         if advisor.id in have_it:
             continue
         await services.messenger.send(
             session, advisor, lambda t: extra_item_card(t, order, request, technician),
-            card=(CARD, request.id), photos=photos, now=now,  # type: ignore[arg-type]
+            card=(CardKind.extra_item, request.id), photos=photos, now=now,  # type: ignore[arg-type]
         )
     return True

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from bot.services import Services
-from handlers.fault_report import CARD, card_facts, fault_card
-from models.card import recipients_of
+from handlers.floor.cards import fault_card, fault_facts
+from models.card import CardKind, recipients_of
 from models.fault_report import due_for_escalation, mark_escalated
 from models.staff import Role, active_with_role
 
@@ -29,8 +29,8 @@ async def run(services: Services, now: datetime) -> int:
         advisors = await active_with_role(session, Role.advisor, on_duty_only=True)
         for report in reports:
             report_id: int = report.id  # type: ignore[assignment]
-            facts = await card_facts(session, report)
-            holders = await recipients_of(session, CARD, report_id)
+            facts = await fault_facts(session, report)
+            holders = await recipients_of(session, CardKind.fault_report, report_id)
             waited = int((now - report.created_at).total_seconds() // 60)
             for advisor in advisors:
                 if advisor.id in holders:
@@ -38,14 +38,14 @@ async def run(services: Services, now: datetime) -> int:
                 await messenger.send(
                     session, advisor,
                     partial(fault_card, facts=facts, overdue_minutes=waited),
-                    card=(CARD, report_id), photos=facts.photos, now=now,
+                    card=(CardKind.fault_report, report_id), photos=facts.photos, now=now,
                 )
             if await mark_escalated(session, report_id=report_id, now=now):
                 escalated += 1
             else:  # acknowledged meanwhile: the copies just sent must not keep the button
                 await session.refresh(report)
-                done = await card_facts(session, report)
-                await messenger.update_cards(session, CARD, report_id,
+                done = await fault_facts(session, report)
+                await messenger.update_cards(session, CardKind.fault_report, report_id,
                                              partial(fault_card, facts=done))
             await session.commit()
     return escalated

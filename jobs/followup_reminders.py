@@ -25,9 +25,10 @@ from datetime import date, datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
-from handlers.followup_buttons import CARD, overdue_notice, reminder_card
+from handlers.after_sales.cards.followup import overdue_notice, reminder_card
 from models.absence import route
 from models.campaign import Campaign, upcoming
+from models.card import CardKind
 from models.customer import get_customer
 from models.followup import (
     FollowUp,
@@ -123,7 +124,7 @@ class _Run:
             delivered = await self.services.messenger.send(
                 self.session, staff,
                 lambda t, for_whom=for_whom: reminder_card(t, points, for_whom, overdue),
-                card=(CARD, followup_id), now=self.now)
+                card=(CardKind.followup, followup_id), now=self.now)
             sent += delivered > 0
         await self.session.commit()  # the cards first: a crash before the mark resends once
         await mark_reminded(self.session, followup_id=followup_id,
@@ -147,7 +148,7 @@ class _Run:
                 delivered = await messenger.send(
                     self.session, staff,
                     lambda t, for_whom=for_whom: reminder_card(t, points, for_whom, True),
-                    card=(CARD, followup_id), now=self.now)
+                    card=(CardKind.followup, followup_id), now=self.now)
                 sent += delivered > 0
         clerk_id = points.customer.clerk_id
         routed = self.routes.get(clerk_id) if clerk_id is not None else None

@@ -15,8 +15,8 @@ from functools import partial
 from bot.i18n import Translator
 from bot.messenger import Rendered
 from bot.services import Services
-from handlers.lifting import CARD, watch_card, watch_facts
-from models.card import recipients_of
+from handlers.floor.cards import watch_card, watch_facts
+from models.card import CardKind, recipients_of
 from models.checklist import due_for_alert, mark_alerted
 from models.staff import Role, active_with_role
 from models.work_order import OrderStatus
@@ -45,14 +45,14 @@ async def run(services: Services, now: datetime) -> int:
                 s for s in supervisors if s.id not in involved]
             if not recipients:
                 log.warning("lift request %s: no team leader or supervisor to alert", watch_id)
-            holders = await recipients_of(session, CARD, watch_id)
+            holders = await recipients_of(session, CardKind.lift_watch, watch_id)
             waited = int((now - watch.requested_at).total_seconds() // 60)
             for person in recipients:
                 if person.id in holders:
                     continue
                 await messenger.send(session, person,
                                      partial(watch_card, facts=facts, overdue_minutes=waited),
-                                     card=(CARD, watch_id), now=now)
+                                     card=(CardKind.lift_watch, watch_id), now=now)
             if facts.technician is not None:
                 watcher = facts.watcher.name if facts.watcher else "?"
                 await messenger.send(session, facts.technician, partial(
@@ -64,7 +64,7 @@ async def run(services: Services, now: datetime) -> int:
             else:  # confirmed meanwhile: the copies just sent must not keep the button
                 await session.refresh(watch)
                 done = await watch_facts(session, watch)
-                await messenger.update_cards(session, CARD, watch_id,
+                await messenger.update_cards(session, CardKind.lift_watch, watch_id,
                                              partial(watch_card, facts=done))
             await session.commit()
     return alerted

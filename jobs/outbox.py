@@ -14,10 +14,10 @@ from datetime import datetime
 
 from telegram.error import BadRequest, Forbidden, NetworkError
 
+from bot.context import WorkshopContext
 from bot.messenger import LATER, Undeliverable, retry_seconds
 from bot.services import Services
 from bot.wecom.request import WeComRequest
-from handlers.context import WorkshopContext
 from models import outbox
 
 log = logging.getLogger(__name__)

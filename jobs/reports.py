@@ -14,7 +14,7 @@ from datetime import datetime, time
 
 from bot.i18n import Translator
 from bot.services import Services
-from handlers.report import report_file_name, report_files, report_messages
+from handlers.after_sales.cards.report import report_file_name, report_files, report_messages
 from models.report import Period, Report, already_sent, due_periods, record_sent, report_for
 from models.staff import Role, active_with_role
 

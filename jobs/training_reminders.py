@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from bot.services import Services
-from handlers.notice_cards import CARD, ROLL_CARD, CardFacts, invitee_card, roll_call_card
+from handlers.training.cards import CardFacts, invitee_card, roll_call_card
+from models.card import CardKind
 from models.staff import Role, Staff, active_with_role
 from models.training import (
     due_reminders,
@@ -35,7 +36,7 @@ async def run(services: Services, now: datetime) -> int:
             facts = CardFacts(notice, organiser.name if organiser else "?", invitee)
             delivered = await messenger.send(
                 session, staff, partial(invitee_card, facts=facts, reminder=True),
-                card=(CARD, invitee.id), now=now)  # type: ignore[arg-type]
+                card=(CardKind.notice, invitee.id), now=now)  # type: ignore[arg-type]
             sent += delivered > 0
             await session.commit()  # the card first: a crash before the mark resends once
             await mark_reminded(session, invitee_id=invitee.id, now=now)  # type: ignore[arg-type]
@@ -50,7 +51,7 @@ async def run(services: Services, now: datetime) -> int:
             for person in recipients:
                 delivered = await messenger.send(
                     session, person, partial(roll_call_card, notice=notice, counts=counts),
-                    card=(ROLL_CARD, notice_id), now=now)
+                    card=(CardKind.notice_roll, notice_id), now=now)
                 sent += delivered > 0
             await session.commit()
             await mark_roll_call_sent(session, notice_id=notice_id, now=now)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from bot.context import WorkshopContext
 from bot.services import Services
-from handlers.context import WorkshopContext
 from jobs import duty_reminders, lifting_watch, training_reminders
 
 log = logging.getLogger(__name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel, select
@@ -11,12 +12,30 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.db import UTCDateTime
 
 
+class CardKind(StrEnum):
+    """What a card is about: the ``kind`` of its ``card_message`` rows (and, for most, the owner
+    of its photos), so a decision edits every copy."""
+
+    extra_item = "extra_item"  # W5: the advisors' approve / reject card
+    fault_report = "fault_report"  # W4: the front desk's acknowledge card
+    lift_watch = "lift_watch"  # N5: the watcher's confirm card
+    part_request = "part_request"  # W6: the parts clerks' card
+    qc_check = "qc_check"  # W7: a team leader's or inspector's check
+    duty_reminder = "duty_reminder"  # W8–W10: a duty area's reminder
+    damage_report = "damage_report"  # W8: an equipment damage report
+    notice = "notice"  # W11: an invitee's card (ref_id: the invitee row)
+    notice_roll = "notice_roll"  # W11: the organiser's attendance card (ref_id: the notice)
+    followup = "followup"  # A3, A6, A7: a follow-up call reminder
+    complaint = "complaint"  # A6: the supervisors' escalation card
+    letter = "letter"  # A8, A10: the clerk's letter task and its overdue notice
+
+
 class CardMessage(SQLModel, table=True):
     __tablename__ = "card_message"
     __table_args__ = (Index("ix_card_message_chat", "channel", "chat_id", "message_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=32, index=True)  # "extra_item", "fault_report", …
+    kind: str = Field(max_length=32, index=True)  # a CardKind
     ref_id: int = Field(index=True)
     staff_id: int = Field(foreign_key="staff.id")
     channel: str = Field(max_length=16)

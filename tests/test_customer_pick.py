@@ -1,5 +1,5 @@
-"""The shared "find a customer, then pick" step (handlers/customer_pick.py) as each of the five
-conversations uses it: /customer, /assign, /consult, /logcall and /letter.
+"""The shared "find a customer, then pick" step (handlers/after_sales/customer_pick.py) as each of
+the five conversations uses it: /customer, /assign, /consult, /logcall and /letter.
 
 No match, too many matches, a customer deleted (or merged away) after the list went out, a
 forged or old button, someone else's button, /cancel — the same answers everywhere, each flow
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import delete
 
-from handlers.customer_pick import MAX_MATCHES, pick_label, reads_phones
+from handlers.after_sales.customer_pick import MAX_MATCHES, pick_label, reads_phones
 from models.customer import Customer, Vehicle
 from models.staff import Role, Staff, encode_roles
 from tests.shop import Person, Shop

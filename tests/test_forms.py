@@ -354,10 +354,10 @@ async def test_bad_periods_keep_the_step(shop: Shop) -> None:
 async def test_a_file_too_big_for_chat_points_to_the_command_line(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import handlers.report
+    import handlers.after_sales.report
 
     _li, _wu, boss, _year = await staff_of_the_year(shop)
-    monkeypatch.setattr(handlers.report, "UPLOAD_LIMIT", 1000)
+    monkeypatch.setattr(handlers.after_sales.report, "UPLOAD_LIMIT", 1000)
     await boss.send("/export")
     await boss.tap("Follow-up call log")
     assert await boss.tap("Last month") == [

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 import models.report
 from bot.i18n import Translator
 from bot.report_files import report_xlsx
-from handlers.report import report_messages
+from handlers.after_sales.cards.report import report_messages
 from models.audit import AuditEvent
 from models.db import Database
 from models.job_clock import ClockInterval, hours_by_technician

@@ -1,0 +1,305 @@
+"""What other people and the jobs see of the floor (W1–W5, N1–N7): the cards and the facts they
+load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import Translator
+from bot.messenger import Rendered
+from handlers.chat.labels import status_name
+from handlers.chat.ui import button, keyboard, local_time
+from models.attachment import Attachment, attachments_of
+from models.card import CardKind
+from models.checklist import (
+    LiftWatch,
+    WatchStatus,
+)
+from models.extra_item import (
+    ConsentMethod,
+    Decision,
+    ExtraItemRequest,
+)
+from models.fault_report import FaultReport
+from models.job_clock import ClockState, clock_state
+from models.staff import Staff
+from models.visit_flow import DELIVERABLE
+from models.work_order import (
+    ItemKind,
+    ItemStatus,
+    OrderItem,
+    OrderStatus,
+    WorkOrder,
+    get_order,
+)
+
+ITEM_MARK = {
+    ItemStatus.open: "⬜",
+    ItemStatus.done: "✅",
+    ItemStatus.pending: "⏳",
+    ItemStatus.rejected: "❌",
+}
+
+
+def item_line(_: Translator, item: OrderItem) -> str:
+    status = ItemStatus(item.status)
+    text = f"{ITEM_MARK[status]} {item.position}. "
+    if item.kind == ItemKind.extra:
+        text += _("[extra] ")
+    text += item.description
+    if status is ItemStatus.done:
+        text += " " + _("(done {at})").format(at=local_time(_, item.done_at))
+    elif status is ItemStatus.pending:
+        text += " " + _("(waiting for approval)")
+    elif status is ItemStatus.rejected:
+        text += " " + _("(rejected — do not do)")
+    return text
+
+
+def technician_card(
+    _: Translator, order: WorkOrder, items: list[OrderItem]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What the technician sees. The plate stays hidden until they have checked it (W1)."""
+    status = OrderStatus(order.status)
+    lines = [_("Work order {number}").format(number=order.number),
+             _("Vehicle: {model}").format(model=order.vehicle_model)]
+    if status is OrderStatus.open:
+        lines += [_("Status: {status}").format(status=status_name(_, status)), "",
+                  _("Check the plate on the vehicle before any work: tap the button and type "
+                    "it.")]
+        return "\n".join(lines), keyboard([button(_("🔎 Confirm plate"),
+                                                  f"ord:{order.id}:plate")])
+    lines.insert(1, _("Plate: {plate}").format(plate=order.plate))
+    if status is OrderStatus.locked:
+        lines += [_("Status: {status}").format(status=status_name(_, status)), "",
+                  _("Locked after {count} plate mismatches. The advisor must clear it.").format(
+                      count=order.plate_mismatches)]
+        return "\n".join(lines), None
+    lines += [_("Status: {status}").format(status=status_name(_, status)),
+              _("Complaint: {complaint}").format(complaint=order.complaint), "",
+              _("Items:")]
+    lines += [" ".join(filter(None, (item_line(_, item), clock_note(_, item))))
+              for item in items]
+    if status is not OrderStatus.in_progress:
+        return "\n".join(lines), None
+    if order.checklist_done_at is None:  # N1–N7 come before any work on the items
+        rows = [[button(_("📋 Pre-work checklist"), f"ord:{order.id}:list")]]
+    else:
+        rows = [[clock_button(_, item),
+                 button(_("✅ Done: {position}. {item}").format(
+                     position=item.position, item=item.description[:24]),
+                     f"itm:{item.id}:done")]
+                for item in items if item.status == ItemStatus.open]
+    rows += [
+        [button(_("⚠️ Items don't match the fault"), f"ord:{order.id}:flag")],
+        [button(_("🔧 Report unlisted fault"), f"ord:{order.id}:fault")],
+        [button(_("➕ Request extra item"), f"ord:{order.id}:extra")],
+        [button(_("🔩 Request part"), f"ord:{order.id}:part")],
+        [button(_("➡️ Hand on to the next process"), f"ord:{order.id}:next")],
+        [button(_("🏁 Self-check and hand over"), f"ord:{order.id}:check"),
+         button(_("🔄 Refresh"), f"ord:{order.id}:view")],
+    ]
+    return "\n".join(lines), keyboard(*rows)
+
+
+def hours_text(seconds: float) -> str:
+    return f"{seconds / 3600:.1f}"
+
+
+def clock_note(_: Translator, item: OrderItem) -> str:
+    """The job clock on the item's line: running since, hours clocked, the standard time."""
+    notes = []
+    if item.clock_started_at is not None:
+        notes.append(_("running since {at}").format(at=local_time(_, item.clock_started_at)))
+    if item.clock_seconds:
+        notes.append(_("{hours} h clocked").format(hours=hours_text(item.clock_seconds)))
+    if item.standard_minutes:
+        notes.append(_("standard {hours} h").format(
+            hours=f"{item.standard_minutes / 60:.2f}".rstrip("0").rstrip(".")))
+    return "⏱ " + ", ".join(notes) if notes else ""
+
+
+def clock_button(_: Translator, item: OrderItem) -> InlineKeyboardButton:
+    """▶️ start, ⏸ pause or ▶️ resume: handled in :mod:`handlers.floor.job_clock`."""
+    state = clock_state(item)
+    if state is ClockState.running:
+        return button(_("⏸ Pause {position}.").format(position=item.position),
+                      f"clk:{item.id}:pause")
+    if state is ClockState.paused:
+        return button(_("▶️ Resume {position}.").format(position=item.position),
+                      f"clk:{item.id}:start")
+    return button(_("▶️ Start {position}.").format(position=item.position),
+                  f"clk:{item.id}:start")
+
+
+def advisor_card(
+    _: Translator, order: WorkOrder, items: list[OrderItem], technician: Staff | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    lines = [
+        _("Work order {number} · {plate}").format(number=order.number, plate=order.plate),
+        _("Customer: {name} {phone}").format(name=order.customer_name,
+                                             phone=order.customer_phone),
+        _("Vehicle: {model}").format(model=order.vehicle_model),
+        _("Technician: {name}").format(name=technician.name if technician else "—"),
+        _("Status: {status}").format(status=status_name(_, order.status)),
+        _("Complaint: {complaint}").format(complaint=order.complaint),
+        _("Items:"),
+        *[item_line(_, item) for item in items],
+    ]
+    markup = None
+    if order.status == OrderStatus.locked:
+        markup = keyboard([button(_("🔓 Clear the plate lock"), f"ord:{order.id}:unlock")])
+    elif order.status in DELIVERABLE:  # after_sales.delivery asks to confirm, then delivers
+        markup = keyboard([button(_("🚗 Delivered to the customer"), f"ord:{order.id}:deliver")])
+    return "\n".join(lines), markup
+
+
+@dataclass(frozen=True)
+class FaultFacts:
+    """What the card shows, loaded once and rendered in each reader's language."""
+
+    report: FaultReport
+    order: WorkOrder
+    technician: Staff | None
+    photos: list[Attachment]
+    acknowledged_by: Staff | None
+
+
+async def fault_facts(session: AsyncSession, report: FaultReport) -> FaultFacts:
+    order = await get_order(session, report.order_id)
+    technician = await session.get(Staff, report.reported_by)
+    acknowledged_by = (await session.get(Staff, report.acknowledged_by)
+                       if report.acknowledged_by is not None else None)
+    photos = await attachments_of(session, CardKind.fault_report, report.id)  # type: ignore[arg-type]
+    return FaultFacts(report, order, technician, photos, acknowledged_by)
+
+
+def fault_card(_: Translator, facts: FaultFacts, *, overdue_minutes: int | None = None) -> Rendered:
+    """The advisor's card: with the Acknowledge button until someone acknowledges it."""
+    report, order = facts.report, facts.order
+    count = len(facts.photos)
+    lines = [
+        _("🔧 Unlisted fault on {number} · {plate}").format(number=order.number,
+                                                          plate=order.plate),
+        _("Vehicle: {model}").format(model=order.vehicle_model),
+        _("Technician: {name}").format(
+            name=facts.technician.name if facts.technician else "—"),
+        _("Reported at {at}").format(at=_.time(report.created_at)),
+        "",
+        report.description,
+        "",
+        _.ngettext("📷 {count} photo", "📷 {count} photos", count).format(count=count),
+    ]
+    if report.acknowledged_at is not None:
+        lines.append(_("✅ Acknowledged by {name} at {at}.").format(
+            name=facts.acknowledged_by.name if facts.acknowledged_by else "?",
+            at=_.time(report.acknowledged_at)))
+        return "\n".join(lines), None
+    if overdue_minutes is not None:
+        lines.append(_.ngettext(
+            "⏰ Not acknowledged for {count} minute; sent to every advisor on duty.",
+            "⏰ Not acknowledged for {count} minutes; sent to every advisor on duty.",
+            overdue_minutes).format(count=overdue_minutes))
+    return "\n".join(lines), keyboard([button(_("👌 Acknowledge"), f"flt:{report.id}:ack")])
+
+
+def consent_name(_: Translator, method: str | None) -> str:
+    return {
+        ConsentMethod.phone: _("phone"),
+        ConsentMethod.in_person: _("in person"),
+        ConsentMethod.wechat: _("WeChat"),
+        ConsentMethod.other: _("other"),
+    }.get(method or "", method or "—")
+
+
+def extra_item_card(
+    _: Translator, order: WorkOrder, request: ExtraItemRequest, technician: Staff | None,
+    decided_by: Staff | None = None,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The advisors' card: buttons while pending, the decision once there is one."""
+    if request.parts_fen is None and request.labour_fen is None:
+        estimate = _("none given")
+    else:
+        estimate = _("parts {parts}, labour {labour}").format(
+            parts=_.money(request.parts_fen), labour=_.money(request.labour_fen))
+    lines = [
+        _("➕ Extra item requested on {number} at {at}").format(
+            number=order.number, at=local_time(_, request.created_at)),
+        _("Plate: {plate} · {model}").format(plate=order.plate, model=order.vehicle_model),
+        _("Technician: {name}").format(name=technician.name if technician else "—"),
+        _("Item: {item}").format(item=request.description),
+        _("Reason: {reason}").format(reason=request.reason),
+        _("Estimate: {estimate}").format(estimate=estimate),
+    ]
+    status = Decision(request.status)
+    if status is Decision.pending:
+        return "\n".join(lines), keyboard(
+            [button(_("✅ Approve"), f"xtr:{request.id}:ok"),
+             button(_("❌ Reject"), f"xtr:{request.id}:no")])
+    name = decided_by.name if decided_by else "?"
+    if status is Decision.approved:
+        consent = consent_name(_, request.consent_method)
+        if request.consent_note:
+            consent += f" — {request.consent_note}"
+        lines += ["", _("✅ Approved by {name} at {at} (consent: {consent})").format(
+            name=name, at=local_time(_, request.decided_at), consent=consent)]
+    else:
+        lines += ["", _("❌ Rejected by {name} at {at}: {reason}").format(
+            name=name, at=local_time(_, request.decided_at), reason=request.reject_reason)]
+    return "\n".join(lines), None
+
+
+@dataclass(frozen=True)
+class WatchFacts:
+    watch: LiftWatch
+    order: WorkOrder
+    technician: Staff | None
+    watcher: Staff | None
+    confirmed_by: Staff | None
+
+
+async def watch_facts(session: AsyncSession, watch: LiftWatch) -> WatchFacts:
+    order = await get_order(session, watch.order_id)
+    confirmed_by = (await session.get(Staff, watch.confirmed_by)
+                    if watch.confirmed_by is not None else None)
+    return WatchFacts(watch, order, await session.get(Staff, watch.technician_id),
+                      await session.get(Staff, watch.watcher_id), confirmed_by)
+
+
+def watch_card(_: Translator, facts: WatchFacts, *, overdue_minutes: int | None = None
+               ) -> Rendered:
+    """The watcher's card; with ``overdue_minutes``, the team leaders' alert."""
+    watch, order = facts.watch, facts.order
+    technician = facts.technician.name if facts.technician else "?"
+    watcher = facts.watcher.name if facts.watcher else "?"
+    lines = [_("🏗 Lift watch · {number} · {plate} ({model})").format(
+        number=order.number, plate=order.plate, model=order.vehicle_model)]
+    if overdue_minutes is not None:
+        lines.append(_.ngettext(
+            "⚠️ {technician} named {watcher} as the watcher {count} minute ago; nobody has "
+            "confirmed. No lifting without a watcher (N5).",
+            "⚠️ {technician} named {watcher} as the watcher {count} minutes ago; nobody has "
+            "confirmed. No lifting without a watcher (N5).", overdue_minutes).format(
+                technician=technician, watcher=watcher, count=overdue_minutes))
+    else:
+        lines.append(_("{technician} asks {watcher} to watch the vehicle while it is raised "
+                       "(N5). Requested at {at}.").format(
+                           technician=technician, watcher=watcher,
+                           at=_.time(watch.requested_at)))
+    if watch.status == WatchStatus.confirmed:
+        who = facts.confirmed_by.name if facts.confirmed_by else "?"
+        lines.append(_("✅ {name} confirmed watching at {at}; the lift is recorded as "
+                       "started.").format(name=who, at=_.time(watch.confirmed_at)))  # type: ignore[arg-type]
+        return "\n".join(lines), None
+    if watch.status == WatchStatus.cancelled:
+        lines.append(_("Withdrawn at {at}: {technician} named someone else.").format(
+            at=_.time(watch.cancelled_at), technician=technician))  # type: ignore[arg-type]
+        return "\n".join(lines), None
+    if overdue_minutes is not None:
+        return "\n".join(lines), keyboard([button(_("👀 I'll watch it"),
+                                                  f"lfw:{watch.id}:take")])
+    lines.append(_("Go to the vehicle, then confirm."))
+    return "\n".join(lines), keyboard([button(_("👀 I am watching"), f"lfw:{watch.id}:ok")])

@@ -1,0 +1,62 @@
+"""The job clock on the technician's order card: ▶️ start, ⏸ pause, ▶️ resume per open item
+(finishing is the item's ✅ done, in :mod:`handlers.floor.orders`). One tap, then the card is
+redrawn with the clock's state; a double tap is told the clock already runs (or is already
+paused)."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from bot.context import WorkshopContext
+from handlers.chat.refusals import add_refusals, refuse
+from handlers.chat.ui import answer_tap, callback_int, reply
+from handlers.floor.cards import technician_card
+from models.job_clock import pause, start
+from models.rules import Refused
+from models.work_order import items_of
+
+add_refusals({
+    "clock_running": lambda _, p: _("The clock on “{item}” is already running (since "
+                                    "{since}).").format(item=p["item"], since=_.time(p["since"])),
+    "clock_not_running": lambda _, p: _("The clock on “{item}” is not running.").format(**p),
+})
+
+
+async def clock_tap(update: Update, context: WorkshopContext) -> None:
+    """Start/resume or pause the clock of one item, then redraw the card."""
+    _ = context._
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    starting = query.data.endswith(":start")
+    item_id = callback_int(update)
+    async with context.services.db.session() as session:
+        try:
+            order, item = await (start if starting else pause)(
+                session, item_id=item_id, technician=context.me, now=context.now(),
+                actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            await refuse(update, context, refused)
+            return
+        await session.commit()
+        items = await items_of(session, order.id)  # type: ignore[arg-type]
+    if starting:
+        told = _("⏱ Clock running on {position}. {item}.")
+    else:
+        told = _("⏸ Clock paused on {position}. {item}.")
+    await answer_tap(update, told.format(position=item.position, item=item.description))
+    await _redraw(update, *technician_card(_, order, items))
+
+
+async def _redraw(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except Exception:  # a card too old to edit: send it afresh
+        await reply(update, text, markup)
+
+
+def handlers() -> list[BaseHandler[Update, WorkshopContext, None]]:
+    return [CallbackQueryHandler(clock_tap, pattern=r"^clk:\d+:(start|pause)$")]

@@ -1,0 +1,208 @@
+"""W6: the part request as the parts clerks see it (以坏换新, old-for-new).
+
+The card every active parts clerk gets for a request (``handlers.parts.request``), with the
+buttons a clerk still has to press (``handlers.parts.decision``): **Issue** / **Out of stock**
+/ **Decline**, and on an issued part whose old part is still to come, received / lost. Every
+copy of the card is redrawn after a decision, so all clerks see who decided. The refusals and
+the names of statuses and old-part outcomes are shared by every parts module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.context import WorkshopContext
+from bot.i18n import Translator
+from bot.messenger import Rendered
+from handlers.chat.refusals import add_refusals
+from handlers.chat.ui import button, keyboard, local_time
+from models.attachment import Attachment, attachments_of
+from models.card import CardKind
+from models.parts import (
+    OldPart,
+    PartCompensation,
+    PartRequest,
+    PartStatus,
+    Settlement,
+    compensation_of,
+    part_label,
+)
+from models.staff import Staff
+from models.work_order import OrderItem, WorkOrder, get_order
+
+MAX_REASON = 1000
+
+add_refusals({
+    "parts_not_clerk": lambda _, p: _("Only parts clerks can do this; nothing was changed."),
+    "parts_request_missing": lambda _, p: _("That part request no longer exists."),
+    "parts_already_decided": lambda _, p: _("Already {decision} by {name} at {at}.").format(
+        decision=part_status_name(_, p["decision"]), name=p["name"], at=_.time(p["at"])),
+    "parts_old_part_settled": lambda _, p: _(
+        "The old part was already settled by {name} at {at}: {outcome}. Nothing was changed."
+    ).format(name=p["name"], at=_.time(p["at"]), outcome=old_part_name(_, p["outcome"])),
+    "parts_no_open_item": lambda _, p: _(
+        "Order {number} has no open item to request a part for."
+    ).format(**p),
+    "parts_item_not_open": lambda _, p: _(
+        "“{item}” is not open; parts are requested for open items only."
+    ).format(**p),
+    "parts_quantity_invalid": lambda _, p: _(
+        "Please send the quantity as a whole number from 1 to {limit}."
+    ).format(**p),
+    "parts_quantity_zero": lambda _, p: _("The quantity must be at least 1."),
+    "parts_quantity_too_many": lambda _, p: _(
+        "At most {limit} at a time; please check the quantity."
+    ).format(**p),
+    "parts_amount_invalid": lambda _, p: _(
+        "Please send the amount in yuan, e.g. “80” or “80.50”."
+    ),
+    "parts_not_issued": lambda _, p: _(
+        "This part has not been issued; only an issued part can be returned."
+    ),
+    "parts_photo_missing": lambda _, p: _("Please send a photo of the part first."),
+})
+
+
+def part_status_name(_: Translator, status: str) -> str:
+    return {
+        PartStatus.pending: _("pending"),
+        PartStatus.out_of_stock: _("marked out of stock"),
+        PartStatus.issued: _("issued"),
+        PartStatus.declined: _("declined"),
+        PartStatus.returned: _("returned uninstalled"),
+    }.get(status, status)
+
+
+def old_part_name(_: Translator, outcome: str | None) -> str:
+    return {
+        OldPart.received: _("old part received"),
+        OldPart.awaiting: _("old part still to be handed in"),
+        OldPart.none: _("no old part (new fitting or consumable)"),
+        OldPart.lost: _("old part lost or damaged on purpose"),
+    }.get(outcome or "", outcome or "—")
+
+
+def settlement_name(_: Translator, settlement: str) -> str:
+    return {Settlement.replace: _("replace the part"),
+            Settlement.pay: _("pay the amount")}.get(settlement, settlement)
+
+
+# --- the clerks' card ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """What the card shows, loaded once and rendered in each reader's language."""
+
+    request: PartRequest
+    order: WorkOrder
+    item: OrderItem | None
+    names: dict[int, str]
+    compensation: PartCompensation | None
+    photos: list[Attachment]
+
+    def name(self, staff_id: int | None) -> str:
+        return self.names.get(staff_id, "?") if staff_id is not None else "?"
+
+
+async def card_facts(session: AsyncSession, request: PartRequest) -> CardFacts:
+    order = await get_order(session, request.order_id)
+    item = await session.get(OrderItem, request.item_id)
+    names: dict[int, str] = {}
+    for staff_id in (request.requested_by, request.stock_by, request.issued_by,
+                     request.old_part_by, request.declined_by, request.returned_by):
+        if staff_id is not None and staff_id not in names:
+            staff = await session.get(Staff, staff_id)
+            names[staff_id] = staff.name if staff else "?"
+    return CardFacts(request, order, item, names,
+                     await compensation_of(session, request.id),  # type: ignore[arg-type]
+                     await attachments_of(session, CardKind.part_request, request.id))  # type: ignore[arg-type]
+
+
+def item_text(facts: CardFacts) -> str:
+    return f"{facts.item.position}. {facts.item.description}" if facts.item else "—"
+
+
+def part_card(_: Translator, facts: CardFacts) -> Rendered:
+    """Buttons while a clerk still has to act: Issue / Out of stock / Decline, and on an issued
+    part whose old part is still to come, received / lost."""
+    request, order = facts.request, facts.order
+    if facts.photos:
+        old_part = _.ngettext("📷 {count} photo of the old part",
+                              "📷 {count} photos of the old part",
+                              len(facts.photos)).format(count=len(facts.photos))
+    elif request.old_part_expected:
+        old_part = _("no photo")
+    else:
+        old_part = _("none, says the technician (new fitting or consumable)")
+    lines = [
+        _("🔩 Part request #{id} · {number} · {plate}").format(
+            id=request.id, number=order.number, plate=order.plate),
+        _("Vehicle: {model}").format(model=order.vehicle_model),
+        _("Technician: {name}").format(name=facts.name(request.requested_by)),
+        _("Item: {item}").format(item=item_text(facts)),
+        _("Part: {part}").format(part=part_label(request)),
+        _("Quantity: {quantity}").format(quantity=request.quantity),
+        _("Old part: {old_part}").format(old_part=old_part),
+        _("Requested at {at}").format(at=local_time(_, request.created_at)),
+    ]
+    status = PartStatus(request.status)
+    if request.stock_at is not None:
+        lines.append(_("📦 Out of stock ({name}, {at}); expected {day}.").format(
+            name=facts.name(request.stock_by), at=local_time(_, request.stock_at),
+            day=request.expected_on.isoformat() if request.expected_on else "—"))
+    if request.issued_at is not None:
+        lines.append(_("📤 Issued by {name} at {at}.").format(
+            name=facts.name(request.issued_by), at=local_time(_, request.issued_at)))
+        lines.append(old_part_line(_, facts))
+    if status is PartStatus.declined:
+        lines.append(_("❌ Declined by {name} at {at}: {reason}").format(
+            name=facts.name(request.declined_by), at=local_time(_, request.declined_at),
+            reason=request.decline_reason))
+    if status is PartStatus.returned:
+        lines.append(_("↩️ Returned uninstalled by {name} at {at} — does not match: {reason}")
+                     .format(name=facts.name(request.returned_by),
+                             at=local_time(_, request.returned_at),
+                             reason=request.return_reason))
+    text = "\n".join(lines)
+    rid = request.id
+    if status is PartStatus.pending:
+        return text, keyboard([button(_("📤 Issue"), f"prt:{rid}:issue"),
+                               button(_("📦 Out of stock"), f"prt:{rid}:oos")],
+                              [button(_("❌ Decline"), f"prt:{rid}:decline")])
+    if status is PartStatus.out_of_stock:
+        return text, keyboard([button(_("📤 Issue"), f"prt:{rid}:issue"),
+                               button(_("❌ Decline"), f"prt:{rid}:decline")])
+    if status is PartStatus.issued and request.old_part == OldPart.awaiting:
+        return text, keyboard([button(_("♻️ Old part received"), f"prt:{rid}:old")],
+                              [button(_("⚠️ Old part lost or damaged"), f"prt:{rid}:lost")])
+    return text, None
+
+
+def old_part_line(_: Translator, facts: CardFacts) -> str:
+    request = facts.request
+    outcome = request.old_part
+    if outcome == OldPart.awaiting:
+        return _("⏳ Old part not handed in yet.")
+    if outcome == OldPart.received:
+        return _("♻️ Old part received by {name} at {at}.").format(
+            name=facts.name(request.old_part_by), at=local_time(_, request.old_part_at))
+    if outcome == OldPart.none:
+        return _("🆕 No old part (new fitting or consumable).")
+    entry = facts.compensation
+    return _("⚠️ Old part lost or damaged on purpose ({name}, {at}): {technician} to {how}, "
+             "{amount}.").format(
+        name=facts.name(request.old_part_by), at=local_time(_, request.old_part_at),
+        technician=facts.name(request.requested_by),
+        how=settlement_name(_, entry.settlement) if entry else "—",
+        amount=_.money(entry.amount_fen if entry else None))
+
+
+async def redraw_cards(context: WorkshopContext, session: AsyncSession,
+                       request: PartRequest) -> CardFacts:
+    facts = await card_facts(session, request)
+    await context.services.messenger.update_cards(
+        session, CardKind.part_request, request.id, lambda t: part_card(t, facts))  # type: ignore[arg-type]
+    return facts

@@ -1,0 +1,300 @@
+"""W7, the checks after the self-check: the team leader's check and the inspector's final
+inspection.
+
+1. Handing over (``handlers.qc.self_check``) sends a card with ✅ Pass / 🔁 Rework to every team
+   leader (not the order's own technician). ``/qc`` lists the checks waiting for me.
+2. A team leader's pass sends the card on to the inspectors; the inspector's pass makes the car
+   ready for delivery and tells the order's advisor.
+3. Rework asks which item and why; the item returns to the technician with the reason.
+
+The first decision on a check wins; every copy of its card then says who decided and when.
+"""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import WorkshopContext
+from bot.i18n import Translator
+from handlers.chat.conversation import (
+    END,
+    conversation,
+    draft,
+    drop_draft,
+    read_text,
+    stale_button,
+    wrong_input,
+)
+from handlers.chat.refusals import add_refusals, refusal, refuse
+from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
+from handlers.floor.orders import send_technician_card
+from handlers.qc.cards import check_facts, qc_card, stage_title
+from models.card import CardKind, CardMessage
+from models.qc import (
+    MAX_REASON,
+    QcCheck,
+    QcStatus,
+    check_decidable,
+    checkers_for,
+    pass_check,
+    rework_choices,
+    send_back,
+    stages_of,
+    waiting_checks,
+)
+from models.rules import Refused
+from models.staff import Staff
+from models.work_order import (
+    ItemStatus,
+    OrderItem,
+    WorkOrder,
+)
+
+TEXT = filters.TEXT & ~filters.COMMAND
+
+add_refusals({
+    "qc_not_leader": lambda _, p: _("Only team leaders do this check; nothing was changed."),
+    "qc_not_inspector": lambda _, p: _("Only inspectors do the final inspection; nothing was "
+                                       "changed."),
+    "qc_not_checker": lambda _, p: _("Only team leaders and inspectors check orders."),
+    "qc_own_work": lambda _, p: _("{number} is your own work: someone else checks it; nothing "
+                                  "was changed.").format(**p),
+    "qc_already_decided": lambda _, p: _("Already {decision} by {name} at {at}.").format(
+        decision=qc_decision_name(_, p["decision"]), name=p["name"], at=_.time(p["at"])),
+    "qc_item_not_done": lambda _, p: _("That item is not done on this order; choose one of "
+                                       "the buttons."),
+})
+
+
+def qc_decision_name(_: Translator, decision: str) -> str:
+    return {QcStatus.passed: _("passed"), QcStatus.rework: _("sent back for rework")}.get(
+        decision, decision)  # type: ignore[call-overload]
+
+
+# --- 1, 2. the checks ------------------------------------------------------------------------
+
+
+async def send_check_cards(
+    session: AsyncSession, context: WorkshopContext, check: QcCheck, order: WorkOrder
+) -> int:
+    """The check's card to every team leader (or inspector); returns how many got it."""
+    facts = await check_facts(session, check)
+    reached = 0
+    for checker in await checkers_for(session, check, order):
+        reached += bool(await context.services.messenger.send(
+            session, checker, lambda t: qc_card(t, facts), card=(CardKind.qc_check, check.id),  # type: ignore[arg-type]
+            now=context.now()))
+    await session.commit()  # where the cards went, so the decision can edit them
+    return reached
+
+
+async def list_checks(update: Update, context: WorkshopContext) -> None:
+    """/qc: the checks waiting for me, oldest first, each as its card."""
+    _ = context._
+    me = context.me
+    if not stages_of(me):
+        await reply(update, refusal(_, Refused("qc_not_checker")))
+        return
+    async with context.services.db.session() as session:
+        waiting = await waiting_checks(session, me)
+        if not waiting:
+            await reply(update, _("Nothing waits for your check."))
+            return
+        await reply(update, _.ngettext("{count} order waits for your check:",
+                                       "{count} orders wait for your check:",
+                                       len(waiting)).format(count=len(waiting)))
+        for check, _order in waiting:
+            message = await reply(update, *qc_card(_, await check_facts(session, check)))
+            if message is not None:
+                session.add(CardMessage(kind=CardKind.qc_check, ref_id=check.id, staff_id=me.id,  # type: ignore[arg-type]
+                                        channel=context.channel, chat_id=message.chat_id,
+                                        message_id=message.message_id, sent_at=context.now()))
+        await session.commit()
+
+
+async def passed(update: Update, context: WorkshopContext) -> None:
+    """✅ Pass: once. After the team leader the inspectors get the card; after the inspector
+    the advisor is told the car is ready for delivery. The technician hears either way."""
+    _ = context._
+    me = context.me
+    now = context.now()
+    messenger = context.services.messenger
+    async with context.services.db.session() as session:
+        try:
+            order, check, following = await pass_check(
+                session, check_id=callback_int(update), staff=me, now=now, actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            await refuse(update, context, refused)
+            return
+        await session.commit()
+        facts = await check_facts(session, check)
+        await messenger.update_cards(session, CardKind.qc_check, check.id,  # type: ignore[arg-type]
+                                     lambda t: qc_card(t, facts))
+        technician = facts.technician
+        if following is not None:
+            inspectors = await send_check_cards(session, context, following, order)
+            if technician is not None:
+                await messenger.send(session, technician, lambda t: (t(
+                    "✅ {name} (team leader) passed {number}; it goes to the final "
+                    "inspection.").format(name=me.name, number=order.number), None), now=now)
+            told = _.ngettext("Passed. {count} inspector has it for the final inspection.",
+                              "Passed. {count} inspectors have it for the final inspection.",
+                              inspectors).format(count=inspectors)
+        else:
+            await tell_ready(session, context, order, me)
+            if technician is not None:
+                await messenger.send(session, technician, lambda t: (t(
+                    "✅ {name} passed the final inspection of {number}: the car is ready for "
+                    "delivery.").format(name=me.name, number=order.number), None), now=now)
+            told = _("Passed. The advisor has been told the car is ready for delivery.")
+    await answer_tap(update, told)
+
+
+async def tell_ready(
+    session: AsyncSession, context: WorkshopContext, order: WorkOrder, inspector: Staff
+) -> None:
+    """The order's advisor: the car is ready, with the delivery button
+    (:mod:`handlers.after_sales.delivery`)."""
+    advisor = await session.get(Staff, order.advisor_id)
+    if advisor is None:
+        return
+    now = context.now()
+    await context.services.messenger.send(
+        session, advisor,
+        lambda t: (t("🚗 {number} ({plate}, {customer}) passed the final inspection by {name} "
+                     "at {at}: the car is ready for delivery.").format(
+                         number=order.number, plate=order.plate, customer=order.customer_name,
+                         name=inspector.name, at=t.time(now)),
+                   keyboard([button(t("🚗 Delivered to the customer"),
+                                    f"ord:{order.id}:deliver")])),
+        now=now)
+
+
+# --- 3. rework -------------------------------------------------------------------------------
+
+
+async def rework_start(update: Update, context: WorkshopContext) -> int:
+    """🔁 Rework: a team leader or inspector, a check still open. Which item goes back?"""
+    _ = context._
+    check_id = callback_int(update)
+    async with context.services.db.session() as session:
+        try:
+            check, order = await check_decidable(session, check_id=check_id, staff=context.me)
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return END
+        items = await rework_choices(session, order.id)  # type: ignore[arg-type]
+        technician = await session.get(Staff, order.technician_id)
+    if not items:  # every item was rejected: nothing was worked on
+        await refuse(update, context, Refused("qc_item_not_done"))
+        return END
+    drop_draft(context, REWORK)
+    draft(context, REWORK)["check_id"] = check_id
+    await answer_tap(update)
+    await reply(update, _("{number}: which item goes back to {name} for rework? /cancel "
+                          "stops.").format(number=order.number,
+                                           name=technician.name if technician else "—"),
+                keyboard(*[[button(f"{item.position}. {item.description}"[:60],
+                                   f"qcr:{check.id}:{item.id}")] for item in items]))
+    return ITEM
+
+
+async def rework_reason(update: Update, context: WorkshopContext) -> int:
+    """Record the rework (once), redraw the cards, give the item back to the technician."""
+    _ = context._
+    assert update.message is not None
+    reason = await read_text(update, context, MAX_REASON)
+    if reason is None:
+        return REASON
+    form = draft(context, REWORK)
+    me = context.me
+    now = context.now()
+    messenger = context.services.messenger
+    async with context.services.db.session() as session:
+        try:
+            order, check, item = await send_back(
+                session, check_id=form["check_id"], staff=me, item_id=form["item_id"],
+                reason=reason or "", now=now, actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            drop_draft(context, REWORK)
+            await reply(update, refusal(_, refused))
+            return END
+        await session.commit()
+        facts = await check_facts(session, check)
+        await messenger.update_cards(session, CardKind.qc_check, check.id,  # type: ignore[arg-type]
+                                     lambda t: qc_card(t, facts))
+        technician = facts.technician
+        if technician is not None:
+            stage = check.stage
+            await messenger.send(session, technician, lambda t: (t(
+                "🔁 {stage} of {number}: {name} sent “{item}” back for rework:\n{reason}\n"
+                "It is open on your card again; finish it, then self-check again.").format(
+                    stage=stage_title(t, stage), number=order.number, name=me.name,
+                    item=item.description, reason=check.reason), None), now=now)
+            await send_technician_card(context, session, order)
+    drop_draft(context, REWORK)
+    await reply(update, _("🔁 “{item}” on {number} went back to {name} for rework.").format(
+        item=item.description, number=order.number,
+        name=technician.name if technician else "—"))
+    return END
+
+
+async def rework_out_of_step(update: Update, context: WorkshopContext) -> None:
+    """An item button with no rework under way: a forged tap, or an old question."""
+    async with context.services.db.session() as session:
+        try:
+            await check_decidable(session, check_id=callback_int(update), staff=context.me)
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return
+    await stale_button(update, context)
+
+
+def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
+    return [
+        conversation(
+            REWORK,
+            draft_key=REWORK,
+            entry_points=[CallbackQueryHandler(rework_start, pattern=r"^qc:\d+:rework$")],
+            states={
+                ITEM: [CallbackQueryHandler(rework_item, pattern=r"^qcr:\d+:\d+$")],
+                REASON: [MessageHandler(TEXT, rework_reason)],
+            },
+        ),
+        CommandHandler("qc", list_checks),
+        CallbackQueryHandler(passed, pattern=r"^qc:\d+:pass$"),
+        CallbackQueryHandler(rework_out_of_step, pattern=r"^qcr:\d+:\d+$"),
+    ]
+
+
+ITEM, REASON = range(2)
+
+
+REWORK = "qc_rework"
+
+
+async def rework_item(update: Update, context: WorkshopContext) -> int:
+    """The item; now the reason."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    form = draft(context, REWORK)
+    if callback_int(update) != form.get("check_id"):
+        await wrong_input(update, context)  # the item buttons of another check
+        return ITEM
+    item_id = int(query.data.split(":")[2])
+    async with context.services.db.session() as session:
+        check = await session.get(QcCheck, form["check_id"])
+        item = await session.get(OrderItem, item_id)
+    if check is None or item is None or item.order_id != check.order_id or \
+            item.status != ItemStatus.done:
+        await refuse(update, context, Refused("qc_item_not_done"))
+        return ITEM
+    await answer_tap(update)
+    form["item_id"] = item_id
+    await reply(update, context._("“{item}”: what is wrong? The technician will read your "
+                                  "reason.").format(item=item.description))
+    return REASON

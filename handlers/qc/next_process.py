@@ -1,0 +1,148 @@
+"""W7, instead of QC: "➡️ Hand on to the next process".
+
+The technician (or a team leader) picks another active technician and writes a note: what is
+done, what comes next. The order stays in progress with them; the previous technician (when a
+team leader moved it) and the advisor hear where it went.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+
+from bot.context import WorkshopContext
+from handlers.chat.conversation import (
+    END,
+    conversation,
+    draft,
+    drop_draft,
+    read_text,
+    stale_button,
+    wrong_input,
+)
+from handlers.chat.refusals import add_refusals, refusal, refuse
+from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
+from handlers.floor.orders import send_technician_card
+from handlers.floor.step import open_floor_step
+from models.qc import MAX_NOTE, check_handoff, hand_over, handoff_targets
+from models.rules import Refused
+from models.staff import Staff
+from models.work_order import OrderStatus
+
+TEXT = filters.TEXT & ~filters.COMMAND
+PICK, NOTE = range(2, 4)
+NEXT = "next_process"
+
+add_refusals({
+    "qc_handoff_same": lambda _, p: _("{name} already has this order.").format(**p),
+    "qc_handoff_moved": lambda _, p: _("{number} has changed hands meanwhile; nothing was "
+                                       "changed.").format(**p),
+})
+
+
+async def next_start(update: Update, context: WorkshopContext) -> int:
+    """"➡️ Hand on to the next process": to which technician?"""
+    _ = context._
+    order = await open_floor_step(update, context, OrderStatus.in_progress, NEXT)
+    if order is None:
+        return END
+    async with context.services.db.session() as session:
+        targets = await handoff_targets(session, order)
+    if not targets:
+        drop_draft(context, NEXT)
+        await reply(update, _("There is no other active technician to hand {number} on "
+                              "to.").format(number=order.number))
+        return END
+    await reply(update, _("{number}: hand it on to which technician? The order stays in "
+                          "progress with them. /cancel stops.").format(number=order.number),
+                keyboard(*[[button(s.name[:60], f"nxt:{order.id}:{s.id}")] for s in targets]))
+    return PICK
+
+
+async def next_pick(update: Update, context: WorkshopContext) -> int:
+    """The next technician; now the note."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    form = draft(context, NEXT)
+    if callback_int(update) != form.get("order_id"):
+        await wrong_input(update, context)
+        return PICK
+    async with context.services.db.session() as session:
+        try:
+            _order, target = await check_handoff(
+                session, order_id=form["order_id"], technician=context.me,
+                to_staff_id=int(query.data.split(":")[2]))
+        except Refused as refused:
+            await refuse(update, context, refused)
+            if refused.code == "not_technician":
+                return PICK
+            drop_draft(context, NEXT)
+            return END
+    form["to_staff_id"] = target.id
+    await answer_tap(update)
+    await reply(update, context._("A note for {name}: what is done, what comes next (a bay, "
+                                  "a part, a test)?").format(name=target.name))
+    return NOTE
+
+
+async def next_note(update: Update, context: WorkshopContext) -> int:
+    """Hand the order on; the next technician gets it with the note, the advisor hears."""
+    _ = context._
+    assert update.message is not None
+    note = await read_text(update, context, MAX_NOTE)
+    if note is None:
+        return NOTE
+    form = draft(context, NEXT)
+    me = context.me
+    now = context.now()
+    messenger = context.services.messenger
+    async with context.services.db.session() as session:
+        try:
+            order, previous, target = await hand_over(
+                session, order_id=form["order_id"], technician=me,
+                to_staff_id=form["to_staff_id"], note=note or "", now=now,
+                actor=context.actor)
+        except Refused as refused:
+            await session.rollback()
+            drop_draft(context, NEXT)
+            await reply(update, refusal(_, refused))
+            return END
+        await session.commit()
+        await messenger.send(session, target, lambda t: (t(
+            "➡️ {name} handed {number} on to you:\n{note}").format(
+                name=previous.name, number=order.number, note=note), None), now=now)
+        await send_technician_card(context, session, order)
+        if previous.id != me.id:  # a team leader moved it: the previous technician hears too
+            await messenger.send(session, previous, lambda t: (t(
+                "➡️ {name} handed {number} on to {target}.").format(
+                    name=me.name, number=order.number, target=target.name), None), now=now)
+        advisor = await session.get(Staff, order.advisor_id)
+        if advisor is not None:
+            await messenger.send(session, advisor, lambda t: (t(
+                "➡️ {number} ({plate}) went from {previous} to {target}: {note}").format(
+                    number=order.number, plate=order.plate, previous=previous.name,
+                    target=target.name, note=note), None), now=now)
+    drop_draft(context, NEXT)
+    await reply(update, _("➡️ {number} is now with {name}; they have your note.").format(
+        number=order.number, name=target.name))
+    return END
+
+
+async def pick_out_of_step(update: Update, context: WorkshopContext) -> None:
+    """A technician button with no hand-over under way."""
+    await stale_button(update, context)
+
+
+def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
+    return [
+        conversation(
+            NEXT,
+            draft_key=NEXT,
+            entry_points=[CallbackQueryHandler(next_start, pattern=r"^ord:\d+:next$")],
+            states={
+                PICK: [CallbackQueryHandler(next_pick, pattern=r"^nxt:\d+:\d+$")],
+                NOTE: [MessageHandler(TEXT, next_note)],
+            },
+        ),
+        CallbackQueryHandler(pick_out_of_step, pattern=r"^nxt:\d+:\d+$"),
+    ]

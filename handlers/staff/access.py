@@ -1,0 +1,70 @@
+"""The gate in front of every handler: only bound, active staff get through.
+
+Runs in the first handler group; it loads the staff member, sets their language and stops
+everything else for strangers and deactivated accounts.
+"""
+
+from __future__ import annotations
+
+from telegram import Update, User
+from telegram.ext import ApplicationHandlerStop, TypeHandler
+
+from bot.context import WorkshopContext
+from bot.i18n import Translator, locale_from_language_code
+from models.staff import staff_for_account
+
+GROUP = -100
+
+
+def user_key(user: User, channel: str) -> str:
+    """The key an account is bound by: the Telegram user id, or the WeCom ``userid`` (which
+    the WeCom channel hands over as the username; the numeric id is derived from it)."""
+    if channel == "wecom" and user.username:
+        return user.username
+    return str(user.id)
+
+
+def _is_start_with_code(update: Update) -> bool:
+    message = update.message
+    if message is None or not message.text:
+        return False
+    parts = message.text.split()
+    return len(parts) == 2 and parts[0].split("@")[0] == "/start"
+
+
+async def identify(update: Update, context: WorkshopContext) -> None:
+    """Attach the staff member to the context, or refuse politely and stop."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or chat.type != chat.PRIVATE:
+        raise ApplicationHandlerStop
+    services = context.services
+    async with services.db.session() as session:
+        staff = await staff_for_account(session, context.channel, user_key(user, context.channel))
+        if staff is not None and staff.active and staff.last_channel != context.channel:
+            staff.last_channel = context.channel  # NOTIFY_CHANNELS=preferred follows this
+            await session.commit()
+    fallback = locale_from_language_code(user.language_code, services.settings.default_locale)
+    if staff is not None and staff.active:
+        context.staff = staff
+        context._ = services.translator_for(staff)
+        return
+    if _is_start_with_code(update):
+        context._ = Translator(fallback, services.settings.tz)
+        return  # /start CODE binds a new account; handlers.staff.start takes it from here
+    _ = Translator((staff.locale if staff else None) or fallback, services.settings.tz)
+    if staff is None:
+        text = _("This bot is for the workshop's staff. Ask your service manager for an "
+                 "invite code.")
+    else:
+        text = _("Your access has been deactivated. Ask your service manager if this is a "
+                 "mistake.")
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await chat.send_message(text)
+    raise ApplicationHandlerStop
+
+
+def handlers() -> list[TypeHandler[Update, WorkshopContext]]:
+    return [TypeHandler(Update, identify)]
