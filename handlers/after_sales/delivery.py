@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import WorkshopContext
-from handlers.after_sales.customer import busy, new_visit_message, window_text
+from handlers.after_sales.customer import new_visit_message, window_text
 from handlers.chat.refusals import refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.absence import route
@@ -40,8 +40,6 @@ def check_deliverable(order: WorkOrder) -> None:
 async def list_deliverable(update: Update, context: WorkshopContext) -> None:
     """/deliver: the advisor's cars that are ready, or the one named by its order number."""
     _ = context._
-    if await busy(update, context):
-        return
     if not context.me.has(Role.advisor):
         await reply(update, refusal(_, Refused("not_advisor")))
         return
@@ -87,8 +85,6 @@ async def ask(update: Update, context: WorkshopContext, order: WorkOrder) -> Non
 
 async def ask_delivery(update: Update, context: WorkshopContext) -> None:
     """The card's or the list's button: advisors only, and only a car that is ready."""
-    if await busy(update, context):
-        return
     if not context.me.has(Role.advisor):
         await refuse(update, context, Refused("not_advisor"))
         return
@@ -108,8 +104,6 @@ async def confirm_delivery(update: Update, context: WorkshopContext) -> None:
     _ = context._
     query = update.callback_query
     assert query is not None
-    if await busy(update, context):
-        return
     settings = context.services.settings
     calendar = settings.calendar
     now = context.now()
