@@ -12,21 +12,24 @@ from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
+    JobQueue,
     TypeHandler,
 )
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
+from bot import errors
 from bot.context import WorkshopContext
 from bot.persistence import DatabasePersistence
 from bot.services import Services
 from handlers.after_sales import routes as after_sales_routes
 from handlers.chat.conversation import nothing_to_cancel, stale_button
 from handlers.chat.routes import Routes
-from handlers.chat.ui import reply
 from handlers.duty import routes as duty_routes
 from handlers.floor import routes as floor_routes
 from handlers.parts import routes as parts_routes
@@ -57,14 +60,12 @@ async def _save_conversations(update: Update, context: WorkshopContext) -> None:
 
 
 async def _on_error(update: object, context: WorkshopContext) -> None:
-    """Log for the operator; tell the person briefly that nothing was changed."""
+    """Log for the operator; tell the person whether their last step was saved, and the
+    admins in chat what broke (``bot.errors``). A job's error has nobody else to tell."""
     log.error("update %r failed", update, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        try:
-            await reply(update, context._("Something went wrong on our side; nothing was "
-                                          "changed. Please try again."))
-        except Exception:
-            log.exception("could not tell the user about the error")
+    if isinstance(update, Update):
+        await errors.tell_the_person(update, context)
+    await errors.tell_the_admins(update, context)
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -97,7 +98,9 @@ def build_application(
     token = token or settings.telegram_bot_token
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    builder = (
+    # The bot is an ExtBot[int] with the rate limiter, an ExtBot[None] without.
+    builder: ApplicationBuilder[ExtBot[Any], WorkshopContext, dict[Any, Any], dict[Any, Any],
+                                dict[Any, Any], JobQueue[Any]] = (
         Application.builder()
         .token(token)
         .base_url(settings.telegram_api_base_url)
@@ -115,10 +118,12 @@ def build_application(
     application.bot_data["channel"] = channel
     services.messenger.register(channel, application.bot)
 
-    # Order matters: the access gate runs first and stops strangers; every area's conversations
-    # come before any one-tap button or command, so an open conversation sees its person's
-    # input first; persistence is written last.
+    # Order matters: the access gate runs first and stops strangers; then the update's commits
+    # are counted (the error handler says whether the person's step was saved); every area's
+    # conversations come before any one-tap button or command, so an open conversation sees
+    # its person's input first; persistence is written last.
     application.add_handlers(access.handlers(), group=access.GROUP)
+    application.add_handler(TypeHandler(Update, errors.watch), group=errors.GROUP)
     routes = sum((area.routes() for area in AREAS), Routes())
     application.add_handlers(
         [

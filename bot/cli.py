@@ -95,7 +95,7 @@ def open_database(settings: Settings) -> Database:
     if parsed.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
         raise CliError(f"DATABASE_URL must be sqlite:///… or postgresql://…, not {safe_url(url)}")
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     try:
         return Database(url)
     except (ArgumentError, SQLAlchemyError, ImportError) as exc:
@@ -411,7 +411,7 @@ def cmd_staff_invite(settings: Settings, args: argparse.Namespace) -> int:
             staff = await find_staff(session, args.ref)
             if not staff.active:
                 raise CliError(f"{staff_label(staff)} is deactivated; no invite issued")
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 update(InviteCode)
                 .where(col(InviteCode.staff_id) == staff.id, col(InviteCode.used_at).is_(None),
                        col(InviteCode.expires_at) > now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 
@@ -24,3 +25,9 @@ class FrozenClock(Clock):
 
     def advance(self, delta: timedelta) -> None:
         self._at += delta
+
+
+def unique_microseconds() -> int:
+    """Microseconds since 1970 by the machine's clock, for ids that must keep growing across
+    restarts (WeCom message ids). Not the shop's time: a frozen test clock would repeat them."""
+    return time.time_ns() // 1000

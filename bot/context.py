@@ -27,21 +27,25 @@ class WorkshopContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, An
 
     @property
     def services(self) -> Services:
-        return self.bot_data["services"]  # type: ignore[no-any-return]
+        return self.bot_data["services"]
 
     @property
     def channel(self) -> str:
-        return self.bot_data["channel"]  # type: ignore[no-any-return]
+        return self.bot_data["channel"]
 
     @property
-    def _(self) -> Translator:
+    def translator(self) -> Translator:
         if self._translator is None:
             self._translator = self.services.translator_for(self.staff)
         return self._translator
 
-    @_.setter
-    def _(self, value: Translator) -> None:
+    @translator.setter
+    def translator(self, value: Translator) -> None:
         self._translator = value
+
+    # The short name handlers use, ``context._("…")``. (A ``def _`` property cannot have a setter
+    # that mypy accepts: it lets ``_`` be redefined freely, so ``@_.setter`` names nothing.)
+    _ = translator
 
     @property
     def me(self) -> Staff:

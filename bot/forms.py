@@ -39,12 +39,21 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import N_, Translator
-from models.call_log import CallLog, Direction, Topic
+from handlers.chat.labels import (
+    complaint_status_name,
+    followup_kind_name,
+    letter_channel_name,
+    letter_kind_name,
+    topic_name,
+    visit_kind_name,
+)
+from models.call_log import CallLog, Direction
 from models.campaign import Campaign
 from models.complaint import Complaint, ComplaintStatus
-from models.customer import Customer, Vehicle, Visit, VisitKind
-from models.followup import FollowUp, FollowUpKind
-from models.letter import Letter, LetterChannel, LetterKind
+from models.customer import Customer, Vehicle, Visit
+from models.db import select_columns
+from models.followup import FollowUp
+from models.letter import Letter
 from models.staff import Staff
 
 PAGE = 500
@@ -151,61 +160,17 @@ def filename(form: Form, t: Translator, first_day: date, last_day: date) -> str:
 # --- values in the reader's language ---------------------------------------------------------
 
 
-def topic_name(t: Translator, topic: str) -> str:
-    return {
-        Topic.usage_opinion: t("vehicle use and opinions"),
-        Topic.new_needs: t("new service needs"),
-        Topic.care_tips: t("car-care tips"),
-        Topic.new_services: t("new services"),
-        Topic.events: t("events and offers"),
-        Topic.consultation: t("consultation"),
-        Topic.visit: t("customer visit"),
-    }.get(topic, topic)
-
-
 def direction_name(t: Translator, direction: str) -> str:
-    return {Direction.outbound: t("outbound call"),
-            Direction.inbound: t("inbound call")}.get(direction, direction)
+    names: dict[str, str] = {Direction.outbound: t("outbound call"),
+                             Direction.inbound: t("inbound call")}
+    return names.get(direction, direction)
 
 
-def followup_kind_name(t: Translator, kind: str | None, direction: str) -> str:
+def call_kind_name(t: Translator, kind: str | None, direction: str) -> str:
+    """The follow-up a call answered; a call that answered none, by its direction."""
     if kind is None:
         return t("inbound call") if direction == Direction.inbound else t("other call")
-    return {
-        FollowUpKind.first_call: t("first call"),
-        FollowUpKind.second_call: t("second call"),
-        FollowUpKind.maintenance: t("maintenance reminder"),
-        FollowUpKind.campaign: t("campaign call"),
-        FollowUpKind.complaint_callback: t("complaint callback"),
-    }.get(kind, kind)
-
-
-def complaint_status_name(t: Translator, status: str) -> str:
-    return {
-        ComplaintStatus.answered: t("answered on the call"),
-        ComplaintStatus.researching: t("being researched"),
-        ComplaintStatus.escalated: t("escalated to the supervisor"),
-        ComplaintStatus.solved: t("solved, customer not yet told"),
-        ComplaintStatus.told: t("solved, customer told"),
-    }.get(status, status)
-
-
-def letter_kind_name(t: Translator, kind: str) -> str:
-    return {LetterKind.notice: t("notice"), LetterKind.invitation: t("invitation"),
-            LetterKind.reply: t("reply letter")}.get(kind, kind)
-
-
-def channel_name(t: Translator, channel: str | None) -> str:
-    if channel is None:
-        return ""
-    return {LetterChannel.post: t("post"), LetterChannel.email: t("email"),
-            LetterChannel.wechat: t("WeChat"), LetterChannel.sms: t("SMS"),
-            LetterChannel.by_hand: t("by hand")}.get(channel, channel)
-
-
-def visit_kind_name(t: Translator, kind: str) -> str:
-    return {VisitKind.repair: t("repair"),
-            VisitKind.consultation: t("consultation")}.get(kind, kind)
+    return followup_kind_name(t, kind)
 
 
 def yes_no(t: Translator, value: bool) -> str:
@@ -240,7 +205,8 @@ class Sheet:
 
     def header(self, names: Sequence[str], widths: Sequence[int]) -> None:
         for index, width in enumerate(widths, start=1):
-            self.sheet.column_dimensions[get_column_letter(index)].width = width
+            # (types-openpyxl leaves out the column_dimensions a write-only sheet has)
+            self.sheet.column_dimensions[get_column_letter(index)].width = width  # type: ignore[attr-defined]
         self.sheet.freeze_panes = "A2"
         bold = Font(bold=True)
         cells = []
@@ -272,7 +238,8 @@ class Sheet:
             cell.number_format = "yyyy-mm-dd hh:mm"
             return cell
         if isinstance(value, date):
-            cell = WriteOnlyCell(self.sheet, value=value)
+            # (types-openpyxl types a write-only cell's value without date, which openpyxl takes)
+            cell = WriteOnlyCell(self.sheet, value=value)  # type: ignore[arg-type]
             cell.number_format = "yyyy-mm-dd"
             return cell
         return value
@@ -340,7 +307,7 @@ async def _archive_rows(session: AsyncSession, start: datetime, end: datetime, t
                         ) -> AsyncIterator[list[list[Any]]]:
     clerk = aliased(Staff)
     query = (
-        select(
+        select_columns(
             col(Visit.visited_at), col(Visit.id), col(Visit.kind), col(Visit.summary),
             col(Visit.archive_completed_at), col(Customer.id), col(Customer.name),
             col(Customer.address), col(Customer.phones), col(Customer.services_wanted),
@@ -369,8 +336,8 @@ async def _histories(session: AsyncSession, customer_ids: set[int], end: datetim
                      t: Translator) -> dict[int, str]:
     """维修保养记录: every visit of these customers up to ``end``, newest first, one query."""
     rows = (await session.exec(
-        select(col(Visit.customer_id), col(Visit.visited_at), col(Visit.kind),
-               col(Visit.summary), col(Vehicle.plate))
+        select_columns(col(Visit.customer_id), col(Visit.visited_at), col(Visit.kind),
+                       col(Visit.summary), col(Vehicle.plate))
         .outerjoin(Vehicle, col(Vehicle.id) == col(Visit.vehicle_id))
         .where(col(Visit.customer_id).in_(customer_ids), col(Visit.visited_at) < end)
         .order_by(col(Visit.customer_id), col(Visit.visited_at).desc(), col(Visit.id).desc())
@@ -379,7 +346,7 @@ async def _histories(session: AsyncSession, customer_ids: set[int], end: datetim
     for customer_id, visited_at, kind, summary, plate in rows:
         if len(lines[customer_id]) >= HISTORY_VISITS:
             continue
-        day = visited_at.astimezone(t.tz).date().isoformat()
+        day = t.day(visited_at)
         parts = [day, visit_kind_name(t, kind)]
         if plate:
             parts.append(plate)
@@ -401,7 +368,7 @@ def _call_query(start: datetime, end: datetime) -> Any:
         .order_by(col(Vehicle.id)).limit(1).scalar_subquery()
     )
     return (
-        select(
+        select_columns(
             col(CallLog.at), col(CallLog.id), col(CallLog.direction), col(CallLog.reached),
             col(CallLog.topics), col(CallLog.satisfaction), col(CallLog.notes),
             col(CallLog.request), col(Customer.name), col(Customer.phones),
@@ -451,7 +418,7 @@ async def _call_register_rows(session: AsyncSession, start: datetime, end: datet
     async for rows in _pages(session, _call_query(start, end), col(CallLog.at),
                              col(CallLog.id)):
         yield [
-            [number + index, at, name, plate, followup_kind_name(t, kind, direction),
+            [number + index, at, name, plate, call_kind_name(t, kind, direction),
              direction_name(t, direction), t("reached") if reached else t("not reached"),
              satisfaction, complaint_status_name(t, status) if status else None,
              clerk_label(t, clerk_name, for_name)]
@@ -469,7 +436,7 @@ async def _letter_rows(session: AsyncSession, start: datetime, end: datetime, t:
                        ) -> AsyncIterator[list[list[Any]]]:
     clerk = aliased(Staff)
     query = (
-        select(
+        select_columns(
             col(Letter.sent_at), col(Letter.id), col(Letter.kind), col(Letter.summary),
             col(Letter.channel), col(Customer.name), col(Customer.address), col(clerk.name),
             col(Campaign.title),
@@ -483,8 +450,8 @@ async def _letter_rows(session: AsyncSession, start: datetime, end: datetime, t:
     async for rows in _pages(session, query, col(Letter.sent_at), col(Letter.id)):
         yield [
             [number + index, sent_at.astimezone(t.tz).date(), name, address,
-             letter_kind_name(t, kind), summary or campaign, channel_name(t, channel),
-             clerk_name]
+             letter_kind_name(t, kind), summary or campaign,
+             letter_channel_name(t, channel) if channel else "", clerk_name]
             for index, (sent_at, _id, kind, summary, channel, name, address, clerk_name,
                         campaign) in enumerate(rows, start=1)
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gettext
 import io
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -71,6 +71,26 @@ class Translator:
 
     def time(self, at: datetime) -> str:
         return at.astimezone(self.tz).strftime("%m-%d %H:%M")
+
+    def day(self, at: date | datetime | None) -> str:
+        """A day as every message shows it, 2026-12-03: a moment's day in the shop's time zone,
+        a date as it is, "—" for none. The year is there because a follow-up or a letter can
+        be due next year."""
+        if at is None:
+            return "—"
+        if isinstance(at, datetime):
+            at = at.astimezone(self.tz).date()
+        return at.isoformat()
+
+    def last_day(self, until: datetime) -> str:
+        """The last day of a window that ends at ``until`` (stored as the first instant after
+        it, so the window is half-open)."""
+        return self.day(until - timedelta(microseconds=1))
+
+    def window(self, start: datetime, until: datetime) -> str:
+        """A window of whole days, ``[start, until)``: "2026-12-03 to 2026-12-07"."""
+        return self.gettext("{first} to {last}").format(first=self.day(start),
+                                                        last=self.last_day(until))
 
     def money(self, fen: int | None) -> str:
         return "—" if fen is None else f"¥{fen / 100:,.2f}"

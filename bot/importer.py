@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from sqlmodel import col, select
@@ -42,7 +43,9 @@ from models.customer import (
     missing_fields,
     normalize_phone,
 )
+from models.db import id_of
 from models.rules import Refused
+from models.shop_time import parse_day
 from models.staff import Role, Staff
 from models.work_order import MAX_ITEM_LENGTH, MAX_ITEMS, WorkOrder, open_order, parse_items
 
@@ -210,11 +213,13 @@ class CustomerIn(BaseModel):
 
     @field_validator("last_service_on", "next_maintenance_on", mode="before")
     @classmethod
-    def _day(cls, value: Any) -> Any:
+    def _day(cls, value: Any, info: ValidationInfo) -> Any:
+        """A date cell, or a day typed as in the chat (2026/12/3, 2026年12月3日…); a day
+        without its year is of the year of the import (``context["today"]``)."""
         if isinstance(value, datetime):
             return value.date()
-        if isinstance(value, str):
-            return re.sub(r"[/.年月]", "-", value.strip()).rstrip("日-")
+        if isinstance(value, str) and info.context and "today" in info.context:
+            return parse_day(value, info.context["today"]) or value
         return value
 
 
@@ -454,7 +459,8 @@ async def import_customers(
     for done, (row, values) in enumerate(table.rows, start=1):
         try:
             customer = CustomerIn.model_validate(
-                {k: v for k, v in values.items() if v is not None})
+                {k: v for k, v in values.items() if v is not None},
+                context={"today": now.date()})
         except ValidationError as exc:
             report.bad += _problems(table, row, field_errors(exc))
             _tick(progress, "checking", done, report.total)
@@ -512,7 +518,7 @@ async def _add_customer(
         await session.flush()
     if row.plate:
         session.add(Vehicle(
-            customer_id=customer.id,  # type: ignore[arg-type]
+            customer_id=id_of(customer),
             plate=row.plate, model=row.vehicle_model, vehicle_type=row.vehicle_type,
             cycle_months=row.cycle_months, cycle_km=row.cycle_km,
             last_service_on=row.last_service_on, next_maintenance_on=row.next_maintenance_on,

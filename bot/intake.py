@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import ClientDisconnect, Request
@@ -38,6 +38,7 @@ from bot.messenger import Rendered
 from bot.services import Services
 from handlers.floor.cards import advisor_card, technician_card
 from models.audit import Actor
+from models.db import id_of
 from models.rules import Refused
 from models.staff import Staff
 from models.work_order import OrderStatus, WorkOrder, items_of
@@ -200,11 +201,11 @@ class IntakeEndpoint:
 
     async def _result(self, session: AsyncSession, order: WorkOrder, *,
                       created: bool) -> Response:
-        items = await items_of(session, order.id)  # type: ignore[arg-type]
+        items = await items_of(session, id_of(order))
         advisor = await session.get(Staff, order.advisor_id)
         technician = await session.get(Staff, order.technician_id)
         out = WorkOrderOut(
-            id=order.id,  # type: ignore[arg-type]
+            id=id_of(order),
             number=order.number, status=OrderStatus(order.status), plate=order.plate,
             customer_name=order.customer_name, phone=order.customer_phone,
             vehicle_model=order.vehicle_model, complaint=order.complaint,
@@ -219,7 +220,7 @@ class IntakeEndpoint:
 
 async def notify(services: Services, session: AsyncSession, order: WorkOrder) -> None:
     """As /neworder does: the technician gets the card; the advisor learns it came in."""
-    items = await items_of(session, order.id)  # type: ignore[arg-type]
+    items = await items_of(session, id_of(order))
     messenger = services.messenger
     now = services.clock.now()
     technician = await session.get(Staff, order.technician_id)
@@ -251,8 +252,8 @@ def openapi() -> dict[str, Any]:
         ref_template="#/components/schemas/{model}",
     )
 
-    def ref(model: type[BaseModel], mode: str = "serialization") -> dict[str, str]:
-        return refs[(model, mode)]  # type: ignore[index]
+    def ref(model: type[BaseModel], mode: JsonSchemaMode = "serialization") -> dict[str, Any]:
+        return refs[(model, mode)]
 
     def answer(description: str, model: type[BaseModel]) -> dict[str, Any]:
         return {"description": description,

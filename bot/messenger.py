@@ -35,7 +35,7 @@ from models.attachment import (
     sources,
 )
 from models.card import CardMessage, cards_of
-from models.db import Database
+from models.db import Database, id_of
 from models.staff import ChatAccount, Staff, accounts_of
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class Messenger:
         now = now or self.clock.now()
         text, markup = render(self.translator(staff))
         delivered = 0
-        for account in self.recipients(staff, await accounts_of(session, staff.id)):  # type: ignore[arg-type]
+        for account in self.recipients(staff, await accounts_of(session, id_of(staff))):
             bot = self._bots[account.channel]
             payload: dict[str, Any] = {
                 "text": text, "markup": markup.to_dict() if markup else None,
@@ -144,7 +144,7 @@ class Messenger:
                 continue
             delivered += 1
             if card is not None:
-                self._remember_card(session, card, staff.id, account.channel,  # type: ignore[arg-type]
+                self._remember_card(session, card, id_of(staff), account.channel,
                                     account.chat_id, message, now)
         return delivered
 
@@ -164,7 +164,7 @@ class Messenger:
         now = now or self.clock.now()
         delivered = 0
         payload = {"filename": filename, "photo": photo, "caption": caption}
-        for account in self.recipients(staff, await accounts_of(session, staff.id)):  # type: ignore[arg-type]
+        for account in self.recipients(staff, await accounts_of(session, id_of(staff))):
             bot = self._bots[account.channel]
             if (account.channel, account.chat_id) in self.backlog:
                 self.keep(account, staff, "file", payload, now, data=data,

@@ -10,7 +10,7 @@ import json
 from copy import deepcopy
 from typing import Any
 
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
@@ -92,10 +92,10 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
     async def drop_user_data(self, user_id: int) -> None:
         async with self.db.session() as session:
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 delete(UserDataRow).where(
-                    UserDataRow.channel == self.channel,  # type: ignore[arg-type]
-                    UserDataRow.user_id == user_id,  # type: ignore[arg-type]
+                    col(UserDataRow.channel) == self.channel,
+                    col(UserDataRow.user_id) == user_id,
                 )
             )
             await session.commit()

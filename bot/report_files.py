@@ -1,4 +1,4 @@
-"""The report's attachments: a bar chart by clerk (PNG, matplotlib) and a spreadsheet (XLSX),
+"""The report's attachments (A12): a bar chart by clerk (PNG, matplotlib) and a spreadsheet (XLSX),
 and the words for the workshop's figures that the message and the spreadsheet share.
 
 The chart is drawn with matplotlib's object API on the Agg canvas (no pyplot, no display, safe
@@ -11,6 +11,7 @@ spreadsheet and the message carry the names), so it never renders as empty boxes
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import io
 import unicodedata
 from calendar import monthrange
@@ -20,11 +21,14 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.i18n import N_, Translator
+from handlers.chat.labels import campaign_kind_name
 from models.report import (
     ClerkFigures,
     Figures,
@@ -79,7 +83,7 @@ def chart_png(report: Report, translator: Translator) -> bytes:
     t = translator if font is not None or translator.locale == "en" else \
         Translator("en", translator.tz)
     family, weight = font if font else ("DejaVu Sans", "normal")
-    text = {"fontfamily": family, "fontweight": weight}
+    text: dict[str, Any] = {"fontfamily": family, "fontweight": weight}
 
     def label(clerk: ClerkFigures) -> str:
         name = clerk_name(t, clerk)
@@ -107,7 +111,9 @@ def chart_png(report: Report, translator: Translator) -> bytes:
     axes.set_ylabel(t("Follow-ups"), **text)
     axes.set_title(t("Follow-ups {period} by clerk").format(period=period_label(report)),
                    **text)
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    locator = axes.yaxis.get_major_locator()
+    assert isinstance(locator, MaxNLocator)  # matplotlib's AutoLocator is one
+    locator.set_params(integer=True)
     axes.spines[["top", "right"]].set_visible(False)
     if clerks:
         axes.legend(prop={"family": family, "weight": weight}, frameon=False, ncols=4,
@@ -152,7 +158,7 @@ def report_xlsx(report: Report, translator: Translator) -> bytes:
     """Sheet one: a row per clerk and the total; sheet two: the campaigns and their coverage."""
     t = translator
     workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    workbook.remove(workbook.active)  # type: ignore[arg-type]  # (a new workbook has one)
     workbook.properties.title = t("Follow-up report {period}").format(
         period=period_label(report))
     bold = Font(bold=True)
@@ -220,7 +226,7 @@ def report_xlsx(report: Report, translator: Translator) -> bytes:
     return buffer.getvalue()
 
 
-def _append(sheet, values: list[object]) -> None:  # type: ignore[no-untyped-def]
+def _append(sheet: Worksheet, values: list[Any]) -> None:
     """A row whose text stays text: a name or title starting with "=" is not a formula."""
     sheet.append(values)
     for cell in sheet[sheet.max_row]:
@@ -228,23 +234,11 @@ def _append(sheet, values: list[object]) -> None:  # type: ignore[no-untyped-def
             cell.data_type = "s"
 
 
-def _style(sheet, names: list[str], bold: Font) -> None:  # type: ignore[no-untyped-def]
+def _style(sheet: Worksheet, names: list[str], bold: Font) -> None:
     for index, name in enumerate(names, start=1):
         sheet.cell(row=1, column=index).font = bold
         sheet.column_dimensions[get_column_letter(index)].width = max(10, min(len(name) + 2, 28))
     sheet.freeze_panes = "A2"
-
-
-def campaign_kind_name(t: Translator, kind: str) -> str:
-    from models.campaign import CampaignKind
-
-    return {
-        CampaignKind.event: t("customer event"),
-        CampaignKind.offer: t("offer"),
-        CampaignKind.free_inspection: t("free inspection week"),
-        CampaignKind.talk: t("car-care evening"),
-        CampaignKind.other: t("other"),
-    }.get(kind, kind)
 
 
 # --- the workshop's figures (W6–W11, N1–N7) --------------------------------------------------
@@ -348,7 +342,7 @@ def summary_figures(t: Translator, key: str, summary: Any) -> list[tuple[str, st
         return []
     found = [(f.name, getattr(summary, f.name)) for f in dataclasses.fields(summary)
              if _number(getattr(summary, f.name))]
-    properties = {name: None for klass in reversed(type(summary).__mro__)
+    properties = {name: None for klass in reversed(inspect.getmro(type(summary)))
                   for name, attribute in vars(klass).items()
                   if isinstance(attribute, property) and not name.startswith("_")}
     for name in properties:

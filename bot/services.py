@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock
@@ -22,6 +23,9 @@ class Services:
     # What this process's jobs remember between runs (e.g. "maintenance calls made today");
     # the database stays the source of truth, this only saves repeated work.
     job_state: dict[str, Any] = field(default_factory=dict)
+    # When each error (its type and the place in our code) was last told to the admins, by
+    # the shop's clock: the same error is told at most once every ten minutes per process.
+    errors_told: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.messenger.db = self.db  # where messages refused for now are kept

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.wecom.crypto import aes_key
+from models.duty import DutySchedule, parse_day_time
 from models.shop_time import ShopCalendar, parse_days
 
 DEFAULT_DATABASE_URL = "sqlite:///" + str(Path("data") / "workshop.db")
@@ -200,8 +201,6 @@ class Settings(BaseSettings):
     @field_validator("duty_wash_day_time", "duty_summary_day_time")
     @classmethod
     def _duty_day_time(cls, value: str) -> str:
-        from models.duty import parse_day_time
-
         parse_day_time(value)
         return value
 
@@ -209,6 +208,13 @@ class Settings(BaseSettings):
     def calendar(self) -> ShopCalendar:
         start, end = _hours(self.working_hours)
         return ShopCalendar(self.tz, start, end, parse_days(self.working_days))
+
+    @property
+    def duty_schedule(self) -> DutySchedule:
+        return DutySchedule.parse(
+            morning=self.duty_morning_time, evening=self.duty_evening_time,
+            friday=self.duty_friday_time, wash=self.duty_wash_day_time,
+            summary=self.duty_summary_day_time)
 
     @property
     def first_call_window(self) -> tuple[int, int]:

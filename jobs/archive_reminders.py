@@ -18,14 +18,10 @@ from functools import partial
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Translator
-from bot.messenger import Rendered
 from bot.services import Services
-from handlers.after_sales.cards.archive import edit_button, field_list, local_day, standing_in_note
-from handlers.chat.ui import button, keyboard
+from handlers.after_sales.cards.archive import archive_reminder, late_archive_report
 from models.absence import route
 from models.customer import (
-    ARCHIVE_DAYS,
     Customer,
     Visit,
     late_archives,
@@ -34,45 +30,13 @@ from models.customer import (
     vehicles_of,
     visits_needing_archive,
 )
+from models.db import id_of
 from models.staff import Role, Staff, active_with_role
-
-
-def reminder(
-    t: Translator, customer: Customer, visit: Visit, missing: list[str], now: datetime, *,
-    standing_in_for: Staff | None, unassigned: bool,
-) -> Rendered:
-    lines = standing_in_note(t, standing_in_for)
-    if unassigned:
-        lines.append(t("⚠️ {name} has no active tracking clerk; assign one with /assign.")
-                     .format(name=customer.name))
-    lines.append(t("📋 The archive of {name} is incomplete.").format(name=customer.name))
-    lines.append(t("Visit on {date}: {summary}").format(
-        date=local_day(t, visit.visited_at), summary=visit.summary or "—"))
-    lines.append(t("Missing: {fields}.").format(fields=field_list(t, missing)))
-    if visit.archive_due_at > now:
-        lines.append(t("Please complete it by {at}.").format(at=t.time(visit.archive_due_at)))
-    else:
-        lines.append(t("It was due {at}.").format(at=t.time(visit.archive_due_at)))
-    return "\n".join(lines), edit_button(t, customer.id)  # type: ignore[arg-type]
-
-
-def late_report(
-    t: Translator, customer: Customer, visit: Visit, missing: list[str], clerk: Staff | None
-) -> Rendered:
-    text = t.ngettext(
-        "⚠️ The archive of {name} is still incomplete {count} day after the visit of {date}.",
-        "⚠️ The archive of {name} is still incomplete {count} days after the visit of {date}.",
-        ARCHIVE_DAYS,
-    ).format(name=customer.name, count=ARCHIVE_DAYS, date=local_day(t, visit.visited_at))
-    lines = [text,
-             t("Clerk: {name}").format(name=clerk.name if clerk else t("nobody yet")),
-             t("Missing: {fields}.").format(fields=field_list(t, missing))]
-    return "\n".join(lines), keyboard([button(t("🗂 Archive"), f"cus:{customer.id}:view")])
 
 
 async def _still_missing(session: AsyncSession, customer: Customer, now: datetime) -> list[str]:
     """The missing fields; an archive found complete is marked so, and nobody is bothered."""
-    missing = missing_fields(customer, await vehicles_of(session, customer.id))  # type: ignore[arg-type]
+    missing = missing_fields(customer, await vehicles_of(session, id_of(customer)))
     if not missing:
         await mark_archive_complete(session, customer, now)
         await session.commit()
@@ -106,12 +70,12 @@ async def run(services: Services, now: datetime) -> int:
             recipients, standing_in_for = supervisors, None
             clerk = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None
             if clerk is not None:
-                way = await route(session, clerk.id, today)  # type: ignore[arg-type]
+                way = await route(session, id_of(clerk), today)
                 target = await session.get(Staff, way.staff_id)
                 if target is not None and target.active:
                     recipients = [target]
                     standing_in_for = clerk if way.standing_in_for is not None else None
-            render = partial(reminder, customer=customer, visit=waiting[0], missing=missing,
+            render = partial(archive_reminder, customer=customer, visit=waiting[0], missing=missing,
                              now=now, standing_in_for=standing_in_for,
                              unassigned=recipients is supervisors)
             for staff in recipients:
@@ -130,7 +94,7 @@ async def run(services: Services, now: datetime) -> int:
             if not missing:
                 continue
             clerk = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None
-            render = partial(late_report, customer=customer, visit=visit, missing=missing,
+            render = partial(late_archive_report, customer=customer, visit=visit, missing=missing,
                              clerk=clerk)
             for supervisor in supervisors:
                 sent += await messenger.send(session, supervisor, render, now=now)

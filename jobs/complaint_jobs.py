@@ -32,6 +32,7 @@ from handlers.after_sales.cards.complaint import (
 )
 from models.card import CardKind, recipients_of
 from models.complaint import callbacks_not_logged, due_for_escalation, mark_escalated
+from models.db import id_of
 from models.staff import Role, active_with_role
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ async def escalate(services: Services, now: datetime) -> int:
             log.warning("%d complaint(s) due for escalation but no active supervisor", len(due))
             return 0
         for complaint in due:
-            complaint_id: int = complaint.id  # type: ignore[assignment]
+            complaint_id = id_of(complaint)
             facts = await complaint_facts(session, complaint)
             holders = await recipients_of(session, CardKind.complaint, complaint_id)
             for supervisor in supervisors:

@@ -23,8 +23,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
 from handlers.duty.cards import reminder_card as card
-from handlers.duty.cards import reminder_facts, schedule_of, weekly_summary
+from handlers.duty.cards import reminder_facts, weekly_summary
 from models.card import CardKind, recipients_of
+from models.db import id_of
 from models.duty import (
     DutyReminder,
     create_due,
@@ -48,7 +49,7 @@ async def run(services: Services, now: datetime) -> int:
     """One pass; returns how many messages went out."""
     settings = services.settings
     calendar = settings.calendar
-    schedule = schedule_of(settings)
+    schedule = settings.duty_schedule
     sent = 0
     async with services.db.session() as session:
         created = await create_due(session, now=now, calendar=calendar, schedule=schedule)
@@ -73,7 +74,7 @@ async def _leaders(session: AsyncSession) -> list[Staff]:
 
 async def _remind(services: Services, session: AsyncSession, reminder: DutyReminder,
                   now: datetime) -> int:
-    reminder_id: int = reminder.id  # type: ignore[assignment]
+    reminder_id = id_of(reminder)
     facts = await reminder_facts(session, reminder)
     if facts.responsible is not None and facts.responsible.active:
         recipients = [facts.responsible]
@@ -97,7 +98,7 @@ async def _remind(services: Services, session: AsyncSession, reminder: DutyRemin
 
 async def _tell_missed(services: Services, session: AsyncSession, reminder: DutyReminder,
                        now: datetime) -> int:
-    reminder_id: int = reminder.id  # type: ignore[assignment]
+    reminder_id = id_of(reminder)
     facts = await reminder_facts(session, reminder)
     waited = int((now - (reminder.sent_at or now)).total_seconds() // 60)
     holders = await recipients_of(session, CardKind.duty_reminder, reminder_id)
@@ -127,7 +128,7 @@ async def _weekly(services: Services, session: AsyncSession, now: datetime) -> i
     label, start, end = week_of(services.settings.calendar, now)
     waiting = [s for s in await active_with_role(session, Role.supervisor)
                if not await summary_sent(session, label=label,
-                                         staff_id=s.id)]  # type: ignore[arg-type]
+                                         staff_id=id_of(s))]
     if not waiting:
         return 0
     summary = await duty_summary(session, start=start, end=end)
@@ -137,7 +138,7 @@ async def _weekly(services: Services, session: AsyncSession, now: datetime) -> i
         delivered = await services.messenger.send(
             session, supervisor,
             lambda t: weekly_summary(t, label, start, end, summary, damage), now=now)
-        record_summary(session, label=label, staff_id=supervisor.id,  # type: ignore[arg-type]
+        record_summary(session, label=label, staff_id=id_of(supervisor),
                        now=now, delivered=delivered)
         await session.commit()
         sent += delivered > 0

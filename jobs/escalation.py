@@ -11,12 +11,18 @@ from jobs import extra_item_escalation, fault_escalation
 
 log = logging.getLogger(__name__)
 
+PARTS = (fault_escalation, extra_item_escalation)
+
 
 async def run(services: Services, now: datetime) -> int:
     """One pass; returns how many records were escalated. Tests call this with their ``now``."""
-    return await fault_escalation.run(services, now) + await extra_item_escalation.run(
-        services, now
-    )
+    escalated = 0
+    for part in PARTS:
+        try:
+            escalated += await part.run(services, now)
+        except Exception:  # one broken part must not stop the others
+            log.exception("escalation job %s failed", part.__name__)
+    return escalated
 
 
 async def job(context: WorkshopContext) -> None:

@@ -17,6 +17,7 @@ from bot.services import Services
 from handlers.floor.cards import extra_item_card
 from models.attachment import attachments_of
 from models.card import CardKind, recipients_of
+from models.db import id_of
 from models.extra_item import ExtraItemRequest, due_for_escalation, mark_escalated
 from models.staff import Role, Staff, active_with_role
 from models.work_order import OrderStatus, get_order
@@ -31,7 +32,7 @@ async def run(services: Services, now: datetime) -> int:
         for request in await due_for_escalation(session, now=now, delay=delay):
             sent = await _send_wider(services, session, request, now)
             await session.commit()  # the cards first: a crash before the mark resends nothing
-            marked = await mark_escalated(session, request_id=request.id,  # type: ignore[arg-type]
+            marked = await mark_escalated(session, request_id=id_of(request),
                                           now=now)
             await session.commit()
             if sent and marked:
@@ -48,13 +49,13 @@ async def _send_wider(
     if order.status != OrderStatus.in_progress:
         return False
     technician = await session.get(Staff, request.requested_by)
-    photos = await attachments_of(session, CardKind.extra_item, request.id)  # type: ignore[arg-type]
-    have_it = await recipients_of(session, CardKind.extra_item, request.id)  # type: ignore[arg-type]
+    photos = await attachments_of(session, CardKind.extra_item, id_of(request))
+    have_it = await recipients_of(session, CardKind.extra_item, id_of(request))
     for advisor in await active_with_role(session, Role.advisor, on_duty_only=True):
         if advisor.id in have_it:
             continue
         await services.messenger.send(
             session, advisor, lambda t: extra_item_card(t, order, request, technician),
-            card=(CardKind.extra_item, request.id), photos=photos, now=now,  # type: ignore[arg-type]
+            card=(CardKind.extra_item, id_of(request)), photos=photos, now=now,
         )
     return True

@@ -13,6 +13,7 @@ from functools import partial
 from bot.services import Services
 from handlers.floor.cards import fault_card, fault_facts
 from models.card import CardKind, recipients_of
+from models.db import id_of
 from models.fault_report import due_for_escalation, mark_escalated
 from models.staff import Role, active_with_role
 
@@ -28,7 +29,7 @@ async def run(services: Services, now: datetime) -> int:
             return 0
         advisors = await active_with_role(session, Role.advisor, on_duty_only=True)
         for report in reports:
-            report_id: int = report.id  # type: ignore[assignment]
+            report_id = id_of(report)
             facts = await fault_facts(session, report)
             holders = await recipients_of(session, CardKind.fault_report, report_id)
             waited = int((now - report.created_at).total_seconds() // 60)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from functools import partial
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,6 +31,7 @@ from models.absence import route
 from models.campaign import Campaign, upcoming
 from models.card import CardKind
 from models.customer import get_customer
+from models.db import id_of
 from models.followup import (
     FollowUp,
     due_reminders,
@@ -110,7 +112,7 @@ class _Run:
         return [(supervisor, None) for supervisor in self.supervisors]
 
     async def remind(self, followup: FollowUp) -> int:
-        followup_id: int = followup.id  # type: ignore[assignment]
+        followup_id = id_of(followup)
         recipients = await self.responsible(followup)
         if not recipients:
             log.warning("follow-up %s has nobody to go to (no clerk, no supervisor)",
@@ -123,12 +125,12 @@ class _Run:
         for staff, for_whom in recipients:
             delivered = await self.services.messenger.send(
                 self.session, staff,
-                lambda t, for_whom=for_whom: reminder_card(t, points, for_whom, overdue),
+                partial(reminder_card, points=points, standing_in_for=for_whom, overdue=overdue),
                 card=(CardKind.followup, followup_id), now=self.now)
             sent += delivered > 0
         await self.session.commit()  # the cards first: a crash before the mark resends once
         await mark_reminded(self.session, followup_id=followup_id,
-                            staff_id=recipients[0][0].id,  # type: ignore[arg-type]
+                            staff_id=id_of(recipients[0][0]),
                             now=self.now)
         await self.session.commit()
         if overdue:
@@ -136,7 +138,7 @@ class _Run:
         return sent
 
     async def tell_overdue(self, followup: FollowUp) -> int:
-        followup_id: int = followup.id  # type: ignore[assignment]
+        followup_id = id_of(followup)
         recipients = await self.responsible(followup)
         points = await gather(self.session, followup, today=self.today,
                               campaigns=self.campaigns)
@@ -147,7 +149,7 @@ class _Run:
             for staff, for_whom in recipients:
                 delivered = await messenger.send(
                     self.session, staff,
-                    lambda t, for_whom=for_whom: reminder_card(t, points, for_whom, True),
+                    partial(reminder_card, points=points, standing_in_for=for_whom, overdue=True),
                     card=(CardKind.followup, followup_id), now=self.now)
                 sent += delivered > 0
         clerk_id = points.customer.clerk_id

@@ -23,6 +23,7 @@ from bot.services import Services
 from handlers.after_sales.cards.letter import LetterFacts, letter_card, letter_facts
 from models.absence import route
 from models.card import CardKind
+from models.db import id_of
 from models.letter import Letter, due_letters, overdue_letters
 from models.staff import Role, Staff, active_with_role
 
@@ -63,7 +64,7 @@ async def report_overdue(services: Services, now: datetime) -> int:
                     continue
                 sent += await services.messenger.send(
                     session, supervisor, partial(letter_card, facts=facts, overdue=True),
-                    card=(CardKind.letter, letter.id), now=now,  # type: ignore[arg-type]
+                    card=(CardKind.letter, id_of(letter)), now=now,
                 )
             letter.reminded_at = now
             await session.commit()
@@ -82,5 +83,5 @@ async def to_clerk(services: Services, session: AsyncSession, letter: Letter,
     return to.staff_id, await services.messenger.send(
         session, staff,
         partial(letter_card, facts=facts, overdue=overdue, standing_in_for=standing_in_for),
-        card=(CardKind.letter, letter.id), now=now,  # type: ignore[arg-type]
+        card=(CardKind.letter, id_of(letter)), now=now,
     )

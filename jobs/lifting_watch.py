@@ -17,7 +17,8 @@ from bot.messenger import Rendered
 from bot.services import Services
 from handlers.floor.cards import watch_card, watch_facts
 from models.card import CardKind, recipients_of
-from models.checklist import due_for_alert, mark_alerted
+from models.db import id_of
+from models.lifting import due_for_alert, mark_alerted
 from models.staff import Role, active_with_role
 from models.work_order import OrderStatus
 
@@ -36,7 +37,7 @@ async def run(services: Services, now: datetime) -> int:
         leaders = await active_with_role(session, Role.team_leader)
         supervisors = await active_with_role(session, Role.supervisor)
         for watch in watches:
-            watch_id: int = watch.id  # type: ignore[assignment]
+            watch_id = id_of(watch)
             facts = await watch_facts(session, watch)
             if facts.order.status != OrderStatus.in_progress:
                 continue  # the order moved on; nobody lifts on it any more

@@ -13,6 +13,7 @@ from datetime import datetime
 from bot.context import WorkshopContext
 from bot.services import Services
 from models.attachment import to_fetch
+from models.db import id_of
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ async def run(services: Services, now: datetime) -> int:
         async with services.db.session() as session:
             if await services.messenger.photo_bytes(session, photo, now) is None:
                 log.warning("WeCom photo %s could not be fetched", photo.id)
-                failed.add(photo.id)  # type: ignore[arg-type]
+                failed.add(id_of(photo))
                 continue
             await session.commit()
             kept += 1

@@ -19,6 +19,7 @@ from bot.messenger import LATER, Undeliverable, retry_seconds
 from bot.services import Services
 from bot.wecom.request import WeComRequest
 from models import outbox
+from models.db import id_of
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ async def _page(services: Services, now: datetime, size: int) -> tuple[int, int]
                     stuck.discard(chat)  # the next one may go: it is the oldest now
                 await session.commit()
                 continue
-            await outbox.mark_sent(session, message.id)  # type: ignore[arg-type]
+            await outbox.mark_sent(session, id_of(message))
             await session.commit()
             sent += 1
     return sent, len(kept)

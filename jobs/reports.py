@@ -13,8 +13,10 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from bot.i18n import Translator
+from bot.messenger import Render
 from bot.services import Services
 from handlers.after_sales.cards.report import report_file_name, report_files, report_messages
+from models.db import id_of
 from models.report import Period, Report, already_sent, due_periods, record_sent, report_for
 from models.staff import Role, active_with_role
 
@@ -33,7 +35,7 @@ async def run(services: Services, now: datetime) -> int:
         for period in periods:
             waiting = [s for s in supervisors
                        if not await already_sent(session, period=period,
-                                                 staff_id=s.id)]  # type: ignore[arg-type]
+                                                 staff_id=id_of(s))]
             if not waiting:
                 continue
             report = await report_for(session, period, calendar=calendar, now=now)
@@ -46,16 +48,21 @@ async def run(services: Services, now: datetime) -> int:
                 delivered = 0
                 for text in texts:
                     delivered += await messenger.send(
-                        session, supervisor, lambda _t, text=text: (text, None), now=now)
+                        session, supervisor, _as_written(text), now=now)
                 await messenger.send_file(session, supervisor, png,
                                           report_file_name(period, "png"), photo=True)
                 await messenger.send_file(session, supervisor, xlsx,
                                           report_file_name(period, "xlsx"))
-                record_sent(session, period=period, staff_id=supervisor.id,  # type: ignore[arg-type]
+                record_sent(session, period=period, staff_id=id_of(supervisor),
                             now=now, delivered=delivered)
                 await session.commit()
                 sent += 1
     return sent
+
+
+def _as_written(text: str) -> Render:
+    """A message already in its reader's language."""
+    return lambda _t: (text, None)
 
 
 async def _render(_: Translator, report: Report, period: Period, now: datetime

@@ -15,6 +15,7 @@ from functools import partial
 from bot.services import Services
 from handlers.training.cards import CardFacts, invitee_card, roll_call_card
 from models.card import CardKind
+from models.db import id_of
 from models.staff import Role, Staff, active_with_role
 from models.training import (
     due_reminders,
@@ -36,13 +37,13 @@ async def run(services: Services, now: datetime) -> int:
             facts = CardFacts(notice, organiser.name if organiser else "?", invitee)
             delivered = await messenger.send(
                 session, staff, partial(invitee_card, facts=facts, reminder=True),
-                card=(CardKind.notice, invitee.id), now=now)  # type: ignore[arg-type]
+                card=(CardKind.notice, id_of(invitee)), now=now)
             sent += delivered > 0
             await session.commit()  # the card first: a crash before the mark resends once
-            await mark_reminded(session, invitee_id=invitee.id, now=now)  # type: ignore[arg-type]
+            await mark_reminded(session, invitee_id=id_of(invitee), now=now)
             await session.commit()
         for notice in await due_roll_calls(session, now=now):
-            notice_id: int = notice.id  # type: ignore[assignment]
+            notice_id = id_of(notice)
             organiser = await session.get(Staff, notice.organiser_id)
             # An organiser who has left: the supervisors keep the register instead.
             recipients = ([organiser] if organiser is not None and organiser.active

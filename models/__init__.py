@@ -22,6 +22,7 @@ from models import (  # noqa: F401  (imported for their tables)
     followup,
     job_clock,
     letter,
+    lifting,
     order_note,
     outbox,
     parts,

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
 from models.staff import Role, Staff
 
@@ -49,7 +49,7 @@ async def record_absence(
     if overlapping is not None:
         raise Refused("absence_overlaps", starts_on=overlapping.starts_on,
                       ends_on=overlapping.ends_on)
-    absence = Absence(clerk_id=clerk.id, standin_id=standin.id,  # type: ignore[arg-type]
+    absence = Absence(clerk_id=id_of(clerk), standin_id=id_of(standin),
                       starts_on=starts_on, ends_on=ends_on, created_by=actor.staff_id,
                       created_at=now)
     session.add(absence)

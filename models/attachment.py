@@ -46,7 +46,7 @@ async def attachments_of(session: AsyncSession, owner: str, owner_id: int) -> li
             await session.exec(
                 select(Attachment)
                 .where(Attachment.owner == owner, Attachment.owner_id == owner_id)
-                .order_by(Attachment.id)  # type: ignore[arg-type]
+                .order_by(col(Attachment.id))
             )
         ).all()
     )

@@ -1,4 +1,5 @@
-"""The call log (跟踪记录表, A9): every follow-up call, outbound or inbound, written down.
+"""The call log (跟踪记录表, A9; topics A4, what was said before A7): every follow-up call,
+outbound or inbound, written down.
 
 Logging a call closes its follow-up (the first log wins), schedules what comes next — the
 second call after a reached first call, the invitation letter after a campaign call, the
@@ -18,7 +19,7 @@ from models import audit
 from models.audit import Actor
 from models.complaint import Complaint, mark_told, open_complaint
 from models.customer import get_customer
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.followup import (
     FollowUp,
     FollowUpKind,
@@ -116,7 +117,7 @@ async def log_call(
             raise Refused("followup_missing")
     on_behalf_of = customer.clerk_id if customer.clerk_id not in (None, clerk.id) else None
     call = CallLog(
-        customer_id=customer_id, followup_id=followup_id, clerk_id=clerk.id,  # type: ignore[arg-type]
+        customer_id=customer_id, followup_id=followup_id, clerk_id=id_of(clerk),
         on_behalf_of=on_behalf_of, direction=direction, at=now, reached=reached,
         topics=",".join(t.value for t in dict.fromkeys(topics)), satisfaction=satisfaction,
         notes=notes, request=(request or "").strip() or None,
@@ -125,8 +126,8 @@ async def log_call(
     letter_id = None
     complaint = None
     if followup is not None and reached:
-        followup = await close_done(session, followup_id=followup.id,  # type: ignore[arg-type]
-                                    staff_id=clerk.id, now=now)  # type: ignore[arg-type]
+        followup = await close_done(session, followup_id=id_of(followup),
+                                    staff_id=id_of(clerk), now=now)
     session.add(call)
     await session.flush()
     if followup is not None and reached:
@@ -143,14 +144,14 @@ async def log_call(
                 due_at=calendar.end_of_day(calendar.local_date(now))
                 if letter_within_days == 0 else
                 calendar.window(calendar.local_date(now), 0, letter_within_days)[1],
-                clerk_id=clerk.id, now=now,  # type: ignore[arg-type]
+                clerk_id=id_of(clerk), now=now,
             )
             letter_id = letter.id if letter else None
         elif kind is FollowUpKind.complaint_callback and followup.complaint_id is not None:
             await mark_told(session, complaint_id=followup.complaint_id, now=now, actor=actor)
     if call.request:
         complaint = await open_complaint(
-            session, customer_id=customer_id, call_log_id=call.id, clerk_id=clerk.id,  # type: ignore[arg-type]
+            session, customer_id=customer_id, call_log_id=id_of(call), clerk_id=id_of(clerk),
             text=call.request, answered_on_call=answered_on_call, now=now, actor=actor,
         )
     audit.record(session, now=now, actor=actor, action="call.log", entity="call_log",

@@ -53,7 +53,7 @@ class Campaign(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
-def audience_query(audience: Audience, value: str | None, calendar: ShopCalendar):  # type: ignore[no-untyped-def]
+def audience_query(audience: Audience, value: str | None, calendar: ShopCalendar):
     """The ids of the customers a campaign reaches."""
     query = select(Customer.id)
     if audience is Audience.model:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Index
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UTCDateTime
@@ -50,7 +50,7 @@ async def cards_of(session: AsyncSession, kind: str, ref_id: int) -> list[CardMe
             await session.exec(
                 select(CardMessage)
                 .where(CardMessage.kind == kind, CardMessage.ref_id == ref_id)
-                .order_by(CardMessage.id)  # type: ignore[arg-type]
+                .order_by(col(CardMessage.id))
             )
         ).all()
     )

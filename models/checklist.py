@@ -1,4 +1,4 @@
-"""N1–N7 before and during work: the pre-work checklist and the lifting watcher.
+"""N1–N7 before work: the pre-work checklist.
 
 After the plate check (W1) the technician says what kind of job this is — outside the car,
 inside it, on a lift or stands, opening fuel, oil or water parts, removing assemblies — and
@@ -8,33 +8,31 @@ overloaded on a lift (N2), drip pans for fluids (N4), trays for removed assembli
 every required box is ticked, ``work_order.checklist_done_at`` stays empty and no item can be
 marked done (:func:`models.work_order.require_checklist`). Each tick records who and when.
 
-A lifting job needs a named watcher (N5): the technician names someone on shift, the watcher
-confirms in chat, and only then is the lift recorded as started. A request nobody confirms in
-``LIFT_WATCH_MINUTES`` goes to the team leaders, once.
+A lifting job also needs a named watcher (N5): :mod:`models.lifting`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import UniqueConstraint, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models import audit
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
-from models.staff import Role, Staff, role_clause
+from models.staff import Staff
 from models.work_order import (
     OrderStatus,
     WorkOrder,
     floor_order,
     get_order,
-    require_checklist,
     require_on_floor,
     require_technician,
 )
@@ -145,6 +143,12 @@ async def _checklist_row(session: AsyncSession, order_id: int) -> SiteChecklist 
         select(SiteChecklist).where(SiteChecklist.order_id == order_id))).first()
 
 
+async def job_types_of(session: AsyncSession, order_id: int) -> frozenset[JobType]:
+    """The kinds of job an order's checklist names (none before they are chosen)."""
+    checklist = await _checklist_row(session, order_id)
+    return checklist.types if checklist is not None else frozenset()
+
+
 async def _ticks(session: AsyncSession, checklist_id: int) -> dict[Box, ChecklistTick]:
     rows = (await session.exec(
         select(ChecklistTick).where(ChecklistTick.checklist_id == checklist_id))).all()
@@ -153,12 +157,12 @@ async def _ticks(session: AsyncSession, checklist_id: int) -> dict[Box, Checklis
 
 async def state_of(session: AsyncSession, order: WorkOrder) -> ChecklistState:
     """The checklist of an order as it stands (an empty one when nothing was chosen yet)."""
-    checklist = await _checklist_row(session, order.id)  # type: ignore[arg-type]
+    checklist = await _checklist_row(session, id_of(order))
     if checklist is None:
-        checklist = SiteChecklist(order_id=order.id, technician_id=order.technician_id,
+        checklist = SiteChecklist(order_id=id_of(order), technician_id=order.technician_id,
                                   created_at=order.updated_at, updated_at=order.updated_at)
         return ChecklistState(order, checklist, {})
-    return ChecklistState(order, checklist, await _ticks(session, checklist.id))  # type: ignore[arg-type]
+    return ChecklistState(order, checklist, await _ticks(session, id_of(checklist)))
 
 
 async def _open(
@@ -204,7 +208,7 @@ async def set_job_type(
         checklist.job_types = _encode(after)
         checklist.updated_at = now
         still_needed = {box.value for box in required_boxes(after)}
-        await session.exec(  # type: ignore[call-overload]
+        await session.exec(
             delete(ChecklistTick).where(
                 col(ChecklistTick.checklist_id) == checklist.id,
                 col(ChecklistTick.box).not_in(still_needed)))
@@ -237,10 +241,10 @@ async def set_tick(
     order, checklist = await _open(session, order_id, staff, now)
     if checklist.types_chosen_at is None or box not in required_boxes(checklist.types):
         raise Refused("checklist_box_not_needed")
-    ticks = await _ticks(session, checklist.id)  # type: ignore[arg-type]
+    ticks = await _ticks(session, id_of(checklist))
     if on and box not in ticks:
-        tick = ChecklistTick(checklist_id=checklist.id, box=box.value,  # type: ignore[arg-type]
-                             ticked_by=staff.id, ticked_at=now)  # type: ignore[arg-type]
+        tick = ChecklistTick(checklist_id=id_of(checklist), box=box.value,
+                             ticked_by=id_of(staff), ticked_at=now)
         try:
             async with session.begin_nested():
                 session.add(tick)
@@ -265,11 +269,11 @@ async def complete(
     order, checklist = await _open(session, order_id, staff, now)
     if not checklist.types or checklist.types_chosen_at is None:
         raise Refused("checklist_no_type")
-    ticks = await _ticks(session, checklist.id)  # type: ignore[arg-type]
+    ticks = await _ticks(session, id_of(checklist))
     missing = [box for box in required_boxes(checklist.types) if box not in ticks]
     if missing:
         raise Refused("checklist_missing", boxes=[box.value for box in missing])
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(WorkOrder)
         .where(col(WorkOrder.id) == order_id, col(WorkOrder.checklist_done_at).is_(None),
                col(WorkOrder.status) == OrderStatus.in_progress.value)
@@ -300,175 +304,6 @@ async def open_checklists_of(session: AsyncSession, staff: Staff) -> list[WorkOr
     )).all())
 
 
-# --- lifting (N5) -------------------------------------------------------------------------------
-
-
-class WatchStatus(StrEnum):
-    requested = "requested"
-    confirmed = "confirmed"  # the lift is recorded as started
-    cancelled = "cancelled"  # the technician named someone else
-
-
-class LiftWatch(SQLModel, table=True):
-    __tablename__ = "lift_watch"
-
-    id: int | None = Field(default=None, primary_key=True)
-    order_id: int = Field(foreign_key="work_order.id", index=True)
-    technician_id: int = Field(foreign_key="staff.id")
-    watcher_id: int = Field(foreign_key="staff.id", index=True)  # the one named
-    status: str = Field(default=WatchStatus.requested, max_length=16, index=True)
-    requested_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    confirmed_by: int | None = Field(default=None, foreign_key="staff.id")  # watcher or leader
-    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    alerted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-async def watch_candidates(session: AsyncSession, technician: Staff) -> list[Staff]:
-    """People on shift who can watch a lift: active, on duty technicians and team leaders,
-    other than the one lifting."""
-    query = select(Staff).where(
-        Staff.active == True, Staff.on_duty == True,  # noqa: E712
-        role_clause(Role.technician) | role_clause(Role.team_leader),
-        col(Staff.id) != technician.id,
-    ).order_by(col(Staff.name), col(Staff.id))
-    return list((await session.exec(query)).all())
-
-
-async def get_watch(session: AsyncSession, watch_id: int) -> LiftWatch:
-    watch = await session.get(LiftWatch, watch_id)
-    if watch is None:
-        raise Refused("lifting_missing")
-    return watch
-
-
-async def lift_order(session: AsyncSession, *, order_id: int, staff: Staff) -> WorkOrder:
-    """A lift belongs to an order at work whose checklist is complete and says "lift"."""
-    order = await floor_order(session, order_id, staff, OrderStatus.in_progress)
-    require_checklist(order)
-    checklist = await _checklist_row(session, order_id)
-    if checklist is None or JobType.lift not in checklist.types:
-        raise Refused("lifting_not_in_checklist", number=order.number)
-    return order
-
-
-async def request_watch(
-    session: AsyncSession, *, order_id: int, technician: Staff, watcher_id: int,
-    now: datetime, actor: Actor,
-) -> tuple[WorkOrder, LiftWatch, list[LiftWatch]]:
-    """Name a watcher; an earlier request still waiting for its watcher is withdrawn.
-    Returns the order, the new request and the withdrawn ones."""
-    order = await lift_order(session, order_id=order_id, staff=technician)
-    watcher = await session.get(Staff, watcher_id)
-    candidates = {s.id for s in await watch_candidates(session, technician)}
-    if watcher is None or watcher.id not in candidates:
-        raise Refused("lifting_bad_watcher", name=watcher.name if watcher else "?")
-    withdrawn = list((await session.exec(
-        select(LiftWatch).where(LiftWatch.order_id == order_id,
-                                LiftWatch.status == WatchStatus.requested)
-    )).all())
-    for old in withdrawn:
-        result = await session.exec(  # type: ignore[call-overload]
-            update(LiftWatch)
-            .where(col(LiftWatch.id) == old.id,
-                   col(LiftWatch.status) == WatchStatus.requested.value)
-            .values(status=WatchStatus.cancelled.value, cancelled_at=now))
-        if result.rowcount == 1:
-            audit.record(session, now=now, actor=actor, action="lift.withdraw",
-                         entity="lift_watch", entity_id=old.id,
-                         before=WatchStatus.requested.value,
-                         after=WatchStatus.cancelled.value)
-        await session.refresh(old)
-    watch = LiftWatch(order_id=order_id, technician_id=technician.id,  # type: ignore[arg-type]
-                      watcher_id=watcher.id, requested_at=now)  # type: ignore[arg-type]
-    session.add(watch)
-    await session.flush()
-    audit.record(session, now=now, actor=actor, action="lift.request", entity="lift_watch",
-                 entity_id=watch.id, after=WatchStatus.requested.value, order_id=order_id,
-                 watcher_id=watcher.id)
-    await session.flush()
-    return order, watch, [w for w in withdrawn if w.status == WatchStatus.cancelled]
-
-
-@dataclass(frozen=True)
-class WatchTaken:
-    """Who confirmed a watch, or that it was withdrawn, for the loser of a race."""
-
-    status: WatchStatus
-    name: str
-    at: datetime
-
-
-async def taken(session: AsyncSession, watch: LiftWatch) -> WatchTaken:
-    if watch.status == WatchStatus.confirmed:
-        who = await session.get(Staff, watch.confirmed_by) if watch.confirmed_by else None
-        return WatchTaken(WatchStatus.confirmed, who.name if who else "?",
-                          watch.confirmed_at or watch.requested_at)
-    who = await session.get(Staff, watch.technician_id)
-    return WatchTaken(WatchStatus(watch.status), who.name if who else "?",
-                      watch.cancelled_at or watch.requested_at)
-
-
-async def confirm_watch(
-    session: AsyncSession, *, watch_id: int, staff: Staff, now: datetime, actor: Actor,
-    take_over: bool = False,
-) -> tuple[WorkOrder, LiftWatch]:
-    """The named watcher confirms — or, after the alert, a team leader takes the watch over.
-    The conditional update lets exactly one confirmation count; the lift starts with it."""
-    watch = await get_watch(session, watch_id)
-    if take_over:
-        if not staff.has(Role.team_leader):
-            raise Refused("lifting_not_leader")
-    elif watch.watcher_id != staff.id:
-        raise Refused("lifting_not_watcher")
-    order = await get_order(session, watch.order_id)
-    if watch.status == WatchStatus.requested:
-        require_on_floor(order, OrderStatus.in_progress)
-    result = await session.exec(  # type: ignore[call-overload]
-        update(LiftWatch)
-        .where(col(LiftWatch.id) == watch_id,
-               col(LiftWatch.status) == WatchStatus.requested.value)
-        .values(status=WatchStatus.confirmed.value, confirmed_by=staff.id, confirmed_at=now)
-    )
-    await session.refresh(watch)
-    if result.rowcount != 1:
-        gone = await taken(session, watch)
-        raise Refused("lifting_already", status=gone.status.value, name=gone.name, at=gone.at)
-    audit.record(session, now=now, actor=actor,
-                 action="lift.take_over" if take_over else "lift.confirm",
-                 entity="lift_watch", entity_id=watch_id, before=WatchStatus.requested.value,
-                 after=WatchStatus.confirmed.value, order_id=order.id)
-    await session.flush()
-    return order, watch
-
-
-async def due_for_alert(
-    session: AsyncSession, *, now: datetime, delay: timedelta
-) -> list[LiftWatch]:
-    return list((await session.exec(
-        select(LiftWatch).where(
-            LiftWatch.status == WatchStatus.requested,
-            col(LiftWatch.alerted_at).is_(None),
-            LiftWatch.requested_at <= now - delay,
-        ).order_by(col(LiftWatch.id))
-    )).all())
-
-
-async def mark_alerted(session: AsyncSession, *, watch_id: int, now: datetime) -> bool:
-    """After the team leaders were told (a crash in between tells them at most once more)."""
-    result = await session.exec(  # type: ignore[call-overload]
-        update(LiftWatch)
-        .where(col(LiftWatch.id) == watch_id, col(LiftWatch.alerted_at).is_(None),
-               col(LiftWatch.status) == WatchStatus.requested.value)
-        .values(alerted_at=now)
-    )
-    if result.rowcount == 1:
-        audit.record(session, now=now, actor=None, action="lift.alert", entity="lift_watch",
-                     entity_id=watch_id)
-        return True
-    return False
-
-
 # --- for the monthly report ----------------------------------------------------------------
 
 
@@ -483,19 +318,12 @@ class ChecklistSummary:
 async def checklist_summary(
     session: AsyncSession, *, start: datetime, end: datetime
 ) -> ChecklistSummary:
-    """Figures for ``[start, end)``. A request withdrawn for another watcher is not a lift of
-    its own."""
+    """Figures for ``[start, end)``; the lifts are counted by :mod:`models.lifting`."""
+    from models.lifting import lift_figures  # the lifting watch builds on the checklist
 
-    async def count(query) -> int:  # type: ignore[no-untyped-def]
+    async def count(query: SelectOfScalar[int]) -> int:
         return int((await session.exec(query)).one())
 
     checklists = await count(select(func.count()).select_from(WorkOrder).where(
-        WorkOrder.checklist_done_at >= start, WorkOrder.checklist_done_at < end))  # type: ignore[operator]
-    in_period = (LiftWatch.requested_at >= start, LiftWatch.requested_at < end)
-    lifts = await count(select(func.count()).select_from(LiftWatch).where(
-        *in_period, LiftWatch.status != WatchStatus.cancelled))
-    confirmed = await count(select(func.count()).select_from(LiftWatch).where(
-        *in_period, LiftWatch.status == WatchStatus.confirmed))
-    alerts = await count(select(func.count()).select_from(LiftWatch).where(
-        *in_period, col(LiftWatch.alerted_at).is_not(None)))
-    return ChecklistSummary(checklists, lifts, confirmed, alerts)
+        col(WorkOrder.checklist_done_at) >= start, col(WorkOrder.checklist_done_at) < end))
+    return ChecklistSummary(checklists, *await lift_figures(session, start=start, end=end))

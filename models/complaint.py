@@ -3,7 +3,7 @@ two days, solved, and the customer told the same day. The whole history is kept.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import update
@@ -11,12 +11,14 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
+from models.absence import route
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.customer import get_customer
+from models.db import UTCDateTime, id_of
 from models.followup import FollowUp, FollowUpKind, schedule
 from models.rules import Refused
 from models.shop_time import ShopCalendar
-from models.staff import Role, Staff
+from models.staff import Role, Staff, require_after_sales, require_supervisor
 
 ESCALATE_AFTER = timedelta(days=2)
 
@@ -65,7 +67,7 @@ class ComplaintEvent(SQLModel, table=True):
 
 def _event(session: AsyncSession, complaint: Complaint, action: str, now: datetime,
            actor: Actor | None, note: str | None = None) -> None:
-    session.add(ComplaintEvent(complaint_id=complaint.id,  # type: ignore[arg-type]
+    session.add(ComplaintEvent(complaint_id=id_of(complaint),
                                at=now, staff_id=actor.staff_id if actor else None,
                                action=action, note=note))
     audit.record(session, now=now, actor=actor, action=f"complaint.{action}",
@@ -98,6 +100,21 @@ async def get_complaint(session: AsyncSession, complaint_id: int) -> Complaint:
     return complaint
 
 
+async def require_may_solve(session: AsyncSession, complaint: Complaint, staff: Staff,
+                            day: date) -> None:
+    """Who records a solution: a supervisor, the clerk who follows it up, their stand-in on
+    ``day`` (the shop's local date), or the customer's assigned clerk."""
+    require_after_sales(staff)
+    if staff.has(Role.supervisor):
+        return
+    customer = await get_customer(session, complaint.customer_id)
+    allowed = {complaint.clerk_id, customer.clerk_id,
+               (await route(session, complaint.clerk_id, day)).staff_id}
+    if staff.id not in allowed:
+        clerk = await session.get(Staff, complaint.clerk_id)
+        raise Refused("complaint_not_yours", name=clerk.name if clerk else "?")
+
+
 async def due_for_escalation(session: AsyncSession, *, now: datetime) -> list[Complaint]:
     return list((await session.exec(
         select(Complaint).where(
@@ -110,7 +127,7 @@ async def due_for_escalation(session: AsyncSession, *, now: datetime) -> list[Co
 
 async def mark_escalated(session: AsyncSession, *, complaint_id: int, now: datetime) -> bool:
     """After the supervisors got it; only a complaint still being researched moves."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Complaint)
         .where(col(Complaint.id) == complaint_id,
                col(Complaint.status) == ComplaintStatus.researching.value)
@@ -129,9 +146,8 @@ async def assign_back(
     now: datetime, actor: Actor,
 ) -> Complaint:
     """The supervisor hands an escalated complaint back to the clerk to keep researching."""
-    if not supervisor.has(Role.supervisor):
-        raise Refused("not_supervisor")
-    result = await session.exec(  # type: ignore[call-overload]
+    require_supervisor(supervisor)
+    result = await session.exec(
         update(Complaint)
         .where(col(Complaint.id) == complaint_id,
                col(Complaint.status) == ComplaintStatus.escalated.value)
@@ -158,7 +174,7 @@ async def record_solution(
     solution = solution.strip()
     if not solution:
         raise Refused("empty_text")
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Complaint)
         .where(col(Complaint.id) == complaint_id,
                col(Complaint.status).in_([ComplaintStatus.researching.value,

@@ -1,4 +1,5 @@
-"""Customer archives (客户档案基本资料表, A2): customers, their vehicles and their visits.
+"""Customer archives (客户档案基本资料表, A2) and their clerk (A5): customers, their vehicles
+and their visits.
 
 An archive opens by itself at a visit (a delivered work order, a consultation); the assigned
 tracking clerk completes it within two days of the visit.
@@ -17,9 +18,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
-from models.staff import Role, Staff, role_clause
+from models.shop_time import parse_day
+from models.staff import AFTER_SALES, Role, Staff, role_clause
 
 ARCHIVE_DAYS = 2
 
@@ -79,6 +81,27 @@ class Visit(SQLModel, table=True):
     archive_completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     archive_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     archive_late_reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- who reads and who changes a customer (A2) -------------------------------------------------
+# The archive carries the phones and the address: the after-sales staff and the advisors read
+# it (and see a phone's last digits in a search), technicians never (their order card has no
+# phone either). Only the after-sales staff change it (models.staff.require_after_sales).
+READERS = (*AFTER_SALES, Role.advisor)
+EDITORS = AFTER_SALES
+
+
+def reads_customers(staff: Staff) -> bool:
+    return staff.has(*READERS)
+
+
+def edits_customers(staff: Staff) -> bool:
+    return staff.has(*EDITORS)
+
+
+def require_reader(staff: Staff) -> None:
+    if not reads_customers(staff):
+        raise Refused("archive_viewers_only")
 
 
 # The fields of the form that a clerk fills in (the rest comes from the visits).
@@ -246,7 +269,7 @@ async def open_visit(
         customer.phones = ",".join([*customer.phone_list, phone])[:100]
         customer.updated_at = now
     if plate and vehicle is None:
-        vehicle = Vehicle(customer_id=customer.id, plate=plate,  # type: ignore[arg-type]
+        vehicle = Vehicle(customer_id=id_of(customer), plate=plate,
                           model=vehicle_model, created_at=now)
         session.add(vehicle)
     elif vehicle is not None and vehicle_model and not vehicle.model:
@@ -257,14 +280,14 @@ async def open_visit(
             vehicle.next_maintenance_on = add_months(today, vehicle.cycle_months)
     await session.flush()
     visit = Visit(
-        customer_id=customer.id,  # type: ignore[arg-type]
+        customer_id=id_of(customer),
         vehicle_id=vehicle.id if vehicle else None,
         kind=kind, order_id=order_id, summary=summary[:2000], visited_at=now,
         clerk_id=customer.clerk_id, archive_due_at=now + timedelta(days=ARCHIVE_DAYS),
     )
     session.add(visit)
     await session.flush()
-    vehicles = await vehicles_of(session, customer.id)  # type: ignore[arg-type]
+    vehicles = await vehicles_of(session, id_of(customer))
     if not missing_fields(customer, vehicles):
         visit.archive_completed_at = now
         customer.archive_completed_at = customer.archive_completed_at or now
@@ -280,11 +303,13 @@ EDITABLE = ("name", "address", "phones", "services_wanted", "vehicle_model", "ve
 
 async def update_archive(
     session: AsyncSession, *, customer_id: int, field: str, value: str, now: datetime,
-    actor: Actor, vehicle_id: int | None = None,
+    actor: Actor, vehicle_id: int | None = None, today: date | None = None,
 ) -> list[str]:
     """Set one field from what the clerk typed; returns the fields still missing.
 
     When the archive becomes complete, every open visit of the customer is marked complete.
+    ``today`` (in the shop's time zone; defaults to the UTC date of ``now``) gives a typed day
+    without a year its year.
     """
     from models import plate as plates
 
@@ -332,10 +357,10 @@ async def update_archive(
             if field == "cycle_months" and vehicle.last_service_on:
                 vehicle.next_maintenance_on = add_months(vehicle.last_service_on, int(text))
         else:
-            try:
-                vehicle.next_maintenance_on = date.fromisoformat(text)
-            except ValueError:
-                raise Refused("date_invalid") from None
+            day = parse_day(text, today or now.date())
+            if day is None:
+                raise Refused("date_invalid")
+            vehicle.next_maintenance_on = day
     else:
         raise Refused("field_unknown")
     customer.updated_at = now

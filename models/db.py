@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, SessionTransaction
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -34,6 +39,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def id_of(row: _Row) -> int:
+    """The primary key of a stored row.
+
+    SQLModel types ``id`` as ``int | None`` because the database assigns it on flush; every caller
+    holds a row it loaded or flushed, so ``None`` here is a bug, said clearly rather than passed on.
+    """
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: add and flush it first")
+    return row.id
+
+
+def select_columns(*columns: Any) -> Select[*tuple[Any, ...]]:
+    """``sqlmodel.select`` of five columns or more: the same statement, typed (sqlmodel's
+    overloads stop at four)."""
+    return Select(*columns)
 
 
 def async_url(url: str) -> str:
@@ -62,6 +89,78 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+# --- which commits a piece of work made ------------------------------------------------------
+# The error handler tells a person "nothing was changed" only when the update's handlers
+# committed nothing; these events count the commits that wrote something, per asyncio task.
+
+
+class CommitWatch:
+    """The commits that wrote something, made by one task since it began watching for
+    ``owner`` (an update: its handlers run in the task that processes it)."""
+
+    def __init__(self, owner: object) -> None:
+        self.owner = owner
+        self.task = _current_task()
+        self.commits = 0
+
+
+_watch: ContextVar[CommitWatch | None] = ContextVar("commit_watch", default=None)
+_WROTE = "workshop.wrote"  # in ``Session.info``: the open transaction wrote something
+
+
+def watch_commits(owner: object) -> CommitWatch:
+    """Count from now on the commits this task makes for ``owner``."""
+    watch = CommitWatch(owner)
+    _watch.set(watch)
+    return watch
+
+
+def commits_made(owner: object) -> int:
+    """How many commits that wrote something this task made since it began watching for
+    ``owner``; 0 when it never did (work that failed before the watch began)."""
+    watch = _watch.get()
+    return watch.commits if watch is not None and watch.owner is owner else 0
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no event loop: a synchronous caller
+        return None
+
+
+class WatchedSession(Session):
+    """The synchronous session behind every ``Database.session()``, with the events below."""
+
+
+@event.listens_for(WatchedSession, "after_flush")
+def _flushed(session: Session, _flush_context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(WatchedSession, "do_orm_execute")
+def _executing(state: ORMExecuteState) -> None:
+    if not state.is_select:  # update(), delete(), insert(), text(): take it as a write
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(WatchedSession, "after_soft_rollback")
+def _rolled_back(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop(_WROTE, None)
+
+
+@event.listens_for(WatchedSession, "after_commit")
+def _committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: nothing is durable until the outer commit
+    if not session.info.pop(_WROTE, False):
+        return
+    watch = _watch.get()
+    if watch is not None and watch.task is _current_task():
+        watch.commits += 1
+
+
 class Database:
     """One engine and its session factory; ``session()`` is one unit of work."""
 
@@ -69,7 +168,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._factory = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False
+            self.engine, class_=AsyncSession, sync_session_class=WatchedSession,
+            expire_on_commit=False,
         )
 
     @asynccontextmanager

@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import audit
 from models.attachment import attach
 from models.audit import Actor, AuditEvent
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
 from models.shop_time import ShopCalendar
 from models.staff import Role, Staff
@@ -97,6 +97,14 @@ class DutySchedule:
     friday: time
     wash: tuple[int, time]
     summary: tuple[int, time]
+
+    @classmethod
+    def parse(cls, *, morning: str, evening: str, friday: str, wash: str, summary: str
+              ) -> DutySchedule:
+        """As the settings spell it: "08:30" for the daily times, "sat 16:00" for the weekly."""
+        return cls(morning=time.fromisoformat(morning), evening=time.fromisoformat(evening),
+                   friday=time.fromisoformat(friday), wash=parse_day_time(wash),
+                   summary=parse_day_time(summary))
 
     def due_on(self, calendar: ShopCalendar, day: date) -> list[tuple[DutyKind, datetime]]:
         """The reminders of one local day with their due time (UTC). Morning and evening on
@@ -260,7 +268,7 @@ async def create_due(
             if key in existing or area.created_at > at:
                 continue
             person = await active_responsible(session, area)
-            reminder = DutyReminder(key=key, area_id=area.id, kind=kind.value,  # type: ignore[arg-type]
+            reminder = DutyReminder(key=key, area_id=id_of(area), kind=kind.value,
                                     day=today, due_at=at,
                                     staff_id=person.id if person else None, created_at=now)
             try:
@@ -284,7 +292,7 @@ async def unsent(session: AsyncSession, *, today: date) -> list[DutyReminder]:
 
 
 async def mark_sent(session: AsyncSession, *, reminder_id: int, now: datetime) -> bool:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(DutyReminder)
         .where(col(DutyReminder.id) == reminder_id, col(DutyReminder.sent_at).is_(None))
         .values(sent_at=now))
@@ -317,7 +325,7 @@ async def confirm(
 ) -> DutyReminder:
     """Done: the first confirmation counts; a second learns who and when."""
     reminder = await check_confirmable(session, reminder_id=reminder_id, staff=staff)
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(DutyReminder)
         .where(col(DutyReminder.id) == reminder_id, col(DutyReminder.done_at).is_(None))
         .values(done_at=now, done_by=staff.id))
@@ -350,7 +358,7 @@ async def due_missed(
 
 
 async def mark_missed(session: AsyncSession, *, reminder_id: int, now: datetime) -> bool:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(DutyReminder)
         .where(col(DutyReminder.id) == reminder_id,
                col(DutyReminder.missed_notified_at).is_(None),

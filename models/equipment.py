@@ -16,9 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import audit
 from models.attachment import attach
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
-from models.staff import Role, Staff, role_clause
+from models.staff import Role, Staff, require_supervisor, role_clause
 
 MAX_EQUIPMENT = 100
 MAX_DESCRIPTION = 1500
@@ -66,11 +66,6 @@ def parse_amount(text: str) -> int:
     return fen
 
 
-def require_supervisor(staff: Staff) -> None:
-    if not staff.has(Role.supervisor):
-        raise Refused("not_supervisor")
-
-
 async def report_damage(
     session: AsyncSession, *, staff: Staff, equipment: str, description: str, misuse: bool,
     photos: list[dict[str, str]], now: datetime, actor: Actor,
@@ -82,10 +77,10 @@ async def report_damage(
         raise Refused("damage_photo_missing")
     report = DamageReport(equipment=equipment[:MAX_EQUIPMENT],
                           description=description[:MAX_DESCRIPTION], misuse=misuse,
-                          reported_by=staff.id, created_at=now)  # type: ignore[arg-type]
+                          reported_by=id_of(staff), created_at=now)
     session.add(report)
     await session.flush()
-    attach(session, owner=OWNER, owner_id=report.id, photos=photos,  # type: ignore[arg-type]
+    attach(session, owner=OWNER, owner_id=id_of(report), photos=photos,
            staff_id=staff.id, now=now)
     audit.record(session, now=now, actor=actor, action="damage.report", entity=OWNER,
                  entity_id=report.id, after=DamageStatus.reported.value, misuse=misuse,
@@ -145,7 +140,7 @@ async def decide(
                 p.id for p in await payer_candidates(session, report)}:
             raise Refused("damage_bad_payer")
     status = DamageStatus.compensation if compensate else DamageStatus.no_compensation
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(DamageReport)
         .where(col(DamageReport.id) == report_id,
                col(DamageReport.status) == DamageStatus.reported.value)

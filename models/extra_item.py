@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import audit
 from models.attachment import attach
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
 from models.staff import Staff
 from models.work_order import (
@@ -116,14 +116,14 @@ async def request_extra_item(
     session.add(item)
     await session.flush()
     request = ExtraItemRequest(
-        order_id=order_id, item_id=item.id,  # type: ignore[arg-type]
-        requested_by=technician.id,  # type: ignore[arg-type]
+        order_id=order_id, item_id=id_of(item),
+        requested_by=id_of(technician),
         description=description, reason=reason, parts_fen=parts_fen, labour_fen=labour_fen,
         created_at=now,
     )
     session.add(request)
     await session.flush()
-    attach(session, owner="extra_item", owner_id=request.id,  # type: ignore[arg-type]
+    attach(session, owner="extra_item", owner_id=id_of(request),
            photos=photos, staff_id=technician.id, now=now)
     audit.record(
         session, now=now, actor=actor, action="extra.request", entity="extra_item_request",
@@ -199,7 +199,7 @@ async def decide(
     if request.status == Decision.pending:
         require_on_floor(order, OrderStatus.in_progress)
     new_status = Decision.approved if approve else Decision.rejected
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(ExtraItemRequest)
         .where(
             col(ExtraItemRequest.id) == request_id,
@@ -243,7 +243,7 @@ async def due_for_escalation(
                     ExtraItemRequest.status == Decision.pending,
                     col(ExtraItemRequest.escalated_at).is_(None),
                     ExtraItemRequest.created_at <= now - delay,
-                ).order_by(ExtraItemRequest.id)  # type: ignore[arg-type]
+                ).order_by(col(ExtraItemRequest.id))
             )
         ).all()
     )
@@ -251,7 +251,7 @@ async def due_for_escalation(
 
 async def mark_escalated(session: AsyncSession, *, request_id: int, now: datetime) -> bool:
     """Record that the card went to the other advisors (after sending: a crash resends once)."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(ExtraItemRequest)
         .where(col(ExtraItemRequest.id) == request_id,
                col(ExtraItemRequest.escalated_at).is_(None))

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import audit
 from models.attachment import attach
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
 from models.staff import Staff
 from models.work_order import (
@@ -53,12 +53,12 @@ async def report_fault(
     if not description:
         raise Refused("empty_text")
     report = FaultReport(
-        order_id=order_id, reported_by=technician.id,  # type: ignore[arg-type]
+        order_id=order_id, reported_by=id_of(technician),
         description=description, created_at=now,
     )
     session.add(report)
     await session.flush()
-    attach(session, owner="fault_report", owner_id=report.id,  # type: ignore[arg-type]
+    attach(session, owner="fault_report", owner_id=id_of(report),
            photos=photos, staff_id=technician.id, now=now)
     audit.record(
         session, now=now, actor=actor, action="fault.report", entity="fault_report",
@@ -77,7 +77,7 @@ async def acknowledge(
     report = await session.get(FaultReport, report_id)
     if report is None:
         raise Refused("order_missing")
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(FaultReport)
         .where(
             col(FaultReport.id) == report_id,
@@ -110,7 +110,7 @@ async def due_for_escalation(
                     FaultReport.status == FaultStatus.reported,
                     col(FaultReport.escalated_at).is_(None),
                     FaultReport.created_at <= now - delay,
-                ).order_by(FaultReport.id)  # type: ignore[arg-type]
+                ).order_by(col(FaultReport.id))
             )
         ).all()
     )
@@ -118,7 +118,7 @@ async def due_for_escalation(
 
 async def mark_escalated(session: AsyncSession, *, report_id: int, now: datetime) -> bool:
     """Record that the report went to every advisor (after sending: a crash resends once)."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(FaultReport)
         .where(col(FaultReport.id) == report_id, col(FaultReport.escalated_at).is_(None),
                col(FaultReport.status) == FaultStatus.reported.value)

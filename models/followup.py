@@ -8,11 +8,11 @@ clear ``reminded_at``, so the next reminder goes out once, at the new time.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, and_, or_, text, update
+from sqlalchemy import ColumnElement, Index, and_, or_, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +21,7 @@ from models.audit import Actor
 from models.db import UTCDateTime
 from models.rules import Refused
 from models.shop_time import ShopCalendar
+from models.staff import Staff
 
 if TYPE_CHECKING:
     from models.customer import Customer
@@ -144,7 +145,7 @@ async def mark_reminded(
     session: AsyncSession, *, followup_id: int, staff_id: int, now: datetime
 ) -> None:
     """After sending: a crash between the two sends the reminder at most once more."""
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(FollowUp).where(col(FollowUp.id) == followup_id,
                                col(FollowUp.reminded_at).is_(None))
         .values(reminded_at=now, reminded_staff_id=staff_id)
@@ -154,6 +155,43 @@ async def mark_reminded(
 def _require_open(followup: FollowUp) -> None:
     if followup.status != FollowUpStatus.open:
         raise Refused("followup_closed")
+
+
+async def open_followup(session: AsyncSession, followup_id: int) -> FollowUp:
+    """The follow-up if it is still open; else who logged it and when."""
+    followup = await get_followup(session, followup_id)
+    if followup.status == FollowUpStatus.done:
+        done_by = await session.get(Staff, followup.done_by) if followup.done_by else None
+        raise Refused("call_already_logged", name=done_by.name if done_by else "?",
+                      at=followup.done_at)
+    if followup.status != FollowUpStatus.open:
+        raise Refused("followup_closed")
+    return followup
+
+
+async def explain_closed(session: AsyncSession, followup_id: int, refused: Refused) -> Refused:
+    """A rule said "closed" after a race: say by whom, as the first check would have."""
+    if refused.code != "followup_closed":
+        return refused
+    try:
+        await open_followup(session, followup_id)
+    except Refused as better:
+        return better
+    return refused
+
+
+def snooze_until(choice: str, now: datetime, calendar: ShopCalendar) -> datetime:
+    """A snooze choice ("1h", "3h", "tm" tomorrow morning, "nw" next week) as a time the clerks
+    are at work (the reminder job only reminds in working hours)."""
+    if choice == "1h":
+        return calendar.next_working_start(now + timedelta(hours=1))
+    if choice == "3h":
+        return calendar.next_working_start(now + timedelta(hours=3))
+    if choice == "tm":
+        return calendar.next_working_day_start(now)
+    today = calendar.local_date(now)
+    monday = today + timedelta(days=7 - today.weekday())
+    return calendar.next_working_start(calendar.at(monday, calendar.day_start))
 
 
 async def no_answer(
@@ -216,7 +254,7 @@ async def close_done(
     session: AsyncSession, *, followup_id: int, staff_id: int, now: datetime
 ) -> FollowUp:
     """The first logged call closes the follow-up; a second log is told it is done."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(FollowUp)
         .where(col(FollowUp.id) == followup_id,
                col(FollowUp.status) == FollowUpStatus.open.value)
@@ -241,7 +279,7 @@ async def overdue_unnotified(session: AsyncSession, *, now: datetime) -> list[Fo
 
 async def mark_overdue_notified(session: AsyncSession, *, followup_id: int, now: datetime
                                 ) -> None:
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(FollowUp).where(col(FollowUp.id) == followup_id)
         .values(overdue_notified_at=now)
     )
@@ -282,7 +320,7 @@ async def day_list(
              .join(Customer, col(Customer.id) == col(FollowUp.customer_id))
              .where(or_(open_now, done_today)))
     if clerk_ids is not None:
-        theirs = col(Customer.clerk_id).in_(clerk_ids)
+        theirs: ColumnElement[bool] = col(Customer.clerk_id).in_(clerk_ids)
         if done_by is not None:
             theirs = or_(theirs, and_(done_today, col(FollowUp.done_by) == done_by))
         query = query.where(theirs)

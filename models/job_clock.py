@@ -1,4 +1,4 @@
-"""The job clock: per item start, pause, resume and finish, so the shop knows the hours a job
+"""The job clock (W3): per item start, pause, resume and finish, so the shop knows the hours a job
 really took (per item and per technician) next to its standard time.
 
 Each run of the clock is a :class:`ClockInterval` (who, from, to). The item itself carries the
@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
 from models.staff import Staff
 from models.work_order import (
@@ -106,7 +106,7 @@ async def start(
     order, item = await _clock_item(session, item_id, technician)
     require_checklist(order)  # N1–N7: no work before the pre-work checklist
     before = clock_state(item)
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OrderItem)
         .where(col(OrderItem.id) == item_id, col(OrderItem.clock_started_at).is_(None),
                col(OrderItem.status) == ItemStatus.open.value)
@@ -117,8 +117,8 @@ async def start(
         if item.clock_started_at is None:  # finished meanwhile
             raise Refused("item_already_done", item=item.description)
         raise Refused("clock_running", item=item.description, since=item.clock_started_at)
-    session.add(ClockInterval(order_id=order.id, item_id=item_id,  # type: ignore[arg-type]
-                              staff_id=technician.id, started_at=now))  # type: ignore[arg-type]
+    session.add(ClockInterval(order_id=id_of(order), item_id=item_id,
+                              staff_id=id_of(technician), started_at=now))
     audit.record(session, now=now, actor=actor, action="clock.start", entity="order_item",
                  entity_id=item_id, before=before.value, after=ClockState.running.value)
     order.updated_at = now
@@ -135,7 +135,7 @@ async def _stop(
     if since is None:
         return None
     seconds = max(0, int((now - since).total_seconds()))
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OrderItem)
         .where(col(OrderItem.id) == item.id, col(OrderItem.clock_started_at) == since)
         .values(clock_started_at=None, clock_seconds=(item.clock_seconds or 0) + seconds)
@@ -143,7 +143,7 @@ async def _stop(
     await session.refresh(item)
     if result.rowcount != 1:
         return None
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(ClockInterval)
         .where(col(ClockInterval.item_id) == item.id, col(ClockInterval.stopped_at).is_(None))
         .values(stopped_at=now, stop_reason=reason.value)

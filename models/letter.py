@@ -1,4 +1,5 @@
-"""Letters (跟踪服务信函登记表, A10): every notice, invitation and reply letter, registered."""
+"""Letters (跟踪服务信函登记表, A10; campaign letters A8): every notice, invitation and reply
+letter, registered."""
 
 from __future__ import annotations
 
@@ -65,6 +66,13 @@ async def schedule_letter(
     return letter
 
 
+async def get_letter(session: AsyncSession, letter_id: int) -> Letter:
+    letter = await session.get(Letter, letter_id)
+    if letter is None:
+        raise Refused("letter_missing")
+    return letter
+
+
 async def record_sent(
     session: AsyncSession, *, letter_id: int, channel: LetterChannel, sent_at: datetime,
     clerk_id: int, now: datetime, actor: Actor, summary: str | None = None,
@@ -76,7 +84,7 @@ async def record_sent(
                                  "clerk_id": clerk_id}
     if summary:
         values["summary"] = summary[:500]
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Letter).where(col(Letter.id) == letter_id, col(Letter.sent_at).is_(None))
         .values(**values)
     )

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
 from models.staff import Staff
 from models.work_order import (
@@ -45,7 +45,7 @@ async def flag_items_mismatch(
     if not text:
         raise Refused("empty_text")
     note = OrderNote(
-        order_id=order_id, staff_id=technician.id,  # type: ignore[arg-type]
+        order_id=order_id, staff_id=id_of(technician),
         kind=NoteKind.items_mismatch, text=text, created_at=now,
     )
     session.add(note)

@@ -115,7 +115,7 @@ async def waiting_chats(session: AsyncSession) -> set[tuple[str, int]]:
 
 
 async def mark_sent(session: AsyncSession, message_id: int) -> None:
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         delete(OutboxMessage).where(col(OutboxMessage.id) == message_id)
     )
 
@@ -123,7 +123,7 @@ async def mark_sent(session: AsyncSession, message_id: int) -> None:
 async def photos_sent(session: AsyncSession, message: OutboxMessage) -> None:
     """The photos of a kept notification went out; a retry of its text must not resend them."""
     message.payload = {**message.payload, "photos": []}
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(OutboxMessage).where(col(OutboxMessage.id) == message.id)
         .values(payload=message.payload)
     )
@@ -138,7 +138,7 @@ async def mark_refused(session: AsyncSession, message: OutboxMessage, now: datet
         values["failed_at"] = now
     else:
         values["not_before"] = when
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(OutboxMessage).where(col(OutboxMessage.id) == message.id).values(**values)
     )
     return when is not None
@@ -147,7 +147,7 @@ async def mark_refused(session: AsyncSession, message: OutboxMessage, now: datet
 async def mark_failed(session: AsyncSession, message: OutboxMessage, now: datetime, *,
                       error: str) -> None:
     """The message can never be delivered (the person is unreachable): kept, not retried."""
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(OutboxMessage).where(col(OutboxMessage.id) == message.id)
         .values(attempts=message.attempts + 1, last_error=error[:255], failed_at=now)
     )
@@ -157,7 +157,7 @@ async def counts(session: AsyncSession) -> tuple[int, int]:
     """(waiting, failed) messages, for the health check and the CLI."""
     total, failed = (
         await session.exec(
-            select(func.count(), func.count(col(OutboxMessage.failed_at)))  # type: ignore[call-overload]
+            select(func.count(), func.count(col(OutboxMessage.failed_at)))
         )
     ).one()
     return int(total) - int(failed), int(failed)
@@ -184,7 +184,7 @@ async def retry_failed(session: AsyncSession, ids: list[int] | None, now: dateti
     )
     if ids is not None:
         query = query.where(col(OutboxMessage.id).in_(ids))
-    result = await session.exec(query)  # type: ignore[call-overload]
+    result = await session.exec(query)
     return int(result.rowcount or 0)
 
 

@@ -22,14 +22,16 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from sqlalchemy import func, update
+from sqlalchemy.orm import Mapped
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
 from models.attachment import attach
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
+from models.shop_time import parse_day
 from models.staff import Role, Staff
 from models.work_order import (
     CLOSED,
@@ -67,7 +69,8 @@ class OldPart(StrEnum):
 
 
 class Settlement(StrEnum):
-    replace = "replace"  # the technician replaces the part
+    # (the member named ``replace`` shadows ``str.replace``: its name is its stored value)
+    replace = "replace"  # type: ignore[assignment]  # the technician replaces the part
     pay = "pay"  # the technician pays the amount
 
 
@@ -121,7 +124,6 @@ class PartCompensation(SQLModel, table=True):
 
 _PART_NUMBER = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9\-./]{3,63}$")
 _QUANTITY = re.compile(r"^(\d+)\s*(?:个|件|只|套|支|条|片|根|pcs?\.?|x)?$", re.IGNORECASE)
-_DAY = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 
 
 def split_part(text: str) -> tuple[str | None, str | None]:
@@ -167,14 +169,10 @@ def parse_amount(text: str) -> int:
 
 
 def parse_expected(text: str, today: date) -> date:
-    """The day the part is expected: 2026-12-03 (or 2026/12/3), today or later."""
-    match = _DAY.match(text.strip())
-    if match is None:
+    """The day the part is expected (any form :func:`parse_day` reads), today or later."""
+    day = parse_day(text, today)
+    if day is None:
         raise Refused("date_invalid")
-    try:
-        day = date(*(int(part) for part in match.groups()))
-    except ValueError:
-        raise Refused("date_invalid") from None
     if day < today:
         raise Refused("date_in_past")
     return day
@@ -222,13 +220,13 @@ async def request_part(
         raise Refused("parts_quantity_too_many" if quantity > 0 else "parts_quantity_zero",
                       limit=MAX_QUANTITY)
     request = PartRequest(
-        order_id=order_id, item_id=item_id, requested_by=technician.id,  # type: ignore[arg-type]
+        order_id=order_id, item_id=item_id, requested_by=id_of(technician),
         part_number=number, part_name=(name or "")[:MAX_PART_TEXT] or None, quantity=quantity,
         old_part_expected=old_part_expected, created_at=now,
     )
     session.add(request)
     await session.flush()
-    attach(session, owner="part_request", owner_id=request.id,  # type: ignore[arg-type]
+    attach(session, owner="part_request", owner_id=id_of(request),
            photos=photos, staff_id=technician.id, now=now)
     audit.record(
         session, now=now, actor=actor, action="part.request", entity="part_request",
@@ -313,7 +311,7 @@ async def _claim(
     session: AsyncSession, request: PartRequest, action: Action, **values: object
 ) -> None:
     """The conditional update that lets exactly one decision through."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(PartRequest)
         .where(col(PartRequest.id) == request.id,
                col(PartRequest.status).in_([s.value for s in ALLOWED_FROM[action]]))
@@ -378,9 +376,9 @@ async def _record_loss(
     if not 0 < loss.amount_fen <= MAX_COMPENSATION_FEN:
         raise Refused("parts_amount_invalid")
     entry = PartCompensation(
-        request_id=request.id, technician_id=request.requested_by,  # type: ignore[arg-type]
+        request_id=id_of(request), technician_id=request.requested_by,
         part=part_label(request)[:300], amount_fen=loss.amount_fen,
-        settlement=loss.settlement.value, recorded_by=clerk.id,  # type: ignore[arg-type]
+        settlement=loss.settlement.value, recorded_by=id_of(clerk),
         created_at=now,
     )
     session.add(entry)
@@ -447,7 +445,7 @@ async def settle_old_part(
             (outcome is OldPart.lost) != (loss is not None)):
         raise Refused("parts_amount_invalid")
     request = await check_awaiting(session, request_id=request_id, clerk=clerk)
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(PartRequest)
         .where(col(PartRequest.id) == request_id,
                col(PartRequest.status) == PartStatus.issued.value,
@@ -494,7 +492,7 @@ async def return_part(
         raise Refused("parts_photo_missing")
     order, request = await check_returnable(session, request_id=request_id,
                                             technician=technician)
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(PartRequest)
         .where(col(PartRequest.id) == request_id,
                col(PartRequest.status) == PartStatus.issued.value)
@@ -578,10 +576,10 @@ class PartsSummary:
 
 async def parts_summary(session: AsyncSession, *, start: datetime, end: datetime
                         ) -> PartsSummary:
-    async def count(column: object) -> int:
+    async def count(column: Mapped[datetime | None]) -> int:
         return (await session.exec(
             select(func.count()).select_from(PartRequest)
-            .where(column >= start, column < end)  # type: ignore[operator]
+            .where(column >= start, column < end)
         )).one()
 
     compensations = (await session.exec(

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.job_clock import StopReason, stop_order_clocks
 from models.rules import Refused
 from models.staff import Role, Staff, active_with_role
@@ -86,7 +86,7 @@ class SelfCheckSheet:
 
     @property
     def empty_boxes(self) -> int:
-        return sum(not self.ticked(i.id, box) for i in self.items for box in Box)  # type: ignore[arg-type]
+        return sum(not self.ticked(id_of(i), box) for i in self.items for box in Box)
 
 
 async def self_check_sheet(
@@ -103,12 +103,12 @@ async def self_check_sheet(
     ticks = {t.item_id: t for t in (await session.exec(
         select(ItemSelfCheck).where(ItemSelfCheck.order_id == order_id))).all()}
     for item in done:
-        if item.id not in ticks:
-            ticks[item.id] = ItemSelfCheck(order_id=order_id, item_id=item.id,  # type: ignore[arg-type]
-                                           updated_at=now)
-            session.add(ticks[item.id])  # type: ignore[index]
+        item_id = id_of(item)
+        if item_id not in ticks:
+            ticks[item_id] = ItemSelfCheck(order_id=order_id, item_id=item_id, updated_at=now)
+            session.add(ticks[item_id])
     await session.flush()
-    return SelfCheckSheet(order, done, ticks)  # type: ignore[arg-type]
+    return SelfCheckSheet(order, done, ticks)
 
 
 async def tick(
@@ -124,7 +124,7 @@ async def tick(
     row = sheet.ticks.get(item_id)
     if row is None:  # a rejected item, or another order's
         raise Refused("order_missing")
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(ItemSelfCheck).where(col(ItemSelfCheck.id) == row.id)
         .values({box.value: ~getattr(ItemSelfCheck, box.value), "staff_id": technician.id,
                  "updated_at": now})
@@ -141,7 +141,7 @@ async def tick_all(
 ) -> SelfCheckSheet:
     """Every box of every item at once: the technician vouches for the lot."""
     sheet = await self_check_sheet(session, order_id=order_id, technician=technician, now=now)
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(ItemSelfCheck).where(col(ItemSelfCheck.order_id) == order_id)
         .values(done=True, tested=True, cleaned=True, staff_id=technician.id, updated_at=now)
     )
@@ -265,7 +265,7 @@ async def _claim(
     """The conditional updates that make a decision happen once: the check leaves
     ``pending`` and the order leaves the state it waited in, or nothing changes."""
     stage = QcStage(check.stage)
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(QcCheck)
         .where(col(QcCheck.id) == check.id, col(QcCheck.status) == QcStatus.pending.value)
         .values(decided_by=staff.id, decided_at=now, decided_channel=actor.channel, **values)
@@ -273,7 +273,7 @@ async def _claim(
     await session.refresh(check)
     if result.rowcount != 1:
         raise await _already(session, check)
-    moved = await session.exec(  # type: ignore[call-overload]
+    moved = await session.exec(
         update(WorkOrder)
         .where(col(WorkOrder.id) == order.id,
                col(WorkOrder.status) == WAITING[stage].value)
@@ -301,7 +301,7 @@ async def pass_check(
                  after=PASSED[stage].value)
     following = None
     if stage is QcStage.leader:
-        following = QcCheck(order_id=order.id, stage=QcStage.inspector,  # type: ignore[arg-type]
+        following = QcCheck(order_id=id_of(order), stage=QcStage.inspector,
                             created_at=now)
         session.add(following)
         await session.flush()
@@ -338,7 +338,7 @@ async def send_back(
     item.status = ItemStatus.open
     item.done_at = None
     item.done_by = None
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(ItemSelfCheck).where(col(ItemSelfCheck.item_id) == item.id)
         .values(done=False, tested=False, cleaned=False, updated_at=now)
     )
@@ -460,7 +460,7 @@ async def hand_over(
     order, target = await check_handoff(session, order_id=order_id, technician=technician,
                                         to_staff_id=to_staff_id)
     previous_id = order.technician_id
-    moved = await session.exec(  # type: ignore[call-overload]
+    moved = await session.exec(
         update(WorkOrder)
         .where(col(WorkOrder.id) == order_id, col(WorkOrder.technician_id) == previous_id,
                col(WorkOrder.status) == OrderStatus.in_progress.value)
@@ -471,8 +471,9 @@ async def hand_over(
         raise Refused("qc_handoff_moved", number=order.number)
     await stop_order_clocks(session, order_id=order_id, now=now, reason=StopReason.handoff,
                             actor=actor)
-    session.add(OrderHandoff(order_id=order_id, from_staff_id=previous_id, to_staff_id=target.id,  # type: ignore[arg-type]
-                             note=note[:MAX_NOTE], by_staff_id=technician.id, at=now))
+    session.add(OrderHandoff(order_id=order_id, from_staff_id=previous_id,
+                             to_staff_id=id_of(target), note=note[:MAX_NOTE],
+                             by_staff_id=technician.id, at=now))
     audit.record(session, now=now, actor=actor, action="order.handoff", entity="work_order",
                  entity_id=order_id, before=str(previous_id), after=str(target.id),
                  note=note[:MAX_NOTE])

@@ -46,12 +46,13 @@ from models.call_log import CallLog, Direction
 from models.campaign import Campaign
 from models.complaint import Complaint, ComplaintStatus
 from models.customer import Customer, Visit
+from models.db import select_columns
 from models.followup import FollowUp, FollowUpStatus
 from models.job_clock import ClockInterval
 from models.letter import Letter
 from models.qc import OrderHandoff, QcCheck, QcStage, QcStatus
 from models.rules import Refused
-from models.shop_time import ShopCalendar
+from models.shop_time import ShopCalendar, parse_day
 from models.staff import Staff
 from models.work_order import ItemStatus, OrderItem
 
@@ -127,23 +128,22 @@ def parse_period(text: str, calendar: ShopCalendar, now: datetime) -> Period:
     return period
 
 
-RANGE = re.compile(
-    r"^(\d{4}-\d{1,2}-\d{1,2})\s*(?:\s|~|～|–|—|至|到|to)\s*(\d{4}-\d{1,2}-\d{1,2})$"
-)
+# Between the two days of a range: a space, or a word or sign that says "to".
+RANGE_SEPARATOR = re.compile(r"\s*(?:~|～|–|—|至|到|\bto\b)\s*|\s+")
 
 
 def parse_range(text: str, calendar: ShopCalendar, now: datetime) -> Period:
-    """"2026-10-01 2026-10-31" (both days included), or a month or year as for the report."""
+    """"2026-10-01 2026-10-31" (both days included; each day as :func:`parse_day` reads it,
+    "10/1 至 10/31" too), or a month or year as for the report."""
     text = text.strip()
-    match = RANGE.match(text)
-    if match is None:
-        if PERIOD.match(text):
-            return parse_period(text, calendar, now)
+    if PERIOD.match(text):
+        return parse_period(text, calendar, now)
+    today = calendar.local_date(now)
+    days = [parse_day(part, today) for part in RANGE_SEPARATOR.split(text, maxsplit=2)]
+    if len(days) != 2 or None in days:
         raise Refused("report_range_invalid", text=text)
-    try:
-        first, last = (date(*map(int, part.split("-"))) for part in match.groups())
-    except ValueError:
-        raise Refused("report_range_invalid", text=text) from None
+    first, last = days
+    assert first is not None and last is not None
     if last < first:
         raise Refused("report_range_reversed", first=first, last=last)
     if first > calendar.local_date(now):
@@ -368,7 +368,7 @@ async def period_report(
                           customers_clerk)
     done = col(FollowUp.status) == FollowUpStatus.done.value
     followups = (
-        select(
+        select_columns(
             owner,
             func.count(),
             _count_if(and_(done, col(FollowUp.done_at) < col(FollowUp.due_until))),
@@ -390,7 +390,7 @@ async def period_report(
     # Calls logged in the period.
     outbound = col(CallLog.direction) == Direction.outbound.value
     calls = (
-        select(
+        select_columns(
             col(CallLog.clerk_id),
             func.count(),
             _count_if(outbound),
@@ -416,7 +416,7 @@ async def period_report(
     opened = within(col(Complaint.opened_at))
     solved = within(col(Complaint.solved_at))
     complaints = (
-        select(
+        select_columns(
             col(Complaint.clerk_id),
             _count_if(opened),
             _count_if(and_(opened, col(Complaint.status) == ComplaintStatus.answered.value)),
@@ -508,8 +508,9 @@ async def _workshop(session: AsyncSession, start: datetime, end: datetime, diale
                col(OrderItem.done_at) >= start, col(OrderItem.done_at) < end)
         .group_by(col(OrderItem.done_by))
     )
-    for staff_id, count, standard, seconds in (await session.exec(done)).all():
-        row = technician(staff_id)
+    for technician_id, count, standard, seconds in (await session.exec(done)).all():
+        assert technician_id is not None  # the query leaves NULL out
+        row = technician(technician_id)
         row.items_done, row.standard_minutes = count, int(standard or 0)
         row.measured_seconds = float(seconds or 0)
 
@@ -522,18 +523,19 @@ async def _workshop(session: AsyncSession, start: datetime, end: datetime, diale
         .where(reworked, decided, col(QcCheck.rework_technician_id).is_not(None))
         .group_by(col(QcCheck.rework_technician_id))
     )
-    for staff_id, by_leader, by_inspector in (await session.exec(reworks)).all():
-        row = technician(staff_id)
+    for technician_id, by_leader, by_inspector in (await session.exec(reworks)).all():
+        assert technician_id is not None  # the query leaves NULL out
+        row = technician(technician_id)
         row.reworks_leader, row.reworks_inspector = by_leader or 0, by_inspector or 0
 
     opened = and_(leader, col(QcCheck.created_at) >= start, col(QcCheck.created_at) < end)
     passed = col(QcCheck.status) == QcStatus.passed.value
     self_checks, leader_passed, leader_rework, inspected, inspector_rework = (
         await session.exec(
-            select(_count_if(opened), _count_if(and_(decided, leader, passed)),
-                   _count_if(and_(decided, leader, reworked)),
-                   _count_if(and_(decided, inspector, passed)),
-                   _count_if(and_(decided, inspector, reworked)))
+            select_columns(_count_if(opened), _count_if(and_(decided, leader, passed)),
+                           _count_if(and_(decided, leader, reworked)),
+                           _count_if(and_(decided, inspector, passed)),
+                           _count_if(and_(decided, inspector, reworked)))
             .select_from(QcCheck)
             .where(or_(opened, decided))
         )).one()
@@ -588,7 +590,7 @@ async def _campaigns(session: AsyncSession, first_day: date, last_day: date
     """Campaigns held in the period (by event date) and how many of their calls were made."""
     held = and_(col(Campaign.event_on) >= first_day, col(Campaign.event_on) <= last_day)
     calls = (
-        select(
+        select_columns(
             col(Campaign.id), col(Campaign.title), col(Campaign.kind), col(Campaign.event_on),
             func.count(col(FollowUp.id)),
             _count_if(col(FollowUp.status) == FollowUpStatus.done.value),

@@ -6,6 +6,8 @@ the windows stay right across a daylight-saving change too.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -93,3 +95,38 @@ def parse_days(text: str) -> frozenset[int]:
     if not days or not all(0 <= d <= 6 for d in days):
         raise ValueError(f"not a list of weekdays: {text!r}")
     return frozenset(days)
+
+
+# A day as people type it: the year first when it is given; no year means this year.
+_FULL_DAY = re.compile(r"(\d{4})\s*(?:[-/.]\s*(\d{1,2})\s*[-/.]|年\s*(\d{1,2})\s*月)\s*(\d{1,2})"
+                       r"\s*[日号]?")
+_COMPACT_DAY = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_SHORT_DAY = re.compile(r"(?:(\d{1,2})\s*[-/.]|(\d{1,2})\s*月)\s*(\d{1,2})\s*[日号]?")
+TYPED_YEARS = range(1900, 3000)  # a year outside is a typing slip
+
+
+def parse_day(text: str, today: date) -> date | None:
+    """A day as typed: 2026-12-03, 2026/12/3, 2026.12.3, 2026年12月3日, 20261203, or without
+    the year (12-3, 12/3, 12月3日) for this year.
+
+    Every conversation that asks for a day reads it here, so a form accepted in one is accepted
+    in all. Full-width digits and signs (a Chinese keyboard) count as ASCII ones. ``None`` for
+    anything else, an impossible day (2026-02-30) or a year outside 1900–2999 included: it never
+    raises, the caller says what it wanted."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    if len(text) > 20:
+        return None
+    if full := _FULL_DAY.fullmatch(text):
+        year, month, day = full[1], full[2] or full[3], full[4]
+    elif compact := _COMPACT_DAY.fullmatch(text):
+        year, month, day = compact.groups()
+    elif short := _SHORT_DAY.fullmatch(text):
+        year, month, day = str(today.year), short[1] or short[2], short[3]
+    else:
+        return None
+    if int(year) not in TYPED_YEARS:
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None

@@ -1,4 +1,5 @@
-"""Staff, their roles, the chat accounts they are bound on and one-time invite codes."""
+"""Staff, their roles (A1: the business department's tracking clerks and supervisors), the chat
+accounts they are bound on and one-time invite codes."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint, update
+from sqlalchemy import BigInteger, Column, ColumnElement, UniqueConstraint, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
 
 
@@ -53,6 +54,22 @@ class Staff(SQLModel, table=True):
 def encode_roles(roles: set[Role] | frozenset[Role] | list[Role]) -> str:
     ordered = [r.value for r in Role if r in set(roles)]
     return "," + ",".join(ordered) + "," if ordered else ","
+
+
+# The after-sales staff (A1): the tracking clerks and their supervisors make the follow-up
+# calls, keep the customer archive, follow complaints up and register the letters.
+AFTER_SALES = (Role.tracking_clerk, Role.supervisor)
+
+
+def require_after_sales(staff: Staff) -> None:
+    """One check for every after-sales action, with one answer for everyone else."""
+    if not staff.active or not staff.has(*AFTER_SALES):
+        raise Refused("after_sales_only")
+
+
+def require_supervisor(staff: Staff) -> None:
+    if not staff.has(Role.supervisor):
+        raise Refused("not_supervisor")
 
 
 class ChatAccount(SQLModel, table=True):
@@ -159,7 +176,7 @@ async def redeem_invite(
     staff = await session.get(Staff, invite.staff_id)
     if staff is None or not staff.active:
         return InviteError.inactive
-    claimed = await session.exec(  # type: ignore[call-overload]
+    claimed = await session.exec(
         update(InviteCode)
         .where(col(InviteCode.id) == invite.id, col(InviteCode.used_at).is_(None))
         .values(used_at=now)
@@ -174,13 +191,13 @@ async def redeem_invite(
         )
     ).first()
     if existing is not None:
-        existing.staff_id = staff.id  # type: ignore[assignment]
+        existing.staff_id = id_of(staff)
         existing.chat_id = chat_id
         existing.bound_at = now
     else:
         session.add(
             ChatAccount(
-                staff_id=staff.id,  # type: ignore[arg-type]
+                staff_id=id_of(staff),
                 channel=channel,
                 user_key=user_key,
                 chat_id=chat_id,
@@ -211,12 +228,12 @@ async def bind_account(
     ).first()
     if existing is None:
         existing = ChatAccount(
-            staff_id=staff.id,  # type: ignore[arg-type]
+            staff_id=id_of(staff),
             channel=channel, user_key=user_key, chat_id=chat_id, bound_at=now,
         )
         session.add(existing)
     else:
-        existing.staff_id = staff.id  # type: ignore[assignment]
+        existing.staff_id = id_of(staff)
         existing.chat_id = chat_id
         existing.bound_at = now
     await session.flush()
@@ -242,7 +259,7 @@ async def accounts_of(session: AsyncSession, staff_id: int) -> list[ChatAccount]
     )
 
 
-def role_clause(role: Role):  # type: ignore[no-untyped-def]
+def role_clause(role: Role) -> ColumnElement[bool]:
     return col(Staff.roles).contains(f",{role.value},")
 
 
@@ -252,7 +269,7 @@ async def active_with_role(
     query = select(Staff).where(Staff.active == True, role_clause(role))  # noqa: E712
     if on_duty_only:
         query = query.where(Staff.on_duty == True)  # noqa: E712
-    return list((await session.exec(query.order_by(Staff.name, Staff.id))).all())
+    return list((await session.exec(query.order_by(Staff.name, col(Staff.id)))).all())
 
 
 async def find_staff(session: AsyncSession, ref: str) -> Staff:
@@ -404,7 +421,7 @@ async def issue_invite(
     staff = await get_staff(session, staff_id)
     if not staff.active:
         raise Refused("staff_inactive", name=staff.name)
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(InviteCode)
         .where(col(InviteCode.staff_id) == staff.id, col(InviteCode.used_at).is_(None),
                col(InviteCode.expires_at) > now)

@@ -9,8 +9,9 @@ attendance when it starts, and the first save of the register is final.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -20,8 +21,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
+from models.shop_time import parse_day
 from models.staff import Role, Staff, encode_roles, role_clause
 
 MAX_TITLE = 100
@@ -77,18 +79,21 @@ class NoticeInvitee(SQLModel, table=True):
 
 # --- posting -------------------------------------------------------------------------------
 
-_WHEN = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T]+(\d{1,2}):(\d{2})$")
+# A day, then a space (or "T", or nothing after 日/号), then hours:minutes.
+_WHEN = re.compile(r"^(?P<day>.+?)(?:[ T]+|(?<=[日号]))(?P<hour>\d{1,2}):(?P<minute>\d{2})$")
 
 
-def parse_start(text: str, tz: ZoneInfo) -> datetime:
-    """"2026-12-03 14:00" in the shop's time zone → UTC; ``Refused`` when it is not that."""
-    cleaned = " ".join(text.replace("：", ":").replace("－", "-").split())
+def parse_start(text: str, tz: ZoneInfo, today: date) -> datetime:
+    """"2026-12-03 14:00" in the shop's time zone → UTC (the day in any form
+    :func:`models.shop_time.parse_day` reads, "12月3日 14:00" too); ``Refused`` when it is not
+    that."""
+    cleaned = " ".join(unicodedata.normalize("NFKC", text).split())
     match = _WHEN.match(cleaned)
-    if not match:
+    day = parse_day(match["day"], today) if match else None
+    if match is None or day is None:
         raise Refused("notice_time_invalid")
-    year, month, day, hour, minute = (int(part) for part in match.groups())
     try:
-        local = datetime(year, month, day, hour, minute, tzinfo=tz)
+        local = datetime.combine(day, time(int(match["hour"]), int(match["minute"])), tzinfo=tz)
     except ValueError:
         raise Refused("notice_time_invalid") from None
     return local.astimezone(UTC)
@@ -151,14 +156,14 @@ async def post_notice(
         raise Refused("notice_no_invitees")
     notice = Notice(
         kind=kind.value, title=title, place=place, starts_at=starts_at,
-        organiser_id=organiser.id,  # type: ignore[arg-type]
+        organiser_id=id_of(organiser),
         audience=encode_roles(roles), created_at=now,
     )
     session.add(notice)
     await session.flush()
     reminded = now if starts_at - remind_before <= now else None
     invitees = [
-        NoticeInvitee(notice_id=notice.id, staff_id=person.id,  # type: ignore[arg-type]
+        NoticeInvitee(notice_id=id_of(notice), staff_id=id_of(person),
                       reminded_at=reminded)
         for person in people
     ]
@@ -216,10 +221,10 @@ async def answer(
     if not attending and not reason:
         raise Refused("reason_missing")
     before = invitee.answer
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(NoticeInvitee)
         .where(col(NoticeInvitee.id) == invitee_id, col(NoticeInvitee.answer) != new.value)
-        .values(answer=new.value, reason=None if attending else reason[:MAX_REASON],
+        .values(answer=new.value, reason=reason[:MAX_REASON] if reason and not attending else None,
                 answered_at=now)
     )
     await session.refresh(invitee)
@@ -260,7 +265,7 @@ async def due_reminders(
 
 async def mark_reminded(session: AsyncSession, *, invitee_id: int, now: datetime) -> bool:
     """After sending: a crash between the two sends the reminder at most once more."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(NoticeInvitee)
         .where(col(NoticeInvitee.id) == invitee_id, col(NoticeInvitee.reminded_at).is_(None))
         .values(reminded_at=now)
@@ -284,7 +289,7 @@ async def due_roll_calls(session: AsyncSession, *, now: datetime) -> list[Notice
 
 
 async def mark_roll_call_sent(session: AsyncSession, *, notice_id: int, now: datetime) -> bool:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Notice)
         .where(col(Notice.id) == notice_id, col(Notice.roll_call_sent_at).is_(None))
         .values(roll_call_sent_at=now)
@@ -306,12 +311,17 @@ async def saved_by(session: AsyncSession, notice: Notice) -> Refused:
                    at=notice.attendance_saved_at)
 
 
+def marks_attendance(notice: Notice, staff: Staff) -> bool:
+    """The organiser, or a supervisor standing in."""
+    return staff.id == notice.organiser_id or staff.has(Role.supervisor)
+
+
 async def check_markable(
     session: AsyncSession, *, notice_id: int, staff: Staff, now: datetime
 ) -> Notice:
     """The organiser (or a supervisor standing in) marks attendance once it has started."""
     notice = await get_notice(session, notice_id)
-    if staff.id != notice.organiser_id and not staff.has(Role.supervisor):
+    if not marks_attendance(notice, staff):
         raise Refused("notice_not_organiser_of", title=notice.title)
     if notice.attendance_saved_at is not None:
         raise await saved_by(session, notice)
@@ -331,7 +341,7 @@ async def save_attendance(
 ) -> Notice:
     """Record who was there (invitee ids in ``present``); the first save wins and is final."""
     notice = await check_markable(session, notice_id=notice_id, staff=staff, now=now)
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Notice)
         .where(col(Notice.id) == notice_id, col(Notice.attendance_saved_at).is_(None))
         .values(attendance_saved_at=now, attendance_saved_by=staff.id)
@@ -464,9 +474,9 @@ async def attendance_summary(
     people: dict[int, dict[str, int]] = {}
     names: dict[int, str] = {}
     for invitee, staff in rows:
-        entry = people.setdefault(staff.id,  # type: ignore[arg-type]
+        entry = people.setdefault(id_of(staff),
                                   {"invited": 0, "attended": 0, "absent": 0, "declined": 0})
-        names[staff.id] = staff.name  # type: ignore[index]
+        names[id_of(staff)] = staff.name
         entry["invited"] += 1
         entry["attended"] += invitee.attended is True
         entry["absent"] += invitee.attended is False

@@ -1,5 +1,5 @@
-"""Where the workshop hands over to the business department: a delivered order or a logged
-consultation opens the archive (A2) and schedules the first call (A6)."""
+"""Where the workshop hands over to the business department (W7 → A2, A3, A6): a delivered order or
+a logged consultation opens the archive (A2) and schedules the first call (A6)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import audit
 from models.audit import Actor
 from models.customer import Vehicle, VisitKind, VisitOpened, open_visit
+from models.db import id_of
 from models.followup import FollowUp, FollowUpKind, schedule, schedule_first_call
 from models.rules import Refused
 from models.shop_time import ShopCalendar
@@ -56,7 +57,7 @@ async def deliver(
     items = await items_of(session, order_id)
     summary = "; ".join(i.description for i in items if i.status == ItemStatus.done)
     # Decided once: a second advisor (or a second channel) tapping at the same time loses.
-    claimed = await session.exec(  # type: ignore[call-overload]
+    claimed = await session.exec(
         update(WorkOrder)
         .where(col(WorkOrder.id) == order_id, col(WorkOrder.status) == status.value)
         .values(status=OrderStatus.delivered.value, updated_at=now)
@@ -75,7 +76,7 @@ async def deliver(
                  entity_id=order.id, before=status.value, after=OrderStatus.delivered.value,
                  customer_id=opened.customer.id)
     followup = await schedule_first_call(
-        session, visit_id=opened.visit.id, customer_id=opened.customer.id,  # type: ignore[arg-type]
+        session, visit_id=id_of(opened.visit), customer_id=id_of(opened.customer),
         vehicle_id=opened.vehicle.id if opened.vehicle else None,
         visited_on=calendar.local_date(now), window=first_call_window, now=now,
         calendar=calendar,
@@ -100,7 +101,7 @@ async def log_consultation(
         clerk=clerk if clerk.has(Role.tracking_clerk) else None,
     )
     followup = await schedule_first_call(
-        session, visit_id=opened.visit.id, customer_id=opened.customer.id,  # type: ignore[arg-type]
+        session, visit_id=id_of(opened.visit), customer_id=id_of(opened.customer),
         vehicle_id=opened.vehicle.id if opened.vehicle else None,
         visited_on=calendar.local_date(now), window=first_call_window, now=now,
         calendar=calendar,

@@ -133,7 +133,7 @@ async def claim_inbound(
         await session.rollback()
         return False
     if hash(key) % 64 == 0:  # now and then, forget what can no longer come back
-        await session.exec(  # type: ignore[call-overload]
+        await session.exec(
             delete(WeComInbound).where(col(WeComInbound.received_at) < now - keep)
         )
         await session.commit()

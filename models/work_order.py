@@ -1,4 +1,5 @@
-"""Work orders (任务委托书) and their items: the state machine of W1–W3 and W7.
+"""Work orders (任务委托书) and their items: the state machine of W1–W3 and W7; no work
+before the N1–N7 checklist.
 
 ``open`` → (plate confirmed) ``in_progress`` → (self-check) ``self_checked`` → (team leader
 passes) ``leader_passed`` → (inspector passes) ``inspected`` → ``delivered``; a rework from
@@ -26,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import audit, plate
 from models.attachment import attach
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.plate_check import PlateCheck
 from models.rules import Refused
 from models.staff import Role, Staff
@@ -195,8 +196,8 @@ async def open_order(
         customer_phone=customer_phone.strip(),
         vehicle_model=vehicle_model.strip(),
         complaint=complaint.strip(),
-        advisor_id=advisor.id,  # type: ignore[arg-type]
-        technician_id=technician.id,  # type: ignore[arg-type]
+        advisor_id=id_of(advisor),
+        technician_id=id_of(technician),
         created_at=now,
         updated_at=now,
     )
@@ -208,7 +209,7 @@ async def open_order(
         description, standard_minutes = split_standard_hours(text)
         session.add(
             OrderItem(
-                order_id=order.id,  # type: ignore[arg-type]
+                order_id=id_of(order),
                 position=position,
                 description=description[:MAX_ITEM_LENGTH],
                 standard_minutes=standard_minutes,
@@ -236,7 +237,7 @@ async def items_of(session: AsyncSession, order_id: int) -> list[OrderItem]:
             await session.exec(
                 select(OrderItem)
                 .where(OrderItem.order_id == order_id)
-                .order_by(OrderItem.position, OrderItem.id)  # type: ignore[arg-type]
+                .order_by(col(OrderItem.position), col(OrderItem.id))
             )
         ).all()
     )
@@ -314,15 +315,15 @@ async def confirm_plate(
             _transition(order, OrderStatus.locked)
     order.updated_at = now
     check = PlateCheck(
-        order_id=order.id,  # type: ignore[arg-type]
-        staff_id=technician.id,  # type: ignore[arg-type]
+        order_id=id_of(order),
+        staff_id=id_of(technician),
         typed=normalized,
         matched=matched,
         at=now,
     )
     session.add(check)
     await session.flush()
-    attach(session, owner="plate_check", owner_id=check.id,  # type: ignore[arg-type]
+    attach(session, owner="plate_check", owner_id=id_of(check),
            photos=photos or [], staff_id=technician.id, now=now)
     audit.record(
         session, now=now, actor=actor, action="order.plate_check", entity="work_order",
@@ -378,7 +379,7 @@ async def mark_item_done(
         raise Refused("item_pending", item=item.description)
     if status is ItemStatus.rejected:
         raise Refused("item_rejected", item=item.description)
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OrderItem)
         .where(col(OrderItem.id) == item_id, col(OrderItem.status) == ItemStatus.open.value)
         .values(status=ItemStatus.done.value, done_at=now, done_by=technician.id)
@@ -408,7 +409,7 @@ async def self_check(
     remaining = open_items(await items_of(session, order_id))
     if remaining:
         raise Refused("items_open", count=len(remaining))
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(WorkOrder)
         .where(
             col(WorkOrder.id) == order_id,
@@ -437,7 +438,7 @@ async def orders_of_technician(session: AsyncSession, staff_id: int) -> list[Wor
                     WorkOrder.technician_id == staff_id,
                     col(WorkOrder.status).in_([s.value for s in ON_THE_FLOOR]),
                 )
-                .order_by(WorkOrder.id)  # type: ignore[arg-type]
+                .order_by(col(WorkOrder.id))
             )
         ).all()
     )
@@ -452,7 +453,7 @@ async def orders_of_advisor(session: AsyncSession, staff_id: int) -> list[WorkOr
                     WorkOrder.advisor_id == staff_id,
                     col(WorkOrder.status).not_in([s.value for s in CLOSED]),
                 )
-                .order_by(WorkOrder.id)  # type: ignore[arg-type]
+                .order_by(col(WorkOrder.id))
             )
         ).all()
     )

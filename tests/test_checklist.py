@@ -15,11 +15,11 @@ from models.checklist import (
     Box,
     ChecklistTick,
     JobType,
-    LiftWatch,
     SiteChecklist,
     checklist_summary,
     required_boxes,
 )
+from models.lifting import LiftWatch
 from models.staff import Role, Staff
 from models.work_order import OrderItem, WorkOrder
 from tests.fakebotapi import SentMessage

@@ -267,7 +267,7 @@ async def test_no_reminder_once_the_callback_is_logged(shop: Shop) -> None:
     # The closed complaint's history is still one tap away on the supervisor's card.
     assert (await boss.tap("History"))[0].splitlines() == [
         "📜 Complaint of 王先生: The brakes squeal again",
-        "Status: customer told",
+        "Status: solved, customer told",
         "",
         "11-30 09:00 opened by Li Clerk, to be researched",
         "12-02 09:00 escalated to the supervisors (open 2 days)",

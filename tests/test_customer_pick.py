@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import delete
 
-from handlers.after_sales.customer_pick import MAX_MATCHES, pick_label, reads_phones
-from models.customer import Customer, Vehicle
+from handlers.after_sales.customer_pick import MAX_MATCHES, pick_label
+from models.customer import Customer, Vehicle, reads_customers
 from models.staff import Role, Staff, encode_roles
 from tests.shop import Person, Shop
 
@@ -225,5 +225,5 @@ def test_labels_keep_plates_and_show_phones_only_to_who_may_read_them() -> None:
     assert label.endswith(" · 京A12345 · 京B12345 +1 · …5678") and len(label) <= 60
     assert pick_label(wang, [], with_phone=False) == "王" * 59 + "…"
     staff = {role: Staff(name="x", roles=encode_roles({role})) for role in Role}
-    assert {role for role, person in staff.items() if reads_phones(person)} == {
+    assert {role for role, person in staff.items() if reads_customers(person)} == {
         Role.tracking_clerk, Role.supervisor, Role.advisor}

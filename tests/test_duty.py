@@ -282,7 +282,7 @@ async def test_the_weekly_summary_goes_to_the_supervisors_once(shop: Shop) -> No
     shop.advance(minutes=1)  # 18:00
     await run(shop)
     summary = supervisor.last.text.splitlines()
-    assert summary[0] == "📊 Duty compliance, week 2026-W49 (11-30 – 12-06)"
+    assert summary[0] == "📊 Duty compliance, week 2026-W49 (2026-11-30 – 2026-12-06)"
     # Monday evening, Tuesday morning, and Saturday's morning, wash and evening (the bot
     # was down from Tuesday to Saturday afternoon), for two areas.
     assert summary[1] == ("All areas: 2 of 10 confirmed (20.0%), 0 late, 8 missed.")

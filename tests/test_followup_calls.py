@@ -143,8 +143,9 @@ async def test_first_call_is_sent_on_day_three_at_nine_once(shop: Shop) -> None:
     text = clerk.last.text
     for part in (f"📞 First call · 王先生 · 京A12345  [FU-{followup_id}]",
                  "Phone: 13812345678", "Vehicle: 京A12345 · —",
-                 "Consultation on 11-30: Asked about the 40,000 km service",
-                 "Window: 12-03 – 12-07 · attempts without an answer: 0", "Talking points:"):
+                 "Consultation on 2026-11-30: Asked about the 40,000 km service",
+                 "Window: 2026-12-03 to 2026-12-07 · attempts without an answer: 0",
+                 "Talking points:"):
         assert part in text, part
     assert clerk.last.buttons == [("📝 Log call", f"fu:{followup_id}:log"),
                                   ("📵 No answer", f"fu:{followup_id}:na"),
@@ -204,8 +205,8 @@ async def test_reminders_go_to_the_stand_in_and_back(shop: Shop) -> None:
     assert "🔁 You stand in for Clerk Li: this is Clerk Li's customer." in card.text
     assert "Phone: 13812345678" in card.text
     today = await standin.send("/today")
-    assert "• 王先生 · 京A12345 — First call, 12-03 – 12-07 (for Clerk Li's customer)" in \
-        today[0]
+    assert ("• 王先生 · 京A12345 — First call, 2026-12-03 to 2026-12-07 (for Clerk Li's "
+            "customer)") in today[0]
     assert standin.last.buttons == [("📝 王先生 · First call", f"fu:{first}:log")]
 
     # Still away on Friday: the no-answer retry goes to the stand-in again, who logs it.
@@ -224,7 +225,7 @@ async def test_reminders_go_to_the_stand_in_and_back(shop: Shop) -> None:
     second = (await rows(shop, FollowUp, FollowUp.kind == "second_call"))[0]
     text = card_of(clerk, second.id).text  # type: ignore[arg-type]
     assert "stand in" not in text
-    assert "Last call on 12-04 (Clerk Wu) covered: Usage and opinions." in text
+    assert "Last call on 2026-12-04 (Clerk Wu) covered: Usage and opinions." in text
     assert cards_sent(standin, second.id) == 0  # type: ignore[arg-type]
     assert customer_id == second.customer_id
 
@@ -270,12 +271,12 @@ async def test_talking_points_on_the_second_call(shop: Shop) -> None:
     second = (await rows(shop, FollowUp, FollowUp.kind == "second_call"))[0]
     text = card_of(clerk, second.id).text  # type: ignore[arg-type]
     for part in ("📞 Second call · 王先生 · 京A12345", "Vehicle: 京A12345 · Camry",
-                 "Window: 12-10 – 12-17",
+                 "Window: 2026-12-10 to 2026-12-17",
                  "• Next maintenance: 2027-05-30",
                  "• Services wanted: Pick-up and drop-off",
                  "• Open complaint (being researched): Wants a cheaper tyre quote",
                  "• Upcoming: “Winter check” on 2027-01-20, Shop hall",
-                 "• Last call on 12-03 (Clerk Li) covered: Usage and opinions, Car-care tips. "
+                 "• Last call on 2026-12-03 (Clerk Li) covered: Usage and opinions, Car-care tips. "
                  "Notes: Happy with the brakes",
                  "• Bring something new this time; do not repeat the last call."):
         assert part in text, part
@@ -313,7 +314,8 @@ async def test_maintenance_and_campaign_calls_and_the_callback(shop: Shop) -> No
     assert "What it is: Dinner and a talk on winter driving" in card.text
     await clerk.tap("Log call", message=card)
     replies = await log_it(clerk, topics=("Events and offers",))
-    assert "• Invitation letter due by 12-02; register it with /letter when sent." in replies[-1]
+    assert ("• Invitation letter due by 2026-12-02; register it with /letter when "
+            "sent.") in replies[-1]
     letter = (await rows(shop, Letter))[0]
     assert letter.campaign_id == campaign_call.campaign_id
 
@@ -473,7 +475,7 @@ async def test_log_a_call_with_a_complaint_then_the_second_call(shop: Shop) -> N
     assert replies[-1] == (
         "✅ Call with 王先生 logged.\nTopics: Usage and opinions, Car-care tips\n"
         "Satisfaction: 4/5\nNotes: Happy with the repair. But the brakes squeak again when "
-        "cold.\n\nNext:\n• Second call due 12-10 – 12-17; you will be reminded.\n"
+        "cold.\n\nNext:\n• Second call due 2026-12-10 to 2026-12-17; you will be reminded.\n"
         "• Complaint being researched: Brakes squeak when cold. If it is still open at "
         "12-05 10:15, it goes to the supervisor.")
     assert card_of(clerk, first).text == (
@@ -598,11 +600,11 @@ async def test_inbound_calls_with_logcall(shop: Shop) -> None:
     # Once 王先生's first call is due, an inbound call from him may close it.
     go(shop, "12-03 10:00")
     replies = await clerk.send("/logcall 13812345678")
-    assert replies == ["王先生 has an open follow-up: First call, 12-03 – 12-07. Log this call "
-                       "as that follow-up?"]
+    assert replies == ["王先生 has an open follow-up: First call, 2026-12-03 to 2026-12-07. Log "
+                       "this call as that follow-up?"]
     await clerk.tap("Yes, as that follow-up")
     replies = await log_it(clerk, reached=False)
-    assert "• Second call due 12-10 – 12-17; you will be reminded." in replies[-1]
+    assert "• Second call due 2026-12-10 to 2026-12-17; you will be reminded." in replies[-1]
     call = (await rows(shop, CallLog, CallLog.customer_id == wang))[0]
     assert (call.followup_id, call.direction) == (first, "inbound")
     assert (await followup(shop, first)).status == "done"
@@ -638,16 +640,16 @@ async def test_today_lists_due_overdue_and_done(shop: Shop) -> None:
     await log_it(clerk)
     replies = await clerk.send("/today")
     assert replies == [
-        "📋 Follow-up calls today, 12-08\n\n"
-        "Due (1):\n• 赵先生 · 京C11111 — First call, 12-05 – 12-09\n"
+        "📋 Follow-up calls today, 2026-12-08\n\n"
+        "Due (1):\n• 赵先生 · 京C11111 — First call, 2026-12-05 to 2026-12-09\n"
         "⚠️ Overdue (1):\n• 王先生 · 京A12345 — First call, window ended 12-08 00:00\n"
         "✅ Done today (1):\n• 李女士 · 京B67890 — First call, logged 12-08 09:00 by Clerk Li"]
     assert clerk.last.buttons == [("📝 王先生 · First call", f"fu:{overdue}:log"),
                                   ("📝 赵先生 · First call", f"fu:{due}:log")]
     replies = await boss.send("/today")
-    assert replies[0].startswith("📋 Follow-up calls today, 12-08 — everyone\n\n👤 Clerk Li\n"
+    assert replies[0].startswith("📋 Follow-up calls today, 2026-12-08 — everyone\n\n👤 Clerk Li\n"
                                  "Due (1):")
-    assert "👤 Clerk Wu\nDue (1):\n• 钱女士 · 京D22222 — First call, 12-05 – 12-09" in \
+    assert "👤 Clerk Wu\nDue (1):\n• 钱女士 · 京D22222 — First call, 2026-12-05 to 2026-12-09" in \
         replies[0]
     assert {data for _, data in boss.last.buttons} == {
         f"fu:{due}:log", f"fu:{overdue}:log", f"fu:{wus}:log"}

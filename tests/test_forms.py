@@ -129,7 +129,7 @@ async def test_the_call_log_has_every_call_with_how_complaints_were_handled(
         "Date": datetime(2026, 10, 9, 10, 0), "Customer name": "王先生",
         "Phone": "13812345678", "Plate": "京A12345", "Tracking clerk": "Clerk Li",
         "Direction": "outbound call", "Reached": "yes",
-        "Topics covered": "vehicle use and opinions; new service needs", "Satisfaction": 4,
+        "Topics covered": "Usage and opinions; New service needs", "Satisfaction": 4,
         "Notes": "Car runs well; asks about brakes", "Request or complaint": COMPLAINT,
         "How it was handled": f"solved, customer told\nSolution: {SOLUTION}\n"
                               "Customer told at 10-12 17:00",
@@ -151,13 +151,13 @@ async def test_the_register_and_the_letters(db: Database, settings: Settings) ->
     forms = await october_forms(db, settings, EN)
     _sheets, register = forms[Form.call_register]
     assert [row[:7] for row in register[1:]] == [
-        [1, datetime(2026, 10, 9, 10), "王先生", "京A12345", "first call", "outbound call",
+        [1, datetime(2026, 10, 9, 10), "王先生", "京A12345", "First call", "outbound call",
          "reached"],
-        [2, datetime(2026, 10, 12, 17), "王先生", "京A12345", "complaint callback",
+        [2, datetime(2026, 10, 12, 17), "王先生", "京A12345", "Complaint callback",
          "outbound call", "reached"],
-        [3, datetime(2026, 10, 15, 10), "陈女士", "沪B54321", "first call", "outbound call",
+        [3, datetime(2026, 10, 15, 10), "陈女士", "沪B54321", "First call", "outbound call",
          "reached"],
-        [4, datetime(2026, 10, 16, 11), "王先生", "京A12345", "campaign call",
+        [4, datetime(2026, 10, 16, 11), "王先生", "京A12345", "Campaign call",
          "outbound call", "reached"],
         [5, datetime(2026, 10, 21, 10), "赵先生", "粤C11111", "other call", "outbound call",
          "not reached"],

@@ -24,7 +24,7 @@ STARTS = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 
 
 async def post_notice(
-    organiser: Person, *, roles: tuple[str, ...] = ("Technicians",),
+    organiser: Person, *, roles: tuple[str, ...] = ("Technician",),
     people: tuple[tuple[str, str], ...] = (), title: str = "Brake system training",
     when: str = "2026-12-03 14:00", place: str = "Training room 2", kind: str = "Training",
 ) -> list[str]:
@@ -89,8 +89,8 @@ async def test_post_to_a_role_and_a_named_person(shop: Shop) -> None:
     assert "more than a year" in (await supervisor.send("2028-01-01 09:00"))[-1]
     assert "Starts 12-03 14:00" in (await supervisor.send("2026-12-03 14:00"))[-1]
     await supervisor.send("Training room 2")
-    await supervisor.tap("Technicians")
-    assert "✅ Technicians" in [label for label, _ in supervisor.last.buttons]
+    await supervisor.tap("Technician")
+    assert "✅ Technician" in [label for label, _ in supervisor.last.buttons]
     await supervisor.tap("People by name")
     assert "Nobody active matches" in (await supervisor.send("Nobody Such"))[-1]
     await supervisor.send("Wang")
@@ -326,9 +326,9 @@ async def test_bad_input_loses_nothing(shop: Shop) -> None:
     await leader.send("Meeting room")
     replies = await leader.tap("Done")  # nobody chosen
     assert "Nobody is invited" in replies[-1]
-    await leader.tap("Inspectors")  # a role nobody holds
+    await leader.tap("Inspector")  # a role nobody holds
     assert "Nobody is invited" in (await leader.tap("Done"))[-1]
-    await leader.tap("Technicians")
+    await leader.tap("Technician")
     await leader.tap("Done")
     assert "Invited (1 person): Zhang Tech" in leader.last.text
     replies = await leader.tap("Post notice")
@@ -346,7 +346,7 @@ async def test_time_passing_before_post_asks_for_a_new_time(shop: Shop) -> None:
     await leader.send("Tyre fitting")
     await leader.send("2026-11-30 10:00")
     await leader.send("Bay 3")
-    await leader.tap("Technicians")
+    await leader.tap("Technician")
     await leader.tap("Done")
     shop.clock.set(datetime(2026, 11, 30, 2, 30, tzinfo=UTC))  # 10:30, past the start
     replies = await leader.tap("Post notice")

@@ -281,7 +281,7 @@ async def test_healthz_says_when_the_database_does_not_answer(settings: Settings
 async def test_a_click_on_a_card_whose_order_is_closed_is_refused(
     shop: WeComShop, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="handlers.chat.refusals")
+    caplog.set_level(logging.INFO, logger="bot.refusals")
     advisor = await shop.hire("Liu Advisor", Role.advisor)
     tech = await shop.hire("Zhang Tech", Role.technician)
     order_id = await order_in_progress(shop, advisor, tech)  # type: ignore[arg-type]

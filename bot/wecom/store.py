@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import unique_microseconds
 from bot.write_behind import WriteBehind
 from models.db import Database
 from models.outbox import OutboxMessage
@@ -72,7 +72,7 @@ class MessageStore:
     # --- ids -----------------------------------------------------------------------------------
     def new_message_id(self) -> int:
         """Increasing, unique across restarts, below 2**53: microseconds since 1970."""
-        self._last_id = max(self._last_id + 1, time.time_ns() // 1000)
+        self._last_id = max(self._last_id + 1, unique_microseconds())
         return self._last_id
 
     # --- writing -------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ class MessageStore:
                     options=item.options, sent_at=item.sent_at))
                 await session.flush()
             else:
-                await session.exec(  # type: ignore[call-overload]
+                await session.exec(
                     update(WeComMessage)
                     .where(col(WeComMessage.task_id) == item.task_id)
                     .values(response_code=item.response_code, code_at=item.code_at,

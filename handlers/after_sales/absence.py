@@ -17,46 +17,39 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
+from bot.refusals import refusal
 from handlers.chat.conversation import END, conversation, draft, drop_draft
-from handlers.chat.refusals import add_refusals, refusal
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.absence import Absence, absences_from, record_absence
+from models.db import id_of
 from models.rules import Refused
+from models.shop_time import parse_day
 from models.staff import Role, Staff, StaffError, active_with_role, find_staff
+
+PREFIX = "awy"  # the callback data of this module's buttons: awy:…
 
 CLERK, FIRST, LAST, STANDIN = range(4)
 DRAFT = "away"
 TEXT = filters.TEXT & ~filters.COMMAND
-DAY = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+# A word shaped like a day (digits and a day's separator), to find the two days in a line; a
+# staff id alone (digits only) is not one.
+DAY_SHAPED = re.compile(r"^\d+(?:[-/.年月]\d*)+[日号]?$")
 
-add_refusals({
-    "away_usage": lambda _, p: _("Please write it like this: /away 张三 2026-12-01 2026-12-05 "
-                                 "李四 (who, first day, last day, stand-in), or send /away "
-                                 "alone."),
-    "away_unknown_staff": lambda _, p: _("“{name}” does not name exactly one staff member. "
-                                         "Check the spelling, or use their staff code.")
-    .format(**p),
-})
-
-
-def parse_day(text: str) -> date:
-    """2026-12-01 (also 2026/12/1); anything else is refused."""
-    match = DAY.match(text.strip())
-    if match is None:
+def read_day(text: str, today: date) -> date:
+    """A typed day (:func:`models.shop_time.parse_day`); anything else is refused."""
+    day = parse_day(text, today)
+    if day is None:
         raise Refused("date_invalid")
-    try:
-        return date(*(int(part) for part in match.groups()))
-    except ValueError:
-        raise Refused("date_invalid") from None
+    return day
 
 
-def parse_line(args: list[str]) -> tuple[str, date, date, str]:
+def parse_line(args: list[str], today: date) -> tuple[str, date, date, str]:
     """Who (may contain spaces), first day, last day, stand-in (may contain spaces)."""
-    days = [i for i, arg in enumerate(args) if DAY.match(arg)]
+    days = [i for i, arg in enumerate(args) if DAY_SHAPED.match(arg)]
     if len(days) != 2 or days[1] != days[0] + 1 or days[0] == 0 or days[1] == len(args) - 1:
         raise Refused("away_usage")
     first, last = days
-    return (" ".join(args[:first]), parse_day(args[first]), parse_day(args[last]),
+    return (" ".join(args[:first]), read_day(args[first], today), read_day(args[last], today),
             " ".join(args[last + 1:]))
 
 
@@ -80,7 +73,7 @@ async def start(update: Update, context: WorkshopContext) -> int:
         await reply(update, listing + "\n\n" + _("There is no active tracking clerk."))
         return END
     await reply(update, listing + "\n\n" + _("Who will be away? /cancel stops."),
-                staff_keyboard(clerks, "awy:c"))
+                staff_keyboard(clerks, f"{PREFIX}:c"))
     return CLERK
 
 
@@ -94,8 +87,8 @@ async def absences_text(context: WorkshopContext, session: AsyncSession, today: 
         clerk = await session.get(Staff, absence.clerk_id)
         standin = await session.get(Staff, absence.standin_id)
         lines.append(_("• {clerk}: {first} to {last}, stand-in {standin}").format(
-            clerk=clerk.name if clerk else "?", first=absence.starts_on.isoformat(),
-            last=absence.ends_on.isoformat(), standin=standin.name if standin else "?"))
+            clerk=clerk.name if clerk else "?", first=_.day(absence.starts_on),
+            last=_.day(absence.ends_on), standin=standin.name if standin else "?"))
     return "\n".join(lines)
 
 
@@ -108,7 +101,8 @@ async def one_line(update: Update, context: WorkshopContext, args: list[str]) ->
     """``/away 张三 2026-12-01 2026-12-05 李四``: every problem is named, nothing half-saved."""
     _ = context._
     try:
-        clerk_name, first, last, standin_name = parse_line(args)
+        clerk_name, first, last, standin_name = parse_line(
+            args, context.services.settings.calendar.local_date(context.now()))
     except Refused as refused:
         await reply(update, refusal(_, refused))
         return
@@ -121,7 +115,7 @@ async def one_line(update: Update, context: WorkshopContext, args: list[str]) ->
                 await reply(update, refusal(_, Refused("away_unknown_staff", name=name[:64])))
                 return
     clerk, standin = people
-    result = await save(update, context, clerk.id, first, last, standin.id)  # type: ignore[arg-type]
+    result = await save(update, context, id_of(clerk), first, last, id_of(standin))
     if isinstance(result, Refused):
         await reply(update, refusal(_, result))
 
@@ -139,7 +133,7 @@ async def got_clerk(update: Update, context: WorkshopContext) -> int:
     draft(context, DRAFT)["clerk_id"] = clerk.id
     today = context.services.settings.calendar.local_date(context.now())
     await reply(update, _("{name} is away from which day? (e.g. {today})").format(
-        name=clerk.name, today=today.isoformat()))
+        name=clerk.name, today=_.day(today)))
     return FIRST
 
 
@@ -149,7 +143,7 @@ async def got_first(update: Update, context: WorkshopContext) -> int:
     assert update.message is not None
     today = context.services.settings.calendar.local_date(context.now())
     try:
-        first = parse_day(update.message.text or "")
+        first = read_day(update.message.text or "", today)
         if first < today:
             raise Refused("absence_dates")
     except Refused as refused:
@@ -165,8 +159,9 @@ async def got_last(update: Update, context: WorkshopContext) -> int:
     _ = context._
     assert update.message is not None
     form = draft(context, DRAFT)
+    today = context.services.settings.calendar.local_date(context.now())
     try:
-        last = parse_day(update.message.text or "")
+        last = read_day(update.message.text or "", today)
         if last < date.fromisoformat(form["first"]):
             raise Refused("absence_dates")
     except Refused as refused:
@@ -181,7 +176,7 @@ async def got_last(update: Update, context: WorkshopContext) -> int:
         await reply(update, _("There is no other active tracking clerk to stand in. Nothing "
                               "was saved."))
         return END
-    await reply(update, _("Who stands in?"), staff_keyboard(clerks, "awy:s"))
+    await reply(update, _("Who stands in?"), staff_keyboard(clerks, f"{PREFIX}:s"))
     return STANDIN
 
 
@@ -233,7 +228,7 @@ async def save(
             session, clerk,
             lambda t: (t("📅 {boss} recorded your absence from {first} to {last}. {standin} "
                          "takes your customers' follow-ups meanwhile.").format(
-                boss=boss.name, first=first.isoformat(), last=last.isoformat(),
+                boss=boss.name, first=t.day(first), last=t.day(last),
                 standin=standin.name), None),
             now=now,
         )
@@ -241,13 +236,12 @@ async def save(
             session, standin,
             lambda t: (t("📅 You stand in for {clerk} from {first} to {last}: their customers' "
                          "reminders come to you, marked with their name.").format(
-                clerk=clerk.name, first=first.isoformat(), last=last.isoformat()), None),
+                clerk=clerk.name, first=t.day(first), last=t.day(last)), None),
             now=now,
         )
     await reply(update, _("✅ Recorded: {clerk} is away from {first} to {last}; {standin} "
                           "stands in. Both have been told.").format(
-        clerk=clerk.name, first=first.isoformat(), last=last.isoformat(),
-        standin=standin.name))
+        clerk=clerk.name, first=_.day(first), last=_.day(last), standin=standin.name))
     return absence
 
 
@@ -258,10 +252,10 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             draft_key=DRAFT,
             entry_points=[CommandHandler("away", start)],
             states={
-                CLERK: [CallbackQueryHandler(got_clerk, pattern=r"^awy:c:\d+$")],
+                CLERK: [CallbackQueryHandler(got_clerk, pattern=rf"^{PREFIX}:c:\d+$")],
                 FIRST: [MessageHandler(TEXT, got_first)],
                 LAST: [MessageHandler(TEXT, got_last)],
-                STANDIN: [CallbackQueryHandler(got_standin, pattern=r"^awy:s:\d+$")],
+                STANDIN: [CallbackQueryHandler(got_standin, pattern=rf"^{PREFIX}:s:\d+$")],
             },
         )
     ]

@@ -11,9 +11,10 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
+from bot.refusals import refusal
+from handlers.after_sales.cards.archive import CUSTOMER_PREFIX
 from handlers.after_sales.customer_pick import CustomerPick
 from handlers.chat.conversation import END, conversation, draft, drop_draft
-from handlers.chat.refusals import add_refusals, refusal
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.customer import (
     Customer,
@@ -25,14 +26,11 @@ from models.customer import (
 from models.rules import Refused
 from models.staff import Role, Staff, active_with_role
 
+PREFIX = "asg"  # the callback data of this module's buttons: asg:…
+
 MODE, SEARCH, CLERK, FROM, TO = range(5)
 DRAFT = "assign"
 TEXT = filters.TEXT & ~filters.COMMAND
-
-add_refusals({
-    "assign_same_clerk": lambda _, p: _("Those are the same clerk; choose another one."),
-})
-
 
 async def start(update: Update, context: WorkshopContext) -> int:
     """Supervisors only: one customer or all of a clerk's."""
@@ -46,8 +44,8 @@ async def start(update: Update, context: WorkshopContext) -> int:
         return await PICK.search(update, context, " ".join(context.args))
     await reply(update, _("Assign customers to a tracking clerk: one customer, or every "
                           "customer of one clerk? /cancel stops."),
-                keyboard([button(_("👤 One customer"), "asg:one")],
-                         [button(_("👥 All customers of a clerk"), "asg:all")]))
+                keyboard([button(_("👤 One customer"), f"{PREFIX}:one")],
+                         [button(_("👥 All customers of a clerk"), f"{PREFIX}:all")]))
     return MODE
 
 
@@ -81,11 +79,11 @@ async def ask_clerk(update: Update, context: WorkshopContext, customer: Customer
     return CLERK
 
 
-PICK = CustomerPick("asg:c:{id}", ask_clerk, state=SEARCH, draft_key=DRAFT)
+PICK = CustomerPick(f"{PREFIX}:c:{{id}}", ask_clerk, state=SEARCH, draft_key=DRAFT)
 
 
 def clerk_keyboard(clerks: list[Staff], current: int | None) -> InlineKeyboardMarkup:
-    buttons = [button(("✓ " if c.id == current else "") + c.name, f"asg:to:{c.id}")
+    buttons = [button(("✓ " if c.id == current else "") + c.name, f"{PREFIX}:to:{c.id}")
                for c in clerks]
     return keyboard(*[buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -123,7 +121,7 @@ async def got_clerk(update: Update, context: WorkshopContext) -> int:
                 session, clerk,
                 lambda t: (t("👤 {boss} assigned the customer {name} to you.").format(
                     boss=boss.name, name=customer.name),
-                    keyboard([button(t("🗂 Archive"), f"cus:{customer.id}:view")])),
+                    keyboard([button(t("🗂 Archive"), f"{CUSTOMER_PREFIX}:{customer.id}:view")])),
                 now=now,
             )
     drop_draft(context, DRAFT)
@@ -139,15 +137,15 @@ async def all_of_clerk(update: Update, context: WorkshopContext) -> int:
     await answer_tap(update)
     async with context.services.db.session() as session:
         loads = await customers_per_clerk(session)
-        holders = [(await session.get(Staff, staff_id), count)
-                   for staff_id, count in loads.items()]
-    holders = [(s, n) for s, n in holders if s is not None]
+        found = [(await session.get(Staff, staff_id), count)
+                 for staff_id, count in loads.items()]
+    holders = [(s, n) for s, n in found if s is not None]
     if not holders:
         drop_draft(context, DRAFT)
         await reply(update, _("No clerk has customers yet. Nothing was changed."))
         return END
-    holders.sort(key=lambda pair: pair[0].name)  # type: ignore[union-attr]
-    buttons = [button(f"{s.name} ({n})", f"asg:from:{s.id}")  # type: ignore[union-attr]
+    holders.sort(key=lambda pair: pair[0].name)
+    buttons = [button(f"{s.name} ({n})", f"{PREFIX}:from:{s.id}")
                for s, n in holders]
     await reply(update, _("Move all customers of which clerk?"),
                 keyboard(*[buttons[i : i + 2] for i in range(0, len(buttons), 2)]))
@@ -225,13 +223,13 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             entry_points=[CommandHandler("assign", start)],
             states={
                 MODE: [
-                    CallbackQueryHandler(one, pattern=r"^asg:one$"),
-                    CallbackQueryHandler(all_of_clerk, pattern=r"^asg:all$"),
+                    CallbackQueryHandler(one, pattern=rf"^{PREFIX}:one$"),
+                    CallbackQueryHandler(all_of_clerk, pattern=rf"^{PREFIX}:all$"),
                 ],
                 SEARCH: [MessageHandler(TEXT, got_search), PICK.handler()],
-                CLERK: [CallbackQueryHandler(got_clerk, pattern=r"^asg:to:\d+$")],
-                FROM: [CallbackQueryHandler(got_from, pattern=r"^asg:from:\d+$")],
-                TO: [CallbackQueryHandler(got_to, pattern=r"^asg:to:\d+$")],
+                CLERK: [CallbackQueryHandler(got_clerk, pattern=rf"^{PREFIX}:to:\d+$")],
+                FROM: [CallbackQueryHandler(got_from, pattern=rf"^{PREFIX}:from:\d+$")],
+                TO: [CallbackQueryHandler(got_to, pattern=rf"^{PREFIX}:to:\d+$")],
             },
         )
     ]

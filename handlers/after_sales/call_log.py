@@ -21,7 +21,6 @@ lost.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
@@ -34,23 +33,10 @@ from telegram.ext import (
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
-from handlers.after_sales.cards.followup import (
-    TOPIC_NAMES,
-    clip,
-    kind_name,
-    local_day,
-    topic_names,
-    window_text,
-)
+from bot.refusals import refusal, refuse
+from handlers.after_sales.cards.followup import FOLLOWUP_PREFIX, clip, window_text
 from handlers.after_sales.customer_pick import CustomerPick
-from handlers.after_sales.followup_buttons import (
-    explain,
-    no_answer_text,
-    open_followup,
-    record_no_answer,
-    redraw,
-    require_caller,
-)
+from handlers.after_sales.followup_buttons import no_answer_text, record_no_answer, redraw
 from handlers.chat.conversation import (
     END,
     checked_text,
@@ -60,15 +46,19 @@ from handlers.chat.conversation import (
     read_text,
     wrong_input,
 )
-from handlers.chat.refusals import refusal, refuse
+from handlers.chat.labels import followup_kind_name, topic_name, topic_names
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply, toggle_tick
 from models.call_log import MAX_NOTES, CallLogged, Direction, Topic, log_call
 from models.card import CardKind, card_at
 from models.complaint import ESCALATE_AFTER, ComplaintStatus
 from models.customer import Customer, get_customer
-from models.followup import open_for_customer
+from models.db import id_of
+from models.followup import explain_closed, open_followup, open_for_customer
 from models.letter import Letter
 from models.rules import Refused
+from models.staff import require_after_sales
+
+PREFIX = "cl"  # the callback data of this module's buttons: cl:…
 
 (SEARCH, PICKING, ATTACH, REACHED, TOPICS, SATISFACTION, NOTES, REQUEST, REQUEST_TEXT,
  ANSWERED) = range(10)
@@ -76,7 +66,6 @@ DRAFT = "call_log"
 TEXT = filters.TEXT & ~filters.COMMAND
 MAX_REQUEST = 2000
 TOPIC_DATA = "|".join(t.value for t in Topic)
-_ONE_TICK = timedelta(microseconds=1)
 
 
 class _ReplyToReminder(filters.MessageFilter):
@@ -120,7 +109,7 @@ async def start_from_card(update: Update, context: WorkshopContext) -> int:
     followup_id = callback_int(update)
     async with context.services.db.session() as session:
         try:
-            require_caller(context.me)
+            require_after_sales(context.me)
             followup = await open_followup(session, followup_id)
             customer = await get_customer(session, followup.customer_id)
         except Refused as refused:
@@ -133,9 +122,9 @@ async def start_from_card(update: Update, context: WorkshopContext) -> int:
     await answer_tap(update)
     await reply(update, _("Logging the call to {name} ({kind}). Did you reach them? /cancel "
                           "stops at any step; nothing is saved until the end.").format(
-                    kind=kind_name(_, followup.kind), name=customer.name),
-                keyboard([button(_("✅ Reached"), "cl:reached:yes"),
-                          button(_("📵 No answer"), "cl:reached:no")]))
+                    kind=followup_kind_name(_, followup.kind), name=customer.name),
+                keyboard([button(_("✅ Reached"), f"{PREFIX}:reached:yes"),
+                          button(_("📵 No answer"), f"{PREFIX}:reached:no")]))
     return REACHED
 
 
@@ -147,7 +136,7 @@ async def start_from_reply(update: Update, context: WorkshopContext) -> int:
     notes, problem = checked_text(context, message.text, MAX_NOTES)
     async with context.services.db.session() as session:
         try:
-            require_caller(context.me)
+            require_after_sales(context.me)
             card = await card_at(session, context.channel, message.chat_id,
                                  message.reply_to_message.message_id)
             if card is None or card.kind != CardKind.followup:
@@ -168,7 +157,7 @@ async def start_from_reply(update: Update, context: WorkshopContext) -> int:
                                  topics=[], notes=[notes])
     await reply(update, _("Logging the call to {name} ({kind}) as reached, with your text as "
                           "the notes. A few questions to finish; /cancel stops and saves "
-                          "nothing.").format(kind=kind_name(_, followup.kind),
+                          "nothing.").format(kind=followup_kind_name(_, followup.kind),
                                              name=customer.name))
     return await ask_topics(update, context)
 
@@ -177,7 +166,7 @@ async def start_inbound(update: Update, context: WorkshopContext) -> int:
     """/logcall: a customer called in; find them first (or /logcall 京A12345)."""
     _ = context._
     try:
-        require_caller(context.me)
+        require_after_sales(context.me)
     except Refused as refused:
         await refuse(update, context, refused)
         return END
@@ -206,7 +195,7 @@ async def chosen(update: Update, context: WorkshopContext, customer: Customer) -
     form.update(customer_id=customer.id, name=customer.name)
     now = context.now()
     async with context.services.db.session() as session:
-        due = [f for f in await open_for_customer(session, customer.id)  # type: ignore[arg-type]
+        due = [f for f in await open_for_customer(session, id_of(customer))
                if f.due_from <= now]
     if not due:
         await reply(update, _("Inbound call from {name}.").format(name=customer.name))
@@ -215,14 +204,15 @@ async def chosen(update: Update, context: WorkshopContext, customer: Customer) -
     form["attachable"] = followup.id
     await reply(update, _("{name} has an open follow-up: {kind}, {window}. Log this call as "
                           "that follow-up?").format(name=customer.name,
-                                                    kind=kind_name(_, followup.kind),
+                                                    kind=followup_kind_name(_, followup.kind),
                                                     window=window_text(_, followup)),
-                keyboard([button(_("✅ Yes, as that follow-up"), f"cl:attach:{followup.id}")],
-                         [button(_("➕ No, a separate call"), "cl:attach:no")]))
+                keyboard([button(_("✅ Yes, as that follow-up"), f"{PREFIX}:attach:{followup.id}")],
+                         [button(_("➕ No, a separate call"), f"{PREFIX}:attach:no")]))
     return ATTACH
 
 
-PICK = CustomerPick("cl:cust:{id}", chosen, state=SEARCH, pick_state=PICKING, draft_key=DRAFT)
+PICK = CustomerPick(f"{PREFIX}:cust:{{id}}", chosen, state=SEARCH, pick_state=PICKING,
+                    draft_key=DRAFT)
 
 
 async def got_attach(update: Update, context: WorkshopContext) -> int:
@@ -267,9 +257,9 @@ async def got_reached(update: Update, context: WorkshopContext) -> int:
 
 # --- topics (A4) ---------------------------------------------------------------------------
 def topics_keyboard(t: Translator, chosen: list[str]) -> InlineKeyboardMarkup:
-    rows = [[button(("✅ " if topic.value in chosen else "⬜ ") + t(TOPIC_NAMES[topic]),
-                    f"cl:topic:{topic.value}")] for topic in Topic]
-    rows.append([button(t("➡️ Done"), "cl:topics:done")])
+    rows = [[button(("✅ " if topic.value in chosen else "⬜ ") + topic_name(t, topic),
+                    f"{PREFIX}:topic:{topic.value}")] for topic in Topic]
+    rows.append([button(t("➡️ Done"), f"{PREFIX}:topics:done")])
     return keyboard(*rows)
 
 
@@ -297,10 +287,10 @@ async def topics_done(update: Update, context: WorkshopContext) -> int:
     if not topics:
         await answer_tap(update, _("Tick at least one topic first."), alert=True)
         return TOPICS
-    await settle(update, topic_names(_, [Topic(t) for t in topics]))
+    await settle(update, topic_names(_, topics))
     await reply(update, _("How satisfied is the customer? 1 = very unhappy, 5 = very happy."),
-                keyboard([button(str(n), f"cl:sat:{n}") for n in range(1, 6)],
-                         [button(_("Not asked"), "cl:sat:skip")]))
+                keyboard([button(str(n), f"{PREFIX}:sat:{n}") for n in range(1, 6)],
+                         [button(_("Not asked"), f"{PREFIX}:sat:skip")]))
     return SATISFACTION
 
 
@@ -328,7 +318,7 @@ async def got_satisfaction_text(update: Update, context: WorkshopContext) -> int
 
 # --- notes ---------------------------------------------------------------------------------
 def notes_done_button(t: Translator) -> InlineKeyboardMarkup:
-    return keyboard([button(t("➡️ Done"), "cl:notes:done")])
+    return keyboard([button(t("➡️ Done"), f"{PREFIX}:notes:done")])
 
 
 async def ask_notes(update: Update, context: WorkshopContext) -> int:
@@ -378,7 +368,8 @@ async def notes_done(update: Update, context: WorkshopContext) -> int:
         return NOTES
     await settle(update, _("done"))
     await reply(update, _("Did the customer have any request or complaint?"),
-                keyboard([button(_("Yes"), "cl:req:yes"), button(_("No"), "cl:req:no")]))
+                keyboard([button(_("Yes"), f"{PREFIX}:req:yes"),
+                          button(_("No"), f"{PREFIX}:req:no")]))
     return REQUEST
 
 
@@ -406,8 +397,8 @@ async def got_request_text(update: Update, context: WorkshopContext) -> int:
         return REQUEST_TEXT
     draft(context, DRAFT)["request"] = text
     await reply(update, _("Was it answered on the call?"),
-                keyboard([button(_("✅ Yes, answered"), "cl:ans:yes")],
-                         [button(_("🔎 No, it needs research"), "cl:ans:no")]))
+                keyboard([button(_("✅ Yes, answered"), f"{PREFIX}:ans:yes")],
+                         [button(_("🔎 No, it needs research"), f"{PREFIX}:ans:no")]))
     return ANSWERED
 
 
@@ -433,7 +424,7 @@ async def save(update: Update, context: WorkshopContext) -> int:
     notes = "\n".join(form.get("notes", []))
     async with context.services.db.session() as session:
         try:
-            require_caller(me)
+            require_after_sales(me)
             logged = await log_call(
                 session, clerk=me, customer_id=form["customer_id"], followup_id=followup_id,
                 reached=True, topics=[Topic(t) for t in form.get("topics", [])],
@@ -447,7 +438,7 @@ async def save(update: Update, context: WorkshopContext) -> int:
         except Refused as refused:
             await session.rollback()
             if followup_id is not None:
-                refused = await explain(session, followup_id, refused)
+                refused = await explain_closed(session, followup_id, refused)
             drop_draft(context, DRAFT)
             await reply(update, refusal(_, refused) + "\n" + _(
                 "Nothing was saved. Your notes, to copy if you need them:\n{notes}").format(
@@ -492,7 +483,7 @@ def confirmation(_: Translator, name: str, logged: CallLogged, letter: Letter | 
                 text=clip(complaint.text), at=_.time(complaint.opened_at + ESCALATE_AFTER)))
     if letter is not None and letter.due_at is not None:
         nexts.append(_("Invitation letter due by {day}; register it with /letter when "
-                       "sent.").format(day=local_day(_, letter.due_at - _ONE_TICK)))
+                       "sent.").format(day=_.last_day(letter.due_at)))
     followup = logged.followup
     if followup is not None and followup.kind == "complaint_callback":
         nexts.append(_("The customer has been told the solution; the complaint is closed."))
@@ -501,36 +492,40 @@ def confirmation(_: Translator, name: str, logged: CallLogged, letter: Letter | 
     return "\n".join(lines)
 
 
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers() -> list[BaseHandler]:
     return [
         conversation(
             "call_log",
             draft_key=DRAFT,
             entry_points=[
-                CallbackQueryHandler(start_from_card, pattern=r"^fu:\d+:log$"),
+                CallbackQueryHandler(start_from_card, pattern=rf"^{FOLLOWUP_PREFIX}:\d+:log$"),
                 CommandHandler("logcall", start_inbound),
                 MessageHandler(TEXT & REPLY_TO_REMINDER, start_from_reply),
             ],
             states={
                 SEARCH: [MessageHandler(TEXT, got_search)],
                 PICKING: [PICK.handler(), MessageHandler(TEXT, got_search)],
-                ATTACH: [CallbackQueryHandler(got_attach, pattern=r"^cl:attach:(\d+|no)$")],
-                REACHED: [CallbackQueryHandler(got_reached, pattern=r"^cl:reached:(yes|no)$")],
+                ATTACH: [
+                    CallbackQueryHandler(got_attach, pattern=rf"^{PREFIX}:attach:(\d+|no)$")],
+                REACHED: [
+                    CallbackQueryHandler(got_reached, pattern=rf"^{PREFIX}:reached:(yes|no)$")],
                 TOPICS: [
-                    CallbackQueryHandler(toggle_topic, pattern=rf"^cl:topic:({TOPIC_DATA})$"),
-                    CallbackQueryHandler(topics_done, pattern=r"^cl:topics:done$"),
+                    CallbackQueryHandler(toggle_topic, pattern=rf"^{PREFIX}:topic:({TOPIC_DATA})$"),
+                    CallbackQueryHandler(topics_done, pattern=rf"^{PREFIX}:topics:done$"),
                 ],
                 SATISFACTION: [
-                    CallbackQueryHandler(got_satisfaction_tap, pattern=r"^cl:sat:([1-5]|skip)$"),
+                    CallbackQueryHandler(got_satisfaction_tap,
+                                         pattern=rf"^{PREFIX}:sat:([1-5]|skip)$"),
                     MessageHandler(TEXT, got_satisfaction_text),
                 ],
                 NOTES: [
                     MessageHandler(TEXT, got_notes),
-                    CallbackQueryHandler(notes_done, pattern=r"^cl:notes:done$"),
+                    CallbackQueryHandler(notes_done, pattern=rf"^{PREFIX}:notes:done$"),
                 ],
-                REQUEST: [CallbackQueryHandler(got_request_choice, pattern=r"^cl:req:(yes|no)$")],
+                REQUEST: [CallbackQueryHandler(got_request_choice,
+                                               pattern=rf"^{PREFIX}:req:(yes|no)$")],
                 REQUEST_TEXT: [MessageHandler(TEXT, got_request_text)],
-                ANSWERED: [CallbackQueryHandler(got_answered, pattern=r"^cl:ans:(yes|no)$")],
+                ANSWERED: [CallbackQueryHandler(got_answered, pattern=rf"^{PREFIX}:ans:(yes|no)$")],
             },
         )
     ]

@@ -9,6 +9,7 @@ audience with no customer creates nothing and asks again."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -21,8 +22,9 @@ from telegram.ext import (
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text
-from handlers.chat.refusals import refusal, refuse
+from handlers.chat.labels import campaign_kind_name
 from handlers.chat.ui import answer_tap, button, keyboard, reply
 from models.campaign import (
     CALL_DAYS_AHEAD,
@@ -32,7 +34,10 @@ from models.campaign import (
     create_campaign,
 )
 from models.rules import Refused
+from models.shop_time import parse_day
 from models.staff import Role
+
+PREFIX = "camp"  # the callback data of this module's buttons: camp:…
 
 KIND, TITLE, CONTENT, EVENT_DATE, ADDRESS, AUDIENCE, AUDIENCE_VALUE, CONFIRM = range(8)
 DRAFT = "campaign"
@@ -41,18 +46,8 @@ MAX_TITLE = 100
 MAX_CONTENT = 2000
 MAX_ADDRESS = 200
 MAX_MODEL = 64
-KIND_DATA = r"^camp:k:(" + "|".join(k.value for k in CampaignKind) + r")$"
-AUDIENCE_DATA = r"^camp:a:(" + "|".join(a.value for a in Audience) + r")$"
-
-
-def kind_name(_: Translator, kind: str) -> str:
-    return {
-        CampaignKind.event: _("customer event"),
-        CampaignKind.offer: _("offer"),
-        CampaignKind.free_inspection: _("free inspection week"),
-        CampaignKind.talk: _("car-care talk"),
-        CampaignKind.other: _("other"),
-    }.get(kind, kind)
+KIND_DATA = rf"^{PREFIX}:k:(" + "|".join(k.value for k in CampaignKind) + r")$"
+AUDIENCE_DATA = rf"^{PREFIX}:a:(" + "|".join(a.value for a in Audience) + r")$"
 
 
 def audience_name(_: Translator, audience: str, value: str | None) -> str:
@@ -69,16 +64,17 @@ def kind_buttons(_: Translator) -> InlineKeyboardMarkup:
     icons = {CampaignKind.event: "🎉", CampaignKind.offer: "🏷️",
              CampaignKind.free_inspection: "🔍", CampaignKind.talk: "🎓",
              CampaignKind.other: "📣"}
-    kinds = [button(f"{icons[k]} {kind_name(_, k)}", f"camp:k:{k.value}") for k in CampaignKind]
+    kinds = [button(f"{icons[k]} {campaign_kind_name(_, k)}", f"{PREFIX}:k:{k.value}")
+             for k in CampaignKind]
     return keyboard(kinds[:2], kinds[2:4], kinds[4:])
 
 
 def audience_buttons(_: Translator) -> InlineKeyboardMarkup:
     return keyboard(
-        [button(_("👥 All customers"), "camp:a:all"),
-         button(_("🚗 By vehicle model"), "camp:a:model")],
-        [button(_("📅 Visited since a date"), "camp:a:visited_since"),
-         button(_("💤 Not visited since a date"), "camp:a:not_visited_since")],
+        [button(_("👥 All customers"), f"{PREFIX}:a:all"),
+         button(_("🚗 By vehicle model"), f"{PREFIX}:a:model")],
+        [button(_("📅 Visited since a date"), f"{PREFIX}:a:visited_since"),
+         button(_("💤 Not visited since a date"), f"{PREFIX}:a:not_visited_since")],
     )
 
 
@@ -107,7 +103,7 @@ async def got_kind(update: Update, context: WorkshopContext) -> int:
     draft(context, DRAFT)["kind"] = kind.value
     await answer_tap(update)
     await reply(update, context._("{kind}. Its title (e.g. “Winter free inspection week”)?")
-                .format(kind=kind_name(context._, kind).capitalize()))
+                .format(kind=campaign_kind_name(context._, kind).capitalize()))
     return TITLE
 
 
@@ -140,9 +136,8 @@ async def got_date(update: Update, context: WorkshopContext) -> int:
     _ = context._
     assert update.message is not None
     today = context.services.settings.calendar.local_date(context.now())
-    try:
-        event_on = date.fromisoformat((update.message.text or "").strip())
-    except ValueError:
+    event_on = parse_day(update.message.text or "", today)
+    if event_on is None:
         await reply(update, refusal(_, Refused("date_invalid")))
         return EVENT_DATE
     if event_on <= today:
@@ -151,7 +146,7 @@ async def got_date(update: Update, context: WorkshopContext) -> int:
     draft(context, DRAFT)["event_on"] = event_on.isoformat()
     await reply(update, _("Where does it take place? The address goes into the invitation. Or "
                           "tap “No address”."),
-                keyboard([button(_("No address"), "camp:noaddr")]))
+                keyboard([button(_("No address"), f"{PREFIX}:noaddr")]))
     return ADDRESS
 
 
@@ -211,9 +206,8 @@ async def got_audience_value(update: Update, context: WorkshopContext) -> int:
         return AUDIENCE_VALUE
     if form["audience"] != Audience.model:
         today = context.services.settings.calendar.local_date(context.now())
-        try:
-            since = date.fromisoformat(value or "")
-        except ValueError:
+        since = parse_day(value, today)
+        if since is None:
             await reply(update, refusal(_, Refused("date_invalid")))
             return AUDIENCE_VALUE
         if since > today:
@@ -244,27 +238,27 @@ async def count_and_confirm(update: Update, context: WorkshopContext) -> int:
         return AUDIENCE if audience is Audience.all else AUDIENCE_VALUE
     form["count"] = count
     await reply(update, summary(_, form, settings.calendar.local_date(context.now())),
-                keyboard([button(_("✅ Create campaign"), "camp:ok")],
-                         [button(_("👥 Other customers"), "camp:redo")]))
+                keyboard([button(_("✅ Create campaign"), f"{PREFIX}:ok")],
+                         [button(_("👥 Other customers"), f"{PREFIX}:redo")]))
     return CONFIRM
 
 
-def summary(_: Translator, form: dict[str, object], today: date) -> str:
+def summary(_: Translator, form: dict[str, Any], today: date) -> str:
     event_on = date.fromisoformat(str(form["event_on"]))
-    count = int(form["count"])  # type: ignore[call-overload]
+    count = int(form["count"])
     return "\n".join([
-        _("📣 {kind}: {title}").format(kind=kind_name(_, str(form["kind"])).capitalize(),
+        _("📣 {kind}: {title}").format(kind=campaign_kind_name(_, str(form["kind"])).capitalize(),
                                        title=form["title"]),
         str(form["content"]),
-        _("Date: {date} · Address: {address}").format(date=event_on.isoformat(),
+        _("Date: {date} · Address: {address}").format(date=_.day(event_on),
                                                       address=form.get("address") or "—"),
         _.ngettext("Invited: {audience} — {count} customer.",
                    "Invited: {audience} — {count} customers.", count).format(
             audience=audience_name(_, str(form["audience"]),
-                                   form.get("audience_value")),  # type: ignore[arg-type]
+                                   form.get("audience_value")),
             count=count),
         _("Each gets a call from {day} and an invitation letter within 2 days of the call.")
-        .format(day=first_call_day(event_on, today).isoformat()),
+        .format(day=_.day(first_call_day(event_on, today))),
         "",
         _("Create it?"),
     ])
@@ -310,7 +304,7 @@ async def confirmed(update: Update, context: WorkshopContext) -> int:
     text = _.ngettext("✅ Campaign “{title}” created: {count} call task due from {day}.",
                       "✅ Campaign “{title}” created: {count} call tasks due from {day}.",
                       created.calls).format(title=created.campaign.title, count=created.calls,
-                                            day=day.isoformat())
+                                            day=_.day(day))
     if update.callback_query is not None:
         await update.callback_query.edit_message_text(text)
     else:
@@ -330,12 +324,12 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
                 CONTENT: [MessageHandler(TEXT, got_content)],
                 EVENT_DATE: [MessageHandler(TEXT, got_date)],
                 ADDRESS: [MessageHandler(TEXT, got_address),
-                          CallbackQueryHandler(no_address, pattern=r"^camp:noaddr$")],
+                          CallbackQueryHandler(no_address, pattern=rf"^{PREFIX}:noaddr$")],
                 AUDIENCE: [CallbackQueryHandler(got_audience, pattern=AUDIENCE_DATA)],
                 AUDIENCE_VALUE: [MessageHandler(TEXT, got_audience_value),
                                  CallbackQueryHandler(got_audience, pattern=AUDIENCE_DATA)],
-                CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^camp:ok$"),
-                          CallbackQueryHandler(choose_again, pattern=r"^camp:redo$")],
+                CONFIRM: [CallbackQueryHandler(confirmed, pattern=rf"^{PREFIX}:ok$"),
+                          CallbackQueryHandler(choose_again, pattern=rf"^{PREFIX}:redo$")],
             },
         ),
     ]

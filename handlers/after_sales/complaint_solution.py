@@ -9,41 +9,38 @@ is one.
 
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
-from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import Rendered
+from bot.refusals import refusal, refuse
 from handlers.after_sales.cards.complaint import (
+    COMPLAINT_PREFIX,
     call_back_today,
     complaint_card,
     complaint_facts,
     moved_text,
-    require_after_sales,
     responsible,
     standin_note,
     tell_clerk,
 )
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text
-from handlers.chat.refusals import add_refusals, refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.absence import Route
 from models.card import CardKind
 from models.complaint import (
-    Complaint,
     ComplaintStatus,
     assign_back,
     get_complaint,
     record_solution,
+    require_may_solve,
 )
-from models.customer import get_customer
 from models.rules import Refused
-from models.staff import Role, Staff
+from models.staff import Staff, require_supervisor
 
 SOLUTION = 0
 BACK_NOTE = 0
@@ -52,27 +49,6 @@ DRAFT_BACK = "complaint_back"
 TEXT = filters.TEXT & ~filters.COMMAND
 MAX_SOLUTION = 2000
 MAX_NOTE = 1000
-
-add_refusals({
-    "complaint_not_yours": lambda _, p: _(
-        "{name} follows this complaint up; only they, their stand-in or a supervisor can "
-        "record its solution.").format(**p),
-})
-
-
-async def require_may_solve(session: AsyncSession, complaint: Complaint, staff: Staff,
-                            day: date) -> None:
-    """A supervisor, the clerk who follows it up, their stand-in today, or the customer's
-    assigned clerk."""
-    require_after_sales(staff)
-    if staff.has(Role.supervisor):
-        return
-    customer = await get_customer(session, complaint.customer_id)
-    allowed = {complaint.clerk_id, customer.clerk_id,
-               (await responsible(session, complaint, day)).staff_id}
-    if staff.id not in allowed:
-        clerk = await session.get(Staff, complaint.clerk_id)
-        raise Refused("complaint_not_yours", name=clerk.name if clerk else "?")
 
 
 # --- Record solution -------------------------------------------------------------------------
@@ -159,8 +135,7 @@ async def start_back(update: Update, context: WorkshopContext) -> int:
     complaint_id = callback_int(update)
     async with context.services.db.session() as session:
         try:
-            if not context.me.has(Role.supervisor):
-                raise Refused("not_supervisor")
+            require_supervisor(context.me)
             complaint = await get_complaint(session, complaint_id)
         except Refused as refused:
             await refuse(update, context, refused)
@@ -176,7 +151,7 @@ async def start_back(update: Update, context: WorkshopContext) -> int:
                           "to look into)? Or tap Skip.").format(
                               customer=facts.customer.name,
                               clerk=facts.clerk.name if facts.clerk else "—"),
-                keyboard([button(_("Skip"), f"cp:{complaint_id}:back:skip")]))
+                keyboard([button(_("Skip"), f"{COMPLAINT_PREFIX}:{complaint_id}:back:skip")]))
     return BACK_NOTE
 
 
@@ -236,7 +211,7 @@ async def hand_back(update: Update, context: WorkshopContext, note: str | None) 
                 lines.append(t("Note: {note}").format(note=note))
             lines.append(t("When you have the solution, record it here or with /complaints."))
             return "\n".join(lines), keyboard(
-                [button(t("✍️ Record solution"), f"cp:{complaint_id}:solve")])
+                [button(t("✍️ Record solution"), f"{COMPLAINT_PREFIX}:{complaint_id}:solve")])
 
         await tell_clerk(services, session, complaint, render, now)
     drop_draft(context, DRAFT_BACK)
@@ -250,16 +225,19 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "complaint_solution",
             draft_key=DRAFT_SOLVE,
-            entry_points=[CallbackQueryHandler(start_solution, pattern=r"^cp:\d+:solve$")],
+            entry_points=[CallbackQueryHandler(start_solution,
+                                               pattern=rf"^{COMPLAINT_PREFIX}:\d+:solve$")],
             states={SOLUTION: [MessageHandler(TEXT, got_solution)]},
         ),
         conversation(
             "complaint_back",
             draft_key=DRAFT_BACK,
-            entry_points=[CallbackQueryHandler(start_back, pattern=r"^cp:\d+:back$")],
+            entry_points=[CallbackQueryHandler(start_back,
+                                               pattern=rf"^{COMPLAINT_PREFIX}:\d+:back$")],
             states={BACK_NOTE: [
                 MessageHandler(TEXT, got_back_note),
-                CallbackQueryHandler(skipped_back_note, pattern=r"^cp:\d+:back:skip$"),
+                CallbackQueryHandler(skipped_back_note,
+                                     pattern=rf"^{COMPLAINT_PREFIX}:\d+:back:skip$"),
             ]},
         ),
     ]

@@ -15,18 +15,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import Rendered
-from handlers.after_sales.cards.complaint import (
-    ComplaintFacts,
-    complaint_facts,
-    require_after_sales,
-    status_name,
-)
-from handlers.chat.refusals import refuse
+from bot.refusals import refuse
+from handlers.after_sales.cards.complaint import COMPLAINT_PREFIX, ComplaintFacts, complaint_facts
+from handlers.chat.labels import complaint_status_name
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.absence import absences_on
 from models.complaint import ComplaintStatus, get_complaint, open_complaints
+from models.db import id_of
 from models.rules import Refused
-from models.staff import Role
+from models.staff import Role, require_after_sales
 
 LIST_LIMIT = 20
 
@@ -49,7 +46,7 @@ def history_text(_: Translator, facts: ComplaintFacts) -> str:
     lines = [
         _("📜 Complaint of {customer}: {text}").format(customer=facts.customer.name,
                                                        text=complaint.text),
-        _("Status: {status}").format(status=status_name(_, complaint.status)),
+        _("Status: {status}").format(status=complaint_status_name(_, complaint.status)),
         "",
     ]
     for event in facts.events:
@@ -87,19 +84,20 @@ def list_text(_: Translator, items: list[ComplaintFacts], now: datetime, *, ever
         complaint = facts.complaint
         line = _("{number}. {customer} — {status}, open {age}: {text}").format(
             number=number, customer=facts.customer.name,
-            status=status_name(_, complaint.status), age=age(_, complaint.opened_at, now),
+            status=complaint_status_name(_, complaint.status), age=age(_, complaint.opened_at, now),
             text=short(complaint.text))
         if everyone:
             line += " " + _("(clerk {name})").format(
                 name=facts.clerk.name if facts.clerk else "—")
         lines.append(line)
-        row = [button(_("📜 {number}").format(number=number), f"cp:{complaint.id}:hist")]
+        row = [button(_("📜 {number}").format(number=number),
+                      f"{COMPLAINT_PREFIX}:{complaint.id}:hist")]
         if complaint.status in (ComplaintStatus.researching, ComplaintStatus.escalated):
             row.insert(0, button(_("✍️ {number}. Record solution").format(number=number),
-                                 f"cp:{complaint.id}:solve"))
+                                 f"{COMPLAINT_PREFIX}:{complaint.id}:solve"))
         if everyone and complaint.status == ComplaintStatus.escalated:
             row.append(button(_("↩️ {number}").format(number=number),
-                              f"cp:{complaint.id}:back"))
+                              f"{COMPLAINT_PREFIX}:{complaint.id}:back"))
         rows.append(row)
     if more:
         lines.append(_("… and more; the oldest {count} are shown.").format(count=len(items)))
@@ -126,8 +124,8 @@ async def list_complaints(update: Update, context: WorkshopContext) -> None:
             clerk_ids = None
         else:
             today = context.services.settings.calendar.local_date(now)
-            clerk_ids = [me.id] + [a.clerk_id for a in await absences_on(session, today)  # type: ignore[list-item]
-                                   if a.standin_id == me.id]
+            clerk_ids = [id_of(me)] + [a.clerk_id for a in await absences_on(session, today)
+                                       if a.standin_id == me.id]
         complaints = await open_complaints(session, clerk_ids=clerk_ids,
                                            limit=LIST_LIMIT + 1)
         items = [await complaint_facts(session, c) for c in complaints[:LIST_LIMIT]]
@@ -155,5 +153,5 @@ async def show_history(update: Update, context: WorkshopContext) -> None:
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
     return [
         CommandHandler("complaints", list_complaints),
-        CallbackQueryHandler(show_history, pattern=r"^cp:\d+:hist$"),
+        CallbackQueryHandler(show_history, pattern=rf"^{COMPLAINT_PREFIX}:\d+:hist$"),
     ]

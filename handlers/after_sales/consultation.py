@@ -14,11 +14,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import WorkshopContext
 from bot.i18n import N_, Translator
+from bot.refusals import refusal
 from handlers.after_sales.cards.archive import edit_button, missing_text
-from handlers.after_sales.customer import EDITORS, new_visit_message, window_text
+from handlers.after_sales.cards.followup import window_text
+from handlers.after_sales.customer import new_visit_message
 from handlers.after_sales.customer_pick import CustomerPick
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text, wrong_input
-from handlers.chat.refusals import refusal
 from handlers.chat.ui import answer_tap, button, keyboard, reply
 from models import plate as plates
 from models.absence import route
@@ -29,9 +30,12 @@ from models.customer import (
     normalize_phone,
     vehicles_of,
 )
+from models.db import id_of
 from models.rules import Refused
-from models.staff import Staff
+from models.staff import Staff, require_after_sales
 from models.visit_flow import log_consultation
+
+PREFIX = "con"  # the callback data of this module's buttons: con:…
 
 CUSTOMER, NAME, PHONE, PLATE, TOPIC = range(5)
 DRAFT = "consultation"
@@ -42,8 +46,10 @@ MAX_TOPIC = 1000
 async def start(update: Update, context: WorkshopContext) -> int:
     """Clerks and supervisors; ``/consult 京A12345`` searches at once."""
     _ = context._
-    if not context.me.has(*EDITORS):
-        await reply(update, refusal(_, Refused("archive_clerks_only")))
+    try:
+        require_after_sales(context.me)
+    except Refused as refused:
+        await reply(update, refusal(_, refused))
         return END
     drop_draft(context, DRAFT)
     PICK.begin(context)
@@ -56,7 +62,7 @@ async def start(update: Update, context: WorkshopContext) -> int:
 
 
 def new_customer_row(t: Translator) -> list[list[InlineKeyboardButton]]:
-    return [[button(t("🆕 New customer"), "con:new")]]
+    return [[button(t("🆕 New customer"), f"{PREFIX}:new")]]
 
 
 async def got_search(update: Update, context: WorkshopContext) -> int:
@@ -69,17 +75,17 @@ async def chosen(update: Update, context: WorkshopContext, customer: Customer) -
     """An existing customer: which of their cars is it about?"""
     _ = context._
     async with context.services.db.session() as session:
-        vehicles = await vehicles_of(session, customer.id)  # type: ignore[arg-type]
+        vehicles = await vehicles_of(session, id_of(customer))
     form = draft(context, DRAFT)
     form.update(customer_id=customer.id, name=customer.name, phone=None)
     await reply(update, _("Consultation for {name}. Which vehicle is it about? Tap its plate, "
                           "send another plate, or tap “Skip”.").format(name=customer.name),
-                keyboard(*[[button(v.plate, f"con:p:{v.id}")] for v in vehicles],
-                         [button(_("Skip"), "con:skip")]))
+                keyboard(*[[button(v.plate, f"{PREFIX}:p:{v.id}")] for v in vehicles],
+                         [button(_("Skip"), f"{PREFIX}:skip")]))
     return PLATE
 
 
-PICK = CustomerPick("con:c:{id}", chosen, state=CUSTOMER, draft_key=DRAFT,
+PICK = CustomerPick(f"{PREFIX}:c:{{id}}", chosen, state=CUSTOMER, draft_key=DRAFT,
                     again=N_("Send another search, or tap “New customer”."),
                     extra=new_customer_row)
 
@@ -113,7 +119,7 @@ async def got_phone(update: Update, context: WorkshopContext) -> int:
         return PHONE
     draft(context, DRAFT)["phone"] = phone
     await reply(update, _("The plate of their vehicle (e.g. 京A12345), or tap “Skip”."),
-                keyboard([button(_("Skip"), "con:skip")]))
+                keyboard([button(_("Skip"), f"{PREFIX}:skip")]))
     return PLATE
 
 
@@ -123,14 +129,14 @@ async def got_plate(update: Update, context: WorkshopContext) -> int:
     assert update.message is not None
     typed = plates.normalize(update.message.text or "")[:20]
     again = "\n" + _("Send another plate, or tap “Skip”.")
-    skip = keyboard([button(_("Skip"), "con:skip")])
+    skip = keyboard([button(_("Skip"), f"{PREFIX}:skip")])
     if not plates.is_mainland(typed):
         await reply(update, refusal(_, Refused("plate_invalid", plate=typed)) + again, skip)
         return PLATE
     form = draft(context, DRAFT)
     async with context.services.db.session() as session:
         owners = [c for c in await find_customers(session, typed)
-                  if typed in {v.plate for v in await vehicles_of(session, c.id)}]  # type: ignore[arg-type]
+                  if typed in {v.plate for v in await vehicles_of(session, id_of(c))}]
     if owners and owners[0].id != form.get("customer_id"):
         await reply(update, refusal(_, Refused("plate_taken", plate=typed)) + again, skip)
         return PLATE
@@ -196,11 +202,11 @@ async def got_topic(update: Update, context: WorkshopContext) -> int:
             return END
         await session.commit()
         customer = opened.customer
-        missing = missing_fields(customer, await vehicles_of(session, customer.id))  # type: ignore[arg-type]
+        missing = missing_fields(customer, await vehicles_of(session, id_of(customer)))
         clerk = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None
         told = None
         if clerk is not None:
-            way = await route(session, clerk.id, calendar.local_date(now))  # type: ignore[arg-type]
+            way = await route(session, id_of(clerk), calendar.local_date(now))
             told = await session.get(Staff, way.staff_id)
             if told is not None and told.id != me.id:
                 standing_in_for = clerk if way.standing_in_for is not None else None
@@ -225,7 +231,7 @@ async def got_topic(update: Update, context: WorkshopContext) -> int:
                        "will be reminded."))
     lines.append(missing_text(_, missing))
     await reply(update, "\n".join(lines),
-                edit_button(_, customer.id) if missing else None)  # type: ignore[arg-type]
+                edit_button(_, id_of(customer)) if missing else None)
     return END
 
 
@@ -239,14 +245,14 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
                 CUSTOMER: [
                     MessageHandler(TEXT, got_search),
                     PICK.handler(),
-                    CallbackQueryHandler(new_customer, pattern=r"^con:new$"),
+                    CallbackQueryHandler(new_customer, pattern=rf"^{PREFIX}:new$"),
                 ],
                 NAME: [MessageHandler(TEXT, got_name)],
                 PHONE: [MessageHandler(TEXT, got_phone)],
                 PLATE: [
                     MessageHandler(TEXT, got_plate),
-                    CallbackQueryHandler(got_vehicle, pattern=r"^con:p:\d+$"),
-                    CallbackQueryHandler(skip_plate, pattern=r"^con:skip$"),
+                    CallbackQueryHandler(got_vehicle, pattern=rf"^{PREFIX}:p:\d+$"),
+                    CallbackQueryHandler(skip_plate, pattern=rf"^{PREFIX}:skip$"),
                 ],
                 TOPIC: [MessageHandler(TEXT, got_topic)],
             },

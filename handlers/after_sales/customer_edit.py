@@ -13,10 +13,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.context import WorkshopContext
 from bot.i18n import N_, Translator
-from handlers.after_sales.cards.archive import archive_card, missing_text
-from handlers.after_sales.customer import EDITORS, load_card
+from bot.refusals import refusal, refuse
+from handlers.after_sales.cards.archive import CUSTOMER_PREFIX, archive_card, missing_text
+from handlers.after_sales.customer import load_card
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text, wrong_input
-from handlers.chat.refusals import refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.customer import (
     Customer,
@@ -27,6 +27,7 @@ from models.customer import (
     vehicles_of,
 )
 from models.rules import Refused
+from models.staff import require_after_sales
 
 FIELD, VEHICLE, VALUE = range(3)
 DRAFT = "customer_edit"
@@ -67,16 +68,16 @@ VEHICLE_FIELDS = frozenset({"vehicle_model", "vehicle_type", "cycle_months", "cy
 LIMITS = {"name": 64, "phones": 100, "address": 200, "plate": 20, "vehicle_model": 64,
           "vehicle_type": 32, "cycle_months": 10, "cycle_km": 10, "next_maintenance_on": 20,
           "services_wanted": 500}
-FIELD_DATA = r"^cus:\d+:f:(" + "|".join(EDIT_FIELDS) + r")$"
+FIELD_DATA = rf"^{CUSTOMER_PREFIX}:\d+:f:(" + "|".join(EDIT_FIELDS) + r")$"
 
 
 def field_keyboard(t: Translator, customer_id: int, missing: list[str]) -> InlineKeyboardMarkup:
     buttons = []
     for field, label in EDIT_FIELDS.items():
         mark = "❗ " if FILLS.get(field, field) in missing else ""
-        buttons.append(button(mark + t(label), f"cus:{customer_id}:f:{field}"))
+        buttons.append(button(mark + t(label), f"{CUSTOMER_PREFIX}:{customer_id}:f:{field}"))
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    return keyboard(*rows, [button(t("✅ Done"), f"cus:{customer_id}:done")])
+    return keyboard(*rows, [button(t("✅ Done"), f"{CUSTOMER_PREFIX}:{customer_id}:done")])
 
 
 def current_value(customer: Customer, vehicle: Vehicle | None, field: str) -> str | None:
@@ -85,7 +86,7 @@ def current_value(customer: Customer, vehicle: Vehicle | None, field: str) -> st
     if field == "phones":
         return ", ".join(customer.phone_list) or None
     if field in ("address", "services_wanted"):
-        return getattr(customer, field)  # type: ignore[no-any-return]
+        return getattr(customer, field)
     if vehicle is None or field == "plate":
         return None
     value = {"vehicle_model": vehicle.model, "vehicle_type": vehicle.vehicle_type,
@@ -97,12 +98,10 @@ def current_value(customer: Customer, vehicle: Vehicle | None, field: str) -> st
 async def start_edit(update: Update, context: WorkshopContext) -> int:
     """✏️ Edit on the card or on a reminder: clerks and supervisors, an existing customer."""
     _ = context._
-    if not context.me.has(*EDITORS):
-        await refuse(update, context, Refused("archive_clerks_only"))
-        return END
     customer_id = callback_int(update)
     async with context.services.db.session() as session:
         try:
+            require_after_sales(context.me)
             customer = await get_customer(session, customer_id)
         except Refused as refused:
             await refuse(update, context, refused)
@@ -150,7 +149,7 @@ async def got_field(update: Update, context: WorkshopContext) -> int:
             return FIELD
         if len(vehicles) > 1:
             await reply(update, _("{field}: of which vehicle?").format(field=_(EDIT_FIELDS[field])),
-                        keyboard(*[[button(v.plate, f"cus:{customer.id}:v:{v.id}")]
+                        keyboard(*[[button(v.plate, f"{CUSTOMER_PREFIX}:{customer.id}:v:{v.id}")]
                                    for v in vehicles]))
             return VEHICLE
         form["vehicle_id"] = vehicles[0].id
@@ -205,15 +204,19 @@ async def got_value(update: Update, context: WorkshopContext) -> int:
     value = await read_text(update, context, LIMITS[field])
     if value is None:
         return VALUE
-    if not context.me.has(*EDITORS):
+    try:
+        require_after_sales(context.me)
+    except Refused as refused:
         drop_draft(context, DRAFT)
-        await reply(update, refusal(_, Refused("archive_clerks_only")))
+        await reply(update, refusal(_, refused))
         return END
+    now = context.now()
     async with context.services.db.session() as session:
         try:
             missing = await update_archive(
                 session, customer_id=form["customer_id"], field=field, value=value,
-                now=context.now(), actor=context.actor, vehicle_id=form.get("vehicle_id"),
+                now=now, actor=context.actor, vehicle_id=form.get("vehicle_id"),
+                today=context.services.settings.calendar.local_date(now),
             )
         except Refused as refused:
             await session.rollback()
@@ -255,17 +258,19 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "customer_edit",
             draft_key=DRAFT,
-            entry_points=[CallbackQueryHandler(start_edit, pattern=r"^cus:\d+:edit$")],
+            entry_points=[CallbackQueryHandler(start_edit,
+                                               pattern=rf"^{CUSTOMER_PREFIX}:\d+:edit$")],
             states={
                 FIELD: [
                     CallbackQueryHandler(got_field, pattern=FIELD_DATA),
-                    CallbackQueryHandler(done, pattern=r"^cus:\d+:done$"),
+                    CallbackQueryHandler(done, pattern=rf"^{CUSTOMER_PREFIX}:\d+:done$"),
                 ],
-                VEHICLE: [CallbackQueryHandler(got_vehicle, pattern=r"^cus:\d+:v:\d+$")],
+                VEHICLE: [CallbackQueryHandler(got_vehicle,
+                                               pattern=rf"^{CUSTOMER_PREFIX}:\d+:v:\d+$")],
                 VALUE: [
                     MessageHandler(TEXT, got_value),
                     CallbackQueryHandler(got_field, pattern=FIELD_DATA),
-                    CallbackQueryHandler(done, pattern=r"^cus:\d+:done$"),
+                    CallbackQueryHandler(done, pattern=rf"^{CUSTOMER_PREFIX}:\d+:done$"),
                 ],
             },
         ),

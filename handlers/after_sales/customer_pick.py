@@ -21,21 +21,26 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.context import WorkshopContext
 from bot.i18n import N_, Translator
+from bot.refusals import refuse
 from handlers.chat.conversation import checked_text, draft, stale_button
-from handlers.chat.refusals import refuse
 from handlers.chat.ui import answer_tap, button, keyboard, reply
 from models import plate as plates
-from models.customer import Customer, find_customers, get_customer, normalize_phone, vehicles_of
+from models.customer import (
+    Customer,
+    find_customers,
+    get_customer,
+    normalize_phone,
+    reads_customers,
+    vehicles_of,
+)
+from models.db import id_of
 from models.rules import Refused
-from models.staff import Role, Staff
+from models.staff import Staff
 
 MAX_QUERY = 64
 MAX_MATCHES = 8  # one screen of buttons; more than that asks for a narrower search
 LABEL_LIMIT = 60
 LABEL_PLATES = 2
-# Who may read a customer's phones: the roles that read the archive card. Technicians see
-# neither (their order card has no phone either).
-PHONE_READERS = (Role.tracking_clerk, Role.supervisor, Role.advisor)
 OFFERED = "candidates"  # the draft key of the ids the latest list offered (also before 2026-12)
 
 Chosen = Callable[[Update, WorkshopContext, Customer], Awaitable[Any]]
@@ -56,7 +61,8 @@ def no_match_text(t: Translator, query: str) -> str:
 def pick_label(customer: Customer, plates_: list[str], *, with_phone: bool) -> str:
     """What tells two customers apart at the desk: name · plates · last digits of the phone.
 
-    ``with_phone`` only for :data:`PHONE_READERS`. A long name is shortened, never the plates.
+    ``with_phone`` only for :data:`models.customer.READERS`. A long name is shortened, never the
+    plates.
     """
     tail = plates_[:LABEL_PLATES]
     if len(plates_) > LABEL_PLATES:
@@ -68,13 +74,9 @@ def pick_label(customer: Customer, plates_: list[str], *, with_phone: bool) -> s
     return " · ".join([name, *tail])[:LABEL_LIMIT]
 
 
-def reads_phones(staff: Staff) -> bool:
-    return staff.has(*PHONE_READERS)
-
-
 async def label_of(session: AsyncSession, customer: Customer, viewer: Staff) -> str:
-    vehicles = await vehicles_of(session, customer.id)  # type: ignore[arg-type]
-    return pick_label(customer, [v.plate for v in vehicles], with_phone=reads_phones(viewer))
+    vehicles = await vehicles_of(session, id_of(customer))
+    return pick_label(customer, [v.plate for v in vehicles], with_phone=reads_customers(viewer))
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class CustomerPick:
     def waiting(self) -> int | None:
         return self.state if self.pick_state is None else self.pick_state
 
-    def handler(self) -> CallbackQueryHandler:  # type: ignore[type-arg]
+    def handler(self) -> CallbackQueryHandler:
         """The tap on one of the listed customers, for the conversation's state."""
         return CallbackQueryHandler(self.tap, pattern=self.pattern)
 
@@ -134,8 +136,8 @@ class CustomerPick:
             found = await find_customers(session, query, limit=MAX_MATCHES + 1)
             shown = found[:MAX_MATCHES]
             labels = [await label_of(session, c, context.me) for c in shown]
-        offered = [c.id for c in shown] if len(found) > 1 else []
-        self._offer(context, offered)  # type: ignore[arg-type]
+        offered = [id_of(c) for c in shown] if len(found) > 1 else []
+        self._offer(context, offered)
         if len(found) == 1:
             return await self.chosen(update, context, found[0])
         extra = self._extra(_)

@@ -13,11 +13,14 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import WorkshopContext
-from handlers.after_sales.customer import new_visit_message, window_text
-from handlers.chat.refusals import refusal, refuse
+from bot.refusals import refusal, refuse
+from handlers.after_sales.cards.followup import window_text
+from handlers.after_sales.customer import new_visit_message
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
+from handlers.floor.cards import ORDER_PREFIX
 from models.absence import route
 from models.customer import missing_fields, vehicles_of
+from models.db import id_of
 from models.rules import Refused
 from models.staff import Role, Staff
 from models.visit_flow import (
@@ -59,13 +62,14 @@ async def list_deliverable(update: Update, context: WorkshopContext) -> None:
                 return
             await ask(update, context, order)
             return
-        orders = await deliverable_orders(session, context.me.id)  # type: ignore[arg-type]
+        orders = await deliverable_orders(session, id_of(context.me))
     if not orders:
         await reply(update, _("None of your orders is ready to hand back yet. A car can be "
                               "delivered once its work has been checked."))
         return
     await reply(update, _("Which car goes back to its customer?"), keyboard(*[
-        [button(f"{o.number} · {o.plate} · {o.customer_name}"[:60], f"ord:{o.id}:deliver")]
+        [button(f"{o.number} · {o.plate} · {o.customer_name}"[:60],
+                f"{ORDER_PREFIX}:{o.id}:deliver")]
         for o in orders]))
 
 
@@ -78,8 +82,8 @@ async def ask(update: Update, context: WorkshopContext, order: WorkOrder) -> Non
           "{low} to {high} days from today.").format(
               number=order.number, plate=order.plate, name=order.customer_name, low=low,
               high=high),
-        keyboard([button(_("✅ Yes, delivered"), f"ord:{order.id}:delivered"),
-                  button(_("Not yet"), f"ord:{order.id}:view")]),
+        keyboard([button(_("✅ Yes, delivered"), f"{ORDER_PREFIX}:{order.id}:delivered"),
+                  button(_("Not yet"), f"{ORDER_PREFIX}:{order.id}:view")]),
     )
 
 
@@ -120,11 +124,11 @@ async def confirm_delivery(update: Update, context: WorkshopContext) -> None:
             return
         await session.commit()
         customer = opened.customer
-        missing = missing_fields(customer, await vehicles_of(session, customer.id))  # type: ignore[arg-type]
+        missing = missing_fields(customer, await vehicles_of(session, id_of(customer)))
         clerk = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None
         told = None
         if clerk is not None:
-            way = await route(session, clerk.id, calendar.local_date(now))  # type: ignore[arg-type]
+            way = await route(session, id_of(clerk), calendar.local_date(now))
             told = await session.get(Staff, way.staff_id)
             if told is not None:
                 standing_in_for = clerk if way.standing_in_for is not None else None
@@ -151,6 +155,6 @@ async def confirm_delivery(update: Update, context: WorkshopContext) -> None:
 def handlers() -> list[BaseHandler[Update, WorkshopContext, None]]:
     return [
         CommandHandler("deliver", list_deliverable),
-        CallbackQueryHandler(ask_delivery, pattern=r"^ord:\d+:deliver$"),
-        CallbackQueryHandler(confirm_delivery, pattern=r"^ord:\d+:delivered$"),
+        CallbackQueryHandler(ask_delivery, pattern=rf"^{ORDER_PREFIX}:\d+:deliver$"),
+        CallbackQueryHandler(confirm_delivery, pattern=rf"^{ORDER_PREFIX}:\d+:delivered$"),
     ]

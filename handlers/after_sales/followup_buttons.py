@@ -1,5 +1,5 @@
-"""The follow-up reminder card (A3, A6, A7) and its one-tap answers: No answer, Snooze and
-Wrong number. (📝 Log call opens the conversation in :mod:`handlers.after_sales.call_log`.)
+"""The follow-up reminder card (A3, A6, A7) and its one-tap answers (logged, A9): No answer, Snooze
+and Wrong number. (📝 Log call opens the conversation in :mod:`handlers.after_sales.call_log`.)
 
 The card is drawn here and sent by :mod:`jobs.followup_reminders`. Each answer changes the
 follow-up through :mod:`models.followup` and redraws every copy of the card to say what was
@@ -9,7 +9,7 @@ done, without buttons; the follow-up comes back as a new card when it is due aga
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
@@ -18,21 +18,22 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.context import WorkshopContext
 from bot.i18n import N_, Translator
 from bot.messenger import Rendered
-from handlers.after_sales.cards.followup import card_head
-from handlers.chat.refusals import add_refusals, refuse
+from bot.refusals import refuse
+from handlers.after_sales.cards.followup import FOLLOWUP_PREFIX, card_head
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.card import CardKind
+from models.db import id_of
 from models.followup import (
     FollowUp,
-    FollowUpStatus,
-    get_followup,
+    explain_closed,
     no_answer,
+    open_followup,
     snooze,
+    snooze_until,
     wrong_number,
 )
 from models.rules import Refused
-from models.shop_time import ShopCalendar
-from models.staff import Role, Staff
+from models.staff import Staff, require_after_sales
 from models.talking_points import TalkingPoints, gather
 
 # Snooze choices: callback code → label.
@@ -43,49 +44,11 @@ SNOOZES = {
     "nw": N_("Next week"),
 }
 
-add_refusals({
-    "call_staff_only": lambda _, p: _("Only tracking clerks and supervisors can do this; "
-                                      "nothing was changed."),
-    "call_already_logged": lambda _, p: _("Already logged by {name} at {at}; nothing was "
-                                          "changed.").format(name=p["name"],
-                                                             at=_.time(p["at"])),
-})
-
 
 def closed_card(t: Translator, points: TalkingPoints,
                 outcome: Callable[[Translator], str]) -> Rendered:
     """A copy of the card once answered: who did what, no buttons."""
     return f"{card_head(t, points)}\n{outcome(t)}", None
-
-
-# --- who may answer a card ----------------------------------------------------------------
-def require_caller(staff: Staff) -> None:
-    """The after-sales calls are the tracking clerks' and their supervisor's work (A1)."""
-    if not staff.active or not staff.has(Role.tracking_clerk, Role.supervisor):
-        raise Refused("call_staff_only")
-
-
-async def open_followup(session: AsyncSession, followup_id: int) -> FollowUp:
-    """The follow-up if it is still open; else who logged it and when."""
-    followup = await get_followup(session, followup_id)
-    if followup.status == FollowUpStatus.done:
-        done_by = await session.get(Staff, followup.done_by) if followup.done_by else None
-        raise Refused("call_already_logged", name=done_by.name if done_by else "?",
-                      at=followup.done_at)
-    if followup.status != FollowUpStatus.open:
-        raise Refused("followup_closed")
-    return followup
-
-
-async def explain(session: AsyncSession, followup_id: int, refused: Refused) -> Refused:
-    """A rule said "closed" after a race: say by whom, as the first check would have."""
-    if refused.code != "followup_closed":
-        return refused
-    try:
-        await open_followup(session, followup_id)
-    except Refused as better:
-        return better
-    return refused
 
 
 async def redraw(
@@ -96,7 +59,7 @@ async def redraw(
     points = await gather(session, followup,
                           today=context.services.settings.calendar.local_date(context.now()))
     await context.services.messenger.update_cards(
-        session, CardKind.followup, followup.id,  # type: ignore[arg-type]
+        session, CardKind.followup, id_of(followup),
         lambda t: closed_card(t, points, outcome))
 
 
@@ -107,14 +70,14 @@ async def record_no_answer(context: WorkshopContext, followup_id: int) -> Follow
     me, now = context.me, context.now()
     async with context.services.db.session() as session:
         try:
-            require_caller(me)
+            require_after_sales(me)
             await open_followup(session, followup_id)
             followup = await no_answer(session, followup_id=followup_id, now=now,
                                        calendar=context.services.settings.calendar,
                                        actor=context.actor)
         except Refused as refused:
             await session.rollback()
-            raise await explain(session, followup_id, refused) from None
+            raise await explain_closed(session, followup_id, refused) from None
         await session.commit()
         await redraw(context, session, followup, lambda t: no_answer_outcome(
             t, followup, me, now))
@@ -142,26 +105,13 @@ def no_answer_text(t: Translator, followup: FollowUp) -> str:
 
 
 # --- Snooze --------------------------------------------------------------------------------
-def snooze_until(code: str, now: datetime, calendar: ShopCalendar) -> datetime:
-    """A choice as a time the clerks are at work (the job only reminds in working hours)."""
-    if code == "1h":
-        return calendar.next_working_start(now + timedelta(hours=1))
-    if code == "3h":
-        return calendar.next_working_start(now + timedelta(hours=3))
-    if code == "tm":
-        return calendar.next_working_day_start(now)
-    today = calendar.local_date(now)
-    monday = today + timedelta(days=7 - today.weekday())
-    return calendar.next_working_start(calendar.at(monday, calendar.day_start))
-
-
 async def tap_snooze(update: Update, context: WorkshopContext) -> None:
     """Offer the snooze choices under the card."""
     _ = context._
     followup_id = callback_int(update)
     async with context.services.db.session() as session:
         try:
-            require_caller(context.me)
+            require_after_sales(context.me)
             followup = await open_followup(session, followup_id)
             points = await gather(session, followup, today=context.services.settings
                                   .calendar.local_date(context.now()))
@@ -171,9 +121,9 @@ async def tap_snooze(update: Update, context: WorkshopContext) -> None:
     await answer_tap(update)
     await reply(update, _("Remind me about the call to {name} again in…").format(
         name=points.customer.name),
-        keyboard([button(_(SNOOZES[code]), f"fu:{followup_id}:sz:{code}")
+        keyboard([button(_(SNOOZES[code]), f"{FOLLOWUP_PREFIX}:{followup_id}:sz:{code}")
                   for code in ("1h", "3h")],
-                 [button(_(SNOOZES[code]), f"fu:{followup_id}:sz:{code}")
+                 [button(_(SNOOZES[code]), f"{FOLLOWUP_PREFIX}:{followup_id}:sz:{code}")
                   for code in ("tm", "nw")]))
 
 
@@ -188,13 +138,13 @@ async def tap_snooze_choice(update: Update, context: WorkshopContext) -> None:
     until = snooze_until(query.data.rsplit(":", 1)[1], now, calendar)
     async with context.services.db.session() as session:
         try:
-            require_caller(me)
+            require_after_sales(me)
             await open_followup(session, followup_id)
             followup = await snooze(session, followup_id=followup_id, until=until, now=now,
                                     actor=context.actor)
         except Refused as refused:
             await session.rollback()
-            await refuse(update, context, await explain(session, followup_id, refused))
+            await refuse(update, context, await explain_closed(session, followup_id, refused))
             return
         await session.commit()
         await redraw(context, session, followup, lambda t: t(
@@ -214,7 +164,7 @@ async def tap_wrong_number(update: Update, context: WorkshopContext) -> None:
     followup_id = callback_int(update)
     async with context.services.db.session() as session:
         try:
-            require_caller(context.me)
+            require_after_sales(context.me)
             followup = await open_followup(session, followup_id)
             points = await gather(session, followup, today=context.services.settings
                                   .calendar.local_date(context.now()))
@@ -226,8 +176,9 @@ async def tap_wrong_number(update: Update, context: WorkshopContext) -> None:
     await reply(update, _("Is {phone} the wrong number for {name}? It is removed from the "
                           "archive and the call comes back the next working day.").format(
                     phone=phones[0] if phones else "—", name=points.customer.name),
-                keyboard([button(_("✅ Yes, wrong number"), f"fu:{followup_id}:wn:ok"),
-                          button(_("↩️ No, keep it"), f"fu:{followup_id}:wn:no")]))
+                keyboard([button(_("✅ Yes, wrong number"),
+                                 f"{FOLLOWUP_PREFIX}:{followup_id}:wn:ok"),
+                          button(_("↩️ No, keep it"), f"{FOLLOWUP_PREFIX}:{followup_id}:wn:no")]))
 
 
 async def tap_wrong_number_choice(update: Update, context: WorkshopContext) -> None:
@@ -237,8 +188,10 @@ async def tap_wrong_number_choice(update: Update, context: WorkshopContext) -> N
     assert query is not None and query.data is not None
     followup_id = callback_int(update)
     if query.data.endswith(":no"):
-        if not context.me.has(Role.tracking_clerk, Role.supervisor):
-            await refuse(update, context, Refused("call_staff_only"))
+        try:
+            require_after_sales(context.me)
+        except Refused as refused:
+            await refuse(update, context, refused)
             return
         await answer_tap(update)
         await query.edit_message_text(_("Nothing was changed; the number stays."))
@@ -246,7 +199,7 @@ async def tap_wrong_number_choice(update: Update, context: WorkshopContext) -> N
     me, now = context.me, context.now()
     async with context.services.db.session() as session:
         try:
-            require_caller(me)
+            require_after_sales(me)
             before = await open_followup(session, followup_id)
             points = await gather(session, before, today=context.services.settings
                                   .calendar.local_date(now))
@@ -256,7 +209,7 @@ async def tap_wrong_number_choice(update: Update, context: WorkshopContext) -> N
                                           actor=context.actor)
         except Refused as refused:
             await session.rollback()
-            await refuse(update, context, await explain(session, followup_id, refused))
+            await refuse(update, context, await explain_closed(session, followup_id, refused))
             return
         await session.commit()
         await redraw(context, session, followup, lambda t: t(
@@ -273,9 +226,11 @@ async def tap_wrong_number_choice(update: Update, context: WorkshopContext) -> N
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
     return [
-        CallbackQueryHandler(tap_no_answer, pattern=r"^fu:\d+:na$"),
-        CallbackQueryHandler(tap_snooze, pattern=r"^fu:\d+:sz$"),
-        CallbackQueryHandler(tap_snooze_choice, pattern=r"^fu:\d+:sz:(1h|3h|tm|nw)$"),
-        CallbackQueryHandler(tap_wrong_number, pattern=r"^fu:\d+:wn$"),
-        CallbackQueryHandler(tap_wrong_number_choice, pattern=r"^fu:\d+:wn:(ok|no)$"),
+        CallbackQueryHandler(tap_no_answer, pattern=rf"^{FOLLOWUP_PREFIX}:\d+:na$"),
+        CallbackQueryHandler(tap_snooze, pattern=rf"^{FOLLOWUP_PREFIX}:\d+:sz$"),
+        CallbackQueryHandler(tap_snooze_choice,
+                             pattern=rf"^{FOLLOWUP_PREFIX}:\d+:sz:(1h|3h|tm|nw)$"),
+        CallbackQueryHandler(tap_wrong_number, pattern=rf"^{FOLLOWUP_PREFIX}:\d+:wn$"),
+        CallbackQueryHandler(tap_wrong_number_choice,
+                             pattern=rf"^{FOLLOWUP_PREFIX}:\d+:wn:(ok|no)$"),
     ]

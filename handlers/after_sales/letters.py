@@ -22,31 +22,28 @@ from telegram.ext import (
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
-from handlers.after_sales.cards.letter import (
-    LetterFacts,
-    channel_name,
-    kind_name,
-    last_day,
-    letter_card,
-    letter_facts,
-    local_day,
-)
+from bot.refusals import refusal, refuse
+from handlers.after_sales.cards.letter import LETTER_PREFIX, LetterFacts, letter_card, letter_facts
 from handlers.after_sales.customer_pick import CustomerPick
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text
-from handlers.chat.refusals import add_refusals, refusal, refuse
+from handlers.chat.labels import letter_channel_name, letter_kind_name
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.card import CardKind
 from models.customer import Customer
+from models.db import id_of
 from models.letter import (
-    Letter,
     LetterChannel,
     LetterKind,
+    get_letter,
     record_sent,
     register_letter,
     unsent_for_customer,
 )
 from models.rules import Refused
-from models.staff import Role, Staff
+from models.shop_time import parse_day
+from models.staff import require_after_sales
+
+PREFIX = "ltr"  # the callback data of this module's buttons: ltr:…
 
 CHANNEL, SENT_DAY = range(2)
 CUSTOMER, KIND, REG_CHANNEL, SUMMARY = range(4)
@@ -57,19 +54,10 @@ MAX_SUMMARY = 500
 CHANNELS = "|".join(c.value for c in LetterChannel)
 KINDS = "|".join(k.value for k in LetterKind)
 
-add_refusals({
-    "letter_clerks_only": lambda _, p: _(
-        "Only tracking clerks and supervisors can do this; nothing was changed."),
-    "letter_before_planned": lambda _, p: _(
-        "The letter was only planned on {date}; it cannot have gone out before that.")
-    .format(**p),
-})
-
-
 def channel_buttons(_: Translator, prefix: str) -> InlineKeyboardMarkup:
     icons = {LetterChannel.post: "✉️", LetterChannel.email: "📧", LetterChannel.wechat: "💬",
              LetterChannel.sms: "📱", LetterChannel.by_hand: "🤝"}
-    row = [button(f"{icons[c]} {channel_name(_, c)}", f"{prefix}:{c.value}")
+    row = [button(f"{icons[c]} {letter_channel_name(_, c)}", f"{prefix}:{c.value}")
            for c in LetterChannel]
     return keyboard(row[:3], row[3:])
 
@@ -81,13 +69,8 @@ def already_sent(_: Translator, facts: LetterFacts) -> str:
     letter = facts.letter
     return _("Already registered as sent by {name} on {date} ({channel}); nothing was "
              "changed.").format(name=facts.clerk.name if facts.clerk else "?",
-                                date=local_day(_, letter.sent_at),
-                                channel=channel_name(_, letter.channel))
-
-
-def require_after_sales(staff: Staff) -> None:
-    if not staff.has(Role.tracking_clerk, Role.supervisor):
-        raise Refused("letter_clerks_only")
+                                date=_.day(letter.sent_at),
+                                channel=letter_channel_name(_, letter.channel))
 
 
 # --- 📮 Record as sent ------------------------------------------------------------------------
@@ -100,9 +83,7 @@ async def start_sent(update: Update, context: WorkshopContext) -> int:
     async with context.services.db.session() as session:
         try:
             require_after_sales(context.me)
-            letter = await session.get(Letter, letter_id)
-            if letter is None:
-                raise Refused("letter_missing")
+            letter = await get_letter(session, letter_id)
         except Refused as refused:
             await refuse(update, context, refused)
             return END
@@ -114,8 +95,8 @@ async def start_sent(update: Update, context: WorkshopContext) -> int:
     draft(context, DRAFT_SENT)["letter_id"] = letter_id
     await answer_tap(update)
     await reply(update, _("How was the {kind} to {customer} sent?").format(
-        kind=kind_name(_, letter.kind), customer=facts.customer.name),
-        channel_buttons(_, f"lt:{letter_id}:ch"))
+        kind=letter_kind_name(_, letter.kind), customer=facts.customer.name),
+        channel_buttons(_, f"{LETTER_PREFIX}:{letter_id}:ch"))
     return CHANNEL
 
 
@@ -132,8 +113,8 @@ async def got_channel(update: Update, context: WorkshopContext) -> int:
     await answer_tap(update)
     letter_id = form["letter_id"]
     await reply(update, _("On which day did it go out? Tap, or type a date like 2026-12-01."),
-                keyboard([button(_("Today"), f"lt:{letter_id}:d:0"),
-                          button(_("Yesterday"), f"lt:{letter_id}:d:1")]))
+                keyboard([button(_("Today"), f"{LETTER_PREFIX}:{letter_id}:d:0"),
+                          button(_("Yesterday"), f"{LETTER_PREFIX}:{letter_id}:d:1")]))
     return SENT_DAY
 
 
@@ -152,9 +133,9 @@ async def got_day_button(update: Update, context: WorkshopContext) -> int:
 async def got_day_text(update: Update, context: WorkshopContext) -> int:
     """A typed date: not in the future."""
     assert update.message is not None
-    try:
-        day = date.fromisoformat((update.message.text or "").strip())
-    except ValueError:
+    today = context.services.settings.calendar.local_date(context.now())
+    day = parse_day(update.message.text or "", today)
+    if day is None:
         await reply(update, refusal(context._, Refused("date_invalid")))
         return SENT_DAY
     return await sent_on(update, context, day)
@@ -175,21 +156,22 @@ async def record(update: Update, context: WorkshopContext, day: date, *, letter_
     now = context.now()
     today = calendar.local_date(now)
     async with services.db.session() as session:
-        letter = await session.get(Letter, letter_id)
-        if letter is None:
+        try:
+            letter = await get_letter(session, letter_id)
+        except Refused as refused:
             drop_draft(context, draft_key)
-            await reply(update, refusal(_, Refused("letter_missing")))
+            await reply(update, refusal(_, refused))
             return END
         planned = calendar.local_date(letter.created_at)
         if day < planned:
             await reply(update, refusal(_, Refused("letter_before_planned",
-                                                   date=planned.isoformat())))
+                                                   date=_.day(planned))))
             return SENT_DAY
         sent_at = now if day == today else calendar.at(day, time(12, 0))
         try:
             letter = await record_sent(
                 session, letter_id=letter_id, channel=LetterChannel(channel),
-                sent_at=sent_at, clerk_id=context.me.id, now=now,  # type: ignore[arg-type]
+                sent_at=sent_at, clerk_id=id_of(context.me), now=now,
                 actor=context.actor,
             )
         except Refused as refused:
@@ -206,12 +188,12 @@ async def record(update: Update, context: WorkshopContext, day: date, *, letter_
             return END
         await session.commit()
         facts = await letter_facts(session, letter)
-        await services.messenger.update_cards(session, CardKind.letter, letter.id,  # type: ignore[arg-type]
+        await services.messenger.update_cards(session, CardKind.letter, id_of(letter),
                                               lambda t: letter_card(t, facts))
     drop_draft(context, draft_key)
     await reply(update, _("✅ Registered: {kind} to {customer}, sent by {channel} on {date}.")
-                .format(kind=kind_name(_, letter.kind), customer=facts.customer.name,
-                        channel=channel_name(_, letter.channel), date=day.isoformat()))
+                .format(kind=letter_kind_name(_, letter.kind), customer=facts.customer.name,
+                        channel=letter_channel_name(_, letter.channel), date=_.day(day)))
     return END
 
 
@@ -247,7 +229,8 @@ async def picked_customer(update: Update, context: WorkshopContext, customer: Cu
     return await ask_kind(update, context, customer.name)
 
 
-PICK = CustomerPick("ltr:cu:{id}", picked_customer, state=CUSTOMER, draft_key=DRAFT_REGISTER)
+PICK = CustomerPick(f"{PREFIX}:cu:{{id}}", picked_customer, state=CUSTOMER,
+                    draft_key=DRAFT_REGISTER)
 
 
 async def ask_kind(update: Update, context: WorkshopContext, name: str) -> int:
@@ -256,19 +239,19 @@ async def ask_kind(update: Update, context: WorkshopContext, name: str) -> int:
     _ = context._
     form = draft(context, DRAFT_REGISTER)
     form["customer_name"] = name
-    rows = [[button("📢 " + kind_name(_, LetterKind.notice), "ltr:k:notice"),
-             button("💌 " + kind_name(_, LetterKind.invitation), "ltr:k:invitation"),
-             button("↩️ " + kind_name(_, LetterKind.reply), "ltr:k:reply")]]
+    rows = [[button("📢 " + letter_kind_name(_, LetterKind.notice), f"{PREFIX}:k:notice"),
+             button("💌 " + letter_kind_name(_, LetterKind.invitation), f"{PREFIX}:k:invitation"),
+             button("↩️ " + letter_kind_name(_, LetterKind.reply), f"{PREFIX}:k:reply")]]
     text = _("{customer}: which kind of letter?").format(customer=name)
     async with context.services.db.session() as session:
         tasks = await unsent_for_customer(session, form["customer_id"])
         for task in tasks:
             facts = await letter_facts(session, task)
             what = facts.campaign.title if facts.campaign else task.summary or "—"
-            label = _("📮 {kind}: {what}").format(kind=kind_name(_, task.kind), what=what)
+            label = _("📮 {kind}: {what}").format(kind=letter_kind_name(_, task.kind), what=what)
             if task.due_at is not None:
-                label += " " + _("(by {date})").format(date=last_day(_, task.due_at))
-            rows.append([button(label, f"ltr:task:{task.id}")])
+                label += " " + _("(by {date})").format(date=_.last_day(task.due_at))
+            rows.append([button(label, f"{PREFIX}:task:{task.id}")])
     form["tasks"] = [task.id for task in tasks]
     if tasks:
         text += "\n" + _.ngettext("Or register the letter waiting to be sent:",
@@ -284,7 +267,7 @@ async def got_kind(update: Update, context: WorkshopContext) -> int:
     assert query is not None and query.data is not None
     draft(context, DRAFT_REGISTER)["kind"] = query.data.rsplit(":", 1)[1]
     await answer_tap(update)
-    await reply(update, context._("How was it sent?"), channel_buttons(context._, "ltr:ch"))
+    await reply(update, context._("How was it sent?"), channel_buttons(context._, f"{PREFIX}:ch"))
     return REG_CHANNEL
 
 
@@ -297,7 +280,7 @@ async def got_task(update: Update, context: WorkshopContext) -> int:
         return KIND
     form["letter_id"] = letter_id
     await answer_tap(update)
-    await reply(update, context._("How was it sent?"), channel_buttons(context._, "ltr:ch"))
+    await reply(update, context._("How was it sent?"), channel_buttons(context._, f"{PREFIX}:ch"))
     return REG_CHANNEL
 
 
@@ -330,7 +313,7 @@ async def got_summary(update: Update, context: WorkshopContext) -> int:
             letter = await register_letter(
                 session, customer_id=form["customer_id"], kind=LetterKind(form["kind"]),
                 channel=LetterChannel(form["channel"]), summary=summary or "",
-                clerk_id=context.me.id, sent_at=now, now=now, actor=context.actor,  # type: ignore[arg-type]
+                clerk_id=id_of(context.me), sent_at=now, now=now, actor=context.actor,
             )
         except Refused as refused:
             await session.rollback()
@@ -340,9 +323,9 @@ async def got_summary(update: Update, context: WorkshopContext) -> int:
         await session.commit()
     drop_draft(context, DRAFT_REGISTER)
     await reply(update, _("✅ Registered: {kind} to {customer}, sent by {channel} on {date}.")
-                .format(kind=kind_name(_, letter.kind), customer=form["customer_name"],
-                        channel=channel_name(_, letter.channel),
-                        date=local_day(_, letter.sent_at)))
+                .format(kind=letter_kind_name(_, letter.kind), customer=form["customer_name"],
+                        channel=letter_channel_name(_, letter.channel),
+                        date=_.day(letter.sent_at)))
     return END
 
 
@@ -351,11 +334,12 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "letter_sent",
             draft_key=DRAFT_SENT,
-            entry_points=[CallbackQueryHandler(start_sent, pattern=r"^lt:\d+:sent$")],
+            entry_points=[CallbackQueryHandler(start_sent, pattern=rf"^{LETTER_PREFIX}:\d+:sent$")],
             states={
                 CHANNEL: [CallbackQueryHandler(got_channel,
-                                               pattern=rf"^lt:\d+:ch:({CHANNELS})$")],
-                SENT_DAY: [CallbackQueryHandler(got_day_button, pattern=r"^lt:\d+:d:[01]$"),
+                                               pattern=rf"^{LETTER_PREFIX}:\d+:ch:({CHANNELS})$")],
+                SENT_DAY: [CallbackQueryHandler(got_day_button,
+                                                pattern=rf"^{LETTER_PREFIX}:\d+:d:[01]$"),
                            MessageHandler(TEXT, got_day_text)],
             },
         ),
@@ -365,10 +349,10 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             entry_points=[CommandHandler("letter", start_register)],
             states={
                 CUSTOMER: [MessageHandler(TEXT, got_query), PICK.handler()],
-                KIND: [CallbackQueryHandler(got_kind, pattern=rf"^ltr:k:({KINDS})$"),
-                       CallbackQueryHandler(got_task, pattern=r"^ltr:task:\d+$")],
+                KIND: [CallbackQueryHandler(got_kind, pattern=rf"^{PREFIX}:k:({KINDS})$"),
+                       CallbackQueryHandler(got_task, pattern=rf"^{PREFIX}:task:\d+$")],
                 REG_CHANNEL: [CallbackQueryHandler(got_reg_channel,
-                                                   pattern=rf"^ltr:ch:({CHANNELS})$")],
+                                                   pattern=rf"^{PREFIX}:ch:({CHANNELS})$")],
                 SUMMARY: [MessageHandler(TEXT, got_summary)],
             },
         ),

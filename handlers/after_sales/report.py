@@ -26,9 +26,9 @@ from telegram.ext import (
 from bot.context import WorkshopContext
 from bot.forms import Form, filename, title, write_form
 from bot.i18n import Translator
+from bot.refusals import refusal
 from handlers.after_sales.cards.report import report_file_name, report_files, report_messages
 from handlers.chat.conversation import END, conversation, draft, drop_draft
-from handlers.chat.refusals import add_refusals, refusal
 from handlers.chat.ui import answer_tap, button, keyboard, reply
 from models import audit
 from models.report import (
@@ -42,31 +42,14 @@ from models.report import (
 from models.rules import Refused
 from models.staff import Role
 
+PREFIX = "export"  # the callback data of this module's buttons: export:…
+
 FORM, PERIOD = range(2)
 DRAFT = "export"
 TEXT = filters.TEXT & ~filters.COMMAND
 UPLOAD_LIMIT = 50 * 2**20  # what a bot may send as a document
 FORMS = "|".join(f.value for f in Form)
 PERIODS = ("this_month", "last_month", "this_year")
-
-add_refusals({
-    "report_period_invalid": lambda _, p: _(
-        "“{text}” is not a period. Send /report 2026-10 for a month or /report 2026 for a "
-        "year (just /report: last month)."
-    ).format(**p),
-    "report_period_future": lambda _, p: _(
-        "{period} has not started yet; there is nothing to report."
-    ).format(**p),
-    "report_range_invalid": lambda _, p: _(
-        "“{text}” is not a period. Tap a button, or type the first and last day like "
-        "“2026-10-01 2026-10-31”."
-    ).format(**p),
-    "report_range_reversed": lambda _, p: _(
-        "The last day ({last}) is before the first ({first}); please send them the other way "
-        "round."
-    ).format(**p),
-})
-
 
 # --- the figures as text ----------------------------------------------------------------------
 
@@ -111,14 +94,14 @@ async def _still_supervisor(update: Update, context: WorkshopContext) -> bool:
 
 
 def forms_keyboard(_: Translator) -> InlineKeyboardMarkup:
-    return keyboard(*[[button(title(form, _), f"export:form:{form.value}")] for form in Form])
+    return keyboard(*[[button(title(form, _), f"{PREFIX}:form:{form.value}")] for form in Form])
 
 
 def periods_keyboard(_: Translator) -> InlineKeyboardMarkup:
     return keyboard(
-        [button(_("This month"), "export:period:this_month"),
-         button(_("Last month"), "export:period:last_month")],
-        [button(_("This year"), "export:period:this_year")],
+        [button(_("This month"), f"{PREFIX}:period:this_month"),
+         button(_("Last month"), f"{PREFIX}:period:last_month")],
+        [button(_("This year"), f"{PREFIX}:period:this_year")],
     )
 
 
@@ -203,8 +186,8 @@ async def _send_form(update: Update, context: WorkshopContext, period: Period) -
         return END
     caption = _.ngettext("{form}, {first} – {last}: {count} row.",
                          "{form}, {first} – {last}: {count} rows.", rows).format(
-        form=title(form, _), first=period.first_day.isoformat(),
-        last=period.last_day.isoformat(), count=rows)
+        form=title(form, _), first=_.day(period.first_day), last=_.day(period.last_day),
+        count=rows)
     await chat.send_document(buffer.getvalue(),
                              filename=filename(form, _, period.first_day, period.last_day),
                              caption=caption)
@@ -218,11 +201,11 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             draft_key=DRAFT,
             entry_points=[CommandHandler("export", export_start)],
             states={
-                FORM: [CallbackQueryHandler(chose_form, pattern=rf"^export:form:({FORMS})$")],
+                FORM: [CallbackQueryHandler(chose_form, pattern=rf"^{PREFIX}:form:({FORMS})$")],
                 PERIOD: [
                     CallbackQueryHandler(chose_period,
-                                         pattern=rf"^export:period:({'|'.join(PERIODS)})$"),
-                    CallbackQueryHandler(chose_form, pattern=rf"^export:form:({FORMS})$"),
+                                         pattern=rf"^{PREFIX}:period:({'|'.join(PERIODS)})$"),
+                    CallbackQueryHandler(chose_form, pattern=rf"^{PREFIX}:form:({FORMS})$"),
                     MessageHandler(TEXT, typed_period),
                 ],
             },

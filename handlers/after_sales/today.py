@@ -1,4 +1,4 @@
-"""/today: a clerk's follow-up calls for the day — due, overdue, and done today (A6, A7).
+"""/today: a clerk's follow-up calls for the day — due, overdue, and done today (A6, A7, A9).
 
 A clerk sees the customers they answer for today: their own, and those of a clerk they stand
 in for (A11). A supervisor sees everyone's, grouped by clerk. Each open call has a button to
@@ -15,15 +15,16 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
-from handlers.after_sales.cards.followup import kind_name, window_text
-from handlers.after_sales.followup_buttons import require_caller
-from handlers.chat.refusals import refusal
+from bot.refusals import refusal
+from handlers.after_sales.cards.followup import FOLLOWUP_PREFIX, window_text
+from handlers.chat.labels import followup_kind_name
 from handlers.chat.ui import button, keyboard, reply
 from models.absence import absences_on, route
 from models.customer import Customer, Vehicle
+from models.db import id_of
 from models.followup import FollowUp, FollowUpStatus, day_bounds, day_list, is_overdue
 from models.rules import Refused
-from models.staff import Role, Staff
+from models.staff import Role, Staff, require_after_sales
 
 MAX_BUTTONS = 20
 MAX_LINES = 30  # per section; the rest is counted
@@ -34,7 +35,7 @@ async def show_today(update: Update, context: WorkshopContext) -> None:
     _ = context._
     me = context.me
     try:
-        require_caller(me)
+        require_after_sales(me)
     except Refused as refused:
         await reply(update, refusal(_, refused))
         return
@@ -46,16 +47,16 @@ async def show_today(update: Update, context: WorkshopContext) -> None:
         if me.has(Role.supervisor):
             rows = await day_list(session, start=start, end=end, now=now)
         else:
-            clerk_ids = [me.id] + [
+            clerk_ids = [id_of(me)] + [
                 absence.clerk_id for absence in await absences_on(session, today)
                 if (await route(session, absence.clerk_id, today)).staff_id == me.id
             ]
             rows = await day_list(session, start=start, end=end, now=now,
-                                  clerk_ids=clerk_ids,  # type: ignore[arg-type]
+                                  clerk_ids=clerk_ids,
                                   done_by=me.id)
         lines = await describe(session, _, rows, now)
         names = await clerk_names(session, rows)
-    header = _("📋 Follow-up calls today, {day}").format(day=today.strftime("%m-%d"))
+    header = _("📋 Follow-up calls today, {day}").format(day=_.day(today))
     if not rows:
         await reply(update, header + "\n" + _("Nothing due today."))
         return
@@ -82,12 +83,12 @@ async def describe(session: AsyncSession, _: Translator, rows: list[tuple[Follow
             state = _("window ended {at}").format(at=_.time(followup.due_until))
         else:
             state = window_text(_, followup)
-        text = f"• {who} — {kind_name(_, followup.kind)}, {state}"
+        text = f"• {who} — {followup_kind_name(_, followup.kind)}, {state}"
         if followup.attempts:
             text += " " + _.ngettext("({count} attempt without answer)",
                                      "({count} attempts without answer)",
                                      followup.attempts).format(count=followup.attempts)
-        lines[followup.id] = text  # type: ignore[index]
+        lines[id_of(followup)] = text
     return lines
 
 
@@ -114,7 +115,8 @@ def sections(_: Translator, rows: list[tuple[FollowUp, Customer]], lines: dict[i
             continue
         out.append(title.format(count=len(followups)))
         for followup in followups[:MAX_LINES]:
-            out.append(lines[followup.id] + (note or {}).get(followup.id, ""))  # type: ignore[index]
+            followup_id = id_of(followup)
+            out.append(lines[followup_id] + (note or {}).get(followup_id, ""))
         if len(followups) > MAX_LINES:
             out.append(_("… and {count} more").format(count=len(followups) - MAX_LINES))
     return "\n".join(out)
@@ -123,10 +125,10 @@ def sections(_: Translator, rows: list[tuple[FollowUp, Customer]], lines: dict[i
 def clerk_view(_: Translator, rows: list[tuple[FollowUp, Customer]], lines: dict[int, str],
                me: Staff, names: dict[int | None, str], now: datetime) -> str:
     """Customers of a clerk this person stands in for say whose they are."""
-    note = {followup.id: " " + _("(for {clerk}'s customer)").format(
+    note = {id_of(followup): " " + _("(for {clerk}'s customer)").format(
                 clerk=names.get(customer.clerk_id) or "—")
             for followup, customer in rows if customer.clerk_id != me.id}
-    return "\n\n" + sections(_, rows, lines, now, note)  # type: ignore[arg-type]
+    return "\n\n" + sections(_, rows, lines, now, note)
 
 
 def supervisor_view(_: Translator, rows: list[tuple[FollowUp, Customer]],
@@ -145,8 +147,8 @@ def log_buttons(_: Translator, rows: list[tuple[FollowUp, Customer]]
                 ) -> InlineKeyboardMarkup | None:
     buttons: list[list[InlineKeyboardButton]] = [
         [button(_("📝 {name} · {kind}").format(name=customer.name[:20],
-                                               kind=kind_name(_, followup.kind)),
-                f"fu:{followup.id}:log")]
+                                               kind=followup_kind_name(_, followup.kind)),
+                f"{FOLLOWUP_PREFIX}:{followup.id}:log")]
         for followup, customer in rows if followup.status == FollowUpStatus.open
     ][:MAX_BUTTONS]
     return keyboard(*buttons) if buttons else None

@@ -53,7 +53,7 @@ def drop_draft(context: WorkshopContext, key: str) -> None:
         context.user_data.pop(key, None)
 
 
-def cancel_handler(draft_key: str):  # type: ignore[no-untyped-def]
+def cancel_handler(draft_key: str):
     """A ``/cancel`` fallback that forgets the draft and ends the conversation."""
 
     async def cancel(update: Update, context: WorkshopContext) -> int:

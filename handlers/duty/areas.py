@@ -1,6 +1,7 @@
-"""W8–W10 duty areas: ``/duty`` lists them with who is responsible; a team leader adds areas,
-changes who is responsible or removes one. The reminders (:mod:`jobs.duty_reminders`) are
-cards rendered by :func:`reminder_card`, each with **Done** and **Done with a photo**.
+"""W8–W10 duty areas (and N8 in the morning briefing): ``/duty`` lists them with who is
+responsible; a team leader adds areas, changes who is responsible or removes one. The reminders
+(:mod:`jobs.duty_reminders`) are cards rendered by :func:`reminder_card`, each with **Done** and
+**Done with a photo**.
 
 Done is one tap; with a photo it is a short conversation: photos, then “Done — send”. The
 responsible person or a team leader may confirm; the first confirmation counts, every copy of
@@ -15,11 +16,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
+from bot.refusals import refusal, refuse
 from bot.settings import Settings
 from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo, read_text
-from handlers.chat.refusals import add_refusals, refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.duty.cards import kind_name, reminder_card, reminder_facts, schedule_of
+from handlers.duty.cards import DUTY_PREFIX, kind_name, reminder_card, reminder_facts
 from models.card import CardKind
 from models.duty import (
     MAX_AREA_NAME,
@@ -40,28 +41,13 @@ from models.duty import (
 )
 from models.rules import Refused
 
+PREFIX = "dut"  # the callback data of this module's buttons: dut:…
+
 NAME, RESPONSIBLE = range(2)
 PHOTOS = 0
 DRAFT = "duty_area"
 PHOTO_DRAFT = "duty_photo"
 TEXT = filters.TEXT & ~filters.COMMAND
-
-add_refusals({
-    "duty_not_leader": lambda _, p: _("Only team leaders can set up duty areas; nothing was "
-                                      "changed."),
-    "duty_bad_responsible": lambda _, p: _(
-        "{name} cannot be responsible for a duty area (not an active technician or team "
-        "leader). Choose someone else.").format(**p),
-    "duty_area_missing": lambda _, p: _("That duty area no longer exists."),
-    "duty_area_exists": lambda _, p: _("There is already a duty area called “{name}”. Send "
-                                       "another name.").format(**p),
-    "duty_reminder_missing": lambda _, p: _("That duty reminder no longer exists."),
-    "duty_not_yours": lambda _, p: _("This duty reminder is for someone else; nothing was "
-                                     "changed."),
-    "duty_already_done": lambda _, p: _("Already done by {name} at {at}.").format(
-        name=p["name"], at=_.time(p["at"])),
-})
-
 
 def weekday_name(_: Translator, day: int) -> str:
     return [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
@@ -72,7 +58,7 @@ def weekday_name(_: Translator, day: int) -> str:
 
 
 def schedule_text(_: Translator, settings: Settings) -> str:
-    schedule = schedule_of(settings)
+    schedule = settings.duty_schedule
     return _("Reminders: before work {morning}, before leaving {evening} (working days); "
              "walls and windows Fridays {friday}; washing of protection covers and rags "
              "{wash_day} {wash}. Not confirmed within {missed} minutes: the team leaders are "
@@ -116,8 +102,8 @@ async def show_areas(update: Update, context: WorkshopContext) -> None:
         await reply(update, "\n".join(lines))
         return
     lines.append(_("Tap an area to change who is responsible, or add one."))
-    buttons = [button(_("➕ New area"), "dut:new")]
-    buttons += [button("✏️ " + area.name, f"dut:{area.id}:edit") for area in listed]
+    buttons = [button(_("➕ New area"), f"{PREFIX}:new")]
+    buttons += [button("✏️ " + area.name, f"{PREFIX}:{area.id}:edit") for area in listed]
     await reply(update, "\n".join(lines),
                 keyboard(*[buttons[i : i + 2] for i in range(0, len(buttons), 2)]))
 
@@ -181,14 +167,14 @@ async def ask_responsible(update: Update, context: WorkshopContext, question: st
     form = draft(context, DRAFT)
     async with context.services.db.session() as session:
         people = await responsible_candidates(session)
-    extra = [button(_("🗑 Remove this area"), "dut:p:remove")] if form.get("mode") == "edit" \
+    extra = [button(_("🗑 Remove this area"), f"{PREFIX}:p:remove")] if form.get("mode") == "edit" \
         else []
     if not people:
         await reply(update, _("Nobody can be made responsible: there is no active technician "
                               "or team leader. Add one, then tap Refresh. Nothing is lost."),
-                    keyboard([button(_("🔄 Refresh"), "dut:p:refresh"), *extra]))
+                    keyboard([button(_("🔄 Refresh"), f"{PREFIX}:p:refresh"), *extra]))
         return
-    buttons = [button(p.name, f"dut:p:{p.id}") for p in people]
+    buttons = [button(p.name, f"{PREFIX}:p:{p.id}") for p in people]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     await reply(update, question + " " + _("/cancel stops."), keyboard(*rows, extra))
 
@@ -271,7 +257,7 @@ async def photo_start(update: Update, context: WorkshopContext) -> int:
 
 
 def send_button(_: Translator, reminder_id: int) -> InlineKeyboardMarkup:
-    return keyboard([button(_("✅ Done — send"), f"dty:{reminder_id}:send")])
+    return keyboard([button(_("✅ Done — send"), f"{DUTY_PREFIX}:{reminder_id}:send")])
 
 
 async def got_photo(update: Update, context: WorkshopContext) -> int:
@@ -333,29 +319,29 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "duty_area",
             draft_key=DRAFT,
-            entry_points=[CallbackQueryHandler(new_area, pattern=r"^dut:new$"),
-                          CallbackQueryHandler(edit_area, pattern=r"^dut:\d+:edit$")],
+            entry_points=[CallbackQueryHandler(new_area, pattern=rf"^{PREFIX}:new$"),
+                          CallbackQueryHandler(edit_area, pattern=rf"^{PREFIX}:\d+:edit$")],
             states={
                 NAME: [MessageHandler(TEXT, got_name)],
                 RESPONSIBLE: [CallbackQueryHandler(got_responsible,
-                                                   pattern=r"^dut:p:(\d+|refresh|remove)$")],
+                                                   pattern=rf"^{PREFIX}:p:(\d+|refresh|remove)$")],
             },
         ),
         conversation(
             "duty_photo",
             draft_key=PHOTO_DRAFT,
-            entry_points=[CallbackQueryHandler(photo_start, pattern=r"^dty:\d+:photo$")],
+            entry_points=[CallbackQueryHandler(photo_start, pattern=rf"^{DUTY_PREFIX}:\d+:photo$")],
             states={
                 PHOTOS: [
                     MessageHandler(filters.PHOTO, got_photo),
-                    CallbackQueryHandler(photo_send, pattern=r"^dty:\d+:send$"),
+                    CallbackQueryHandler(photo_send, pattern=rf"^{DUTY_PREFIX}:\d+:send$"),
                     CommandHandler("done", photo_send),
                     MessageHandler(TEXT, text_instead_of_photo),
                 ],
             },
         ),
         CommandHandler("duty", show_areas),
-        CallbackQueryHandler(done, pattern=r"^dty:\d+:done$"),
+        CallbackQueryHandler(done, pattern=rf"^{DUTY_PREFIX}:\d+:done$"),
     ]
 
 

@@ -3,46 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Translator
 from bot.messenger import Rendered
-from bot.settings import Settings
 from handlers.chat.ui import button, keyboard
 from models.attachment import attachments_of
 from models.card import CardKind
+from models.db import id_of
 from models.duty import (
     Compliance,
     DutyArea,
     DutyKind,
     DutyReminder,
-    DutySchedule,
     DutySummary,
-    parse_day_time,
 )
 from models.equipment import DamageSummary
 from models.staff import Staff
 
-
-def schedule_of(settings: Settings) -> DutySchedule:
-    return DutySchedule(
-        morning=time.fromisoformat(settings.duty_morning_time),
-        evening=time.fromisoformat(settings.duty_evening_time),
-        friday=time.fromisoformat(settings.duty_friday_time),
-        wash=parse_day_time(settings.duty_wash_day_time),
-        summary=parse_day_time(settings.duty_summary_day_time),
-    )
+# The callback data of the buttons these cards draw, one prefix per family; the
+# handlers that answer them match on the same constants.
+DUTY_PREFIX = "dty"  # a duty reminder: dty:<reminder id>:…
 
 
 def kind_name(_: Translator, kind: str) -> str:
-    return {
+    names: dict[str, str] = {
         DutyKind.morning: _("before work"),
         DutyKind.evening: _("before leaving"),
         DutyKind.friday: _("Friday walls and windows"),
         DutyKind.wash: _("weekly wash"),
-    }.get(kind, kind)
+    }
+    return names.get(kind, kind)
 
 
 def tasks(_: Translator, kind: str, area: str) -> list[str]:
@@ -81,7 +74,7 @@ async def reminder_facts(session: AsyncSession, reminder: DutyReminder) -> Remin
                    if reminder.staff_id is not None else None)
     done_by = (await session.get(Staff, reminder.done_by)
                if reminder.done_by is not None else None)
-    photos = len(await attachments_of(session, CardKind.duty_reminder, reminder.id))  # type: ignore[arg-type]
+    photos = len(await attachments_of(session, CardKind.duty_reminder, id_of(reminder)))
     return ReminderFacts(reminder, area, responsible, done_by, photos)
 
 
@@ -110,9 +103,9 @@ def reminder_card(_: Translator, facts: ReminderFacts, *, missed_minutes: int | 
             "⏰ Not confirmed {count} minute after the reminder.",
             "⏰ Not confirmed {count} minutes after the reminder.",
             missed_minutes).format(count=missed_minutes))
-    return "\n".join(lines), keyboard([button(_("✅ Done"), f"dty:{reminder.id}:done"),
+    return "\n".join(lines), keyboard([button(_("✅ Done"), f"{DUTY_PREFIX}:{reminder.id}:done"),
                                        button(_("📷 Done with a photo"),
-                                              f"dty:{reminder.id}:photo")])
+                                              f"{DUTY_PREFIX}:{reminder.id}:photo")])
 
 
 def _figures(_: Translator, figures: Compliance) -> str:
@@ -126,7 +119,7 @@ def weekly_summary(_: Translator, label: str, start: datetime, end: datetime,
                    summary: DutySummary, damage: DamageSummary) -> Rendered:
     """The supervisors' weekly compliance summary (W10), with the week's damage reports (W8)."""
     lines = [_("📊 Duty compliance, week {week} ({first} – {last})").format(
-        week=label, first=_.time(start)[:5], last=_.time(end - timedelta(seconds=1))[:5])]
+        week=label, first=_.day(start), last=_.last_day(end))]
     if not summary.reminders:
         lines.append(_("No duty reminder was sent this week."))
     else:

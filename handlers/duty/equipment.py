@@ -17,11 +17,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import Rendered
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo, read_text
-from handlers.chat.refusals import add_refusals, refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.attachment import Attachment, attachments_of
 from models.card import CardKind
+from models.db import id_of
 from models.equipment import (
     MAX_DESCRIPTION,
     MAX_EQUIPMENT,
@@ -36,10 +37,11 @@ from models.equipment import (
     payer_candidates,
     register,
     report_damage,
-    require_supervisor,
 )
 from models.rules import Refused
-from models.staff import Role, Staff, active_with_role
+from models.staff import Role, Staff, active_with_role, require_supervisor
+
+PREFIX = "dmg"  # the callback data of this module's buttons: dmg:…
 
 EQUIPMENT, DESCRIPTION, PHOTOS, MISUSE = range(4)
 AMOUNT, PAYER = range(2)
@@ -47,24 +49,6 @@ DRAFT = "damage"
 DECISION_DRAFT = "damage_decision"
 TEXT = filters.TEXT & ~filters.COMMAND
 LIST_WORDS = ("list", "register", "登记", "列表")
-
-
-def _already(_: Translator, p: dict[str, object]) -> str:
-    decision = (_("compensation") if p["status"] == DamageStatus.compensation
-                else _("no compensation"))
-    return _("Already decided by {name} at {at}: {decision}.").format(
-        name=p["name"], at=_.time(p["at"]), decision=decision)  # type: ignore[arg-type]
-
-
-add_refusals({
-    "damage_missing": lambda _, p: _("That damage report no longer exists."),
-    "damage_photo_missing": lambda _, p: _("A damage report needs at least one photo."),
-    "damage_amount_invalid": lambda _, p: _(
-        "Please send the amount in yuan, more than 0 and at most 100,000, e.g. “300” or "
-        "“85.5”."),
-    "damage_bad_payer": lambda _, p: _("Choose who pays from the buttons."),
-    "damage_already_decided": _already,
-})
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -109,7 +93,7 @@ async def got_description(update: Update, context: WorkshopContext) -> int:
 
 
 def continue_button(_: Translator) -> InlineKeyboardMarkup:
-    return keyboard([button(_("➡️ Continue"), "dmg:new:next")])
+    return keyboard([button(_("➡️ Continue"), f"{PREFIX}:new:next")])
 
 
 async def photo_too_early(update: Update, context: WorkshopContext) -> int:
@@ -151,8 +135,8 @@ async def photos_done(update: Update, context: WorkshopContext) -> int:
         return PHOTOS
     await reply(update, _("Was it misuse — used wrongly or carelessly? Misuse damage is paid "
                           "for (W8)."),
-                keyboard([button(_("Yes, misuse"), "dmg:new:misuse:1"),
-                          button(_("No — wear or accident"), "dmg:new:misuse:0")]))
+                keyboard([button(_("Yes, misuse"), f"{PREFIX}:new:misuse:1"),
+                          button(_("No — wear or accident"), f"{PREFIX}:new:misuse:0")]))
     return MISUSE
 
 
@@ -181,7 +165,7 @@ async def got_misuse(update: Update, context: WorkshopContext) -> int:
         for supervisor in await active_with_role(session, Role.supervisor):
             delivered += await messenger.send(
                 session, supervisor, lambda t: damage_card(t, facts),
-                card=(CardKind.damage_report, report.id), photos=facts.photos, now=now)  # type: ignore[arg-type]
+                card=(CardKind.damage_report, id_of(report)), photos=facts.photos, now=now)
         await session.commit()
     drop_draft(context, DRAFT)
     await answer_tap(update)
@@ -213,7 +197,7 @@ async def card_facts(session: AsyncSession, report: DamageReport) -> CardFacts:
 
     return CardFacts(report, await person(report.reported_by), await person(report.decided_by),
                      await person(report.payer_id),
-                     await attachments_of(session, OWNER, report.id))  # type: ignore[arg-type]
+                     await attachments_of(session, OWNER, id_of(report)))
 
 
 def decision_line(_: Translator, facts: CardFacts) -> str:
@@ -244,15 +228,16 @@ def damage_card(_: Translator, facts: CardFacts) -> Rendered:
     if report.status != DamageStatus.reported:
         lines.append(decision_line(_, facts))
         return "\n".join(lines), None
-    return "\n".join(lines), keyboard([button(_("💰 Compensation"), f"dmg:{report.id}:pay"),
-                                       button(_("🙅 No compensation"), f"dmg:{report.id}:none")])
+    return "\n".join(lines), keyboard([button(_("💰 Compensation"), f"{PREFIX}:{report.id}:pay"),
+                                       button(_("🙅 No compensation"),
+                                              f"{PREFIX}:{report.id}:none")])
 
 
 async def announce(context: WorkshopContext, session: AsyncSession, report: DamageReport) -> None:
     """Every copy of the card shows the decision; the reporter and the payer are told."""
     facts = await card_facts(session, report)
     messenger = context.services.messenger
-    await messenger.update_cards(session, CardKind.damage_report, report.id,  # type: ignore[arg-type]
+    await messenger.update_cards(session, CardKind.damage_report, id_of(report),
                                  lambda t: damage_card(t, facts))
     told: set[int | None] = {context.me.id}
     if facts.reporter is not None and facts.reporter.id not in told:
@@ -322,7 +307,7 @@ async def got_amount(update: Update, context: WorkshopContext) -> int:
         await reply(update, context._("There is nobody active to pay; /cancel and decide "
                                       "later."))
         return AMOUNT
-    buttons = [button(p.name, f"dmg:payer:{p.id}") for p in people]
+    buttons = [button(p.name, f"{PREFIX}:payer:{p.id}") for p in people]
     await reply(update, context._("{amount}. Who pays?").format(amount=context._.money(fen)),
                 keyboard(*[buttons[i : i + 2] for i in range(0, len(buttons), 2)]))
     return PAYER
@@ -383,7 +368,7 @@ async def show_register(update: Update, context: WorkshopContext) -> None:
     if not reports:
         lines.append(_("No damage has been reported."))
     undecided = [r for r in reports if r.status == DamageStatus.reported][:6]
-    markup = keyboard(*[[button(_("⚖️ Decide #{id}").format(id=r.id), f"dmg:{r.id}:card")]
+    markup = keyboard(*[[button(_("⚖️ Decide #{id}").format(id=r.id), f"{PREFIX}:{r.id}:card")]
                         for r in undecided]) if undecided else None
     await reply(update, "\n".join(lines), markup)
 
@@ -401,7 +386,7 @@ async def resend_card(update: Update, context: WorkshopContext) -> None:
         facts = await card_facts(session, report)
         await context.services.messenger.send(session, context.me,
                                               lambda t: damage_card(t, facts),
-                                              card=(CardKind.damage_report, report.id),  # type: ignore[arg-type]
+                                              card=(CardKind.damage_report, id_of(report)),
                                               photos=facts.photos, now=now)
         await session.commit()
     await answer_tap(update)
@@ -419,20 +404,20 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
                 DESCRIPTION: [MessageHandler(TEXT, got_description),
                               MessageHandler(filters.PHOTO, photo_too_early)],
                 PHOTOS: [MessageHandler(filters.PHOTO, got_photo),
-                         CallbackQueryHandler(photos_done, pattern=r"^dmg:new:next$"),
+                         CallbackQueryHandler(photos_done, pattern=rf"^{PREFIX}:new:next$"),
                          MessageHandler(TEXT, text_instead_of_photo)],
-                MISUSE: [CallbackQueryHandler(got_misuse, pattern=r"^dmg:new:misuse:[01]$")],
+                MISUSE: [CallbackQueryHandler(got_misuse, pattern=rf"^{PREFIX}:new:misuse:[01]$")],
             },
         ),
         conversation(
             "damage_decision",
             draft_key=DECISION_DRAFT,
-            entry_points=[CallbackQueryHandler(compensation_start, pattern=r"^dmg:\d+:pay$")],
+            entry_points=[CallbackQueryHandler(compensation_start, pattern=rf"^{PREFIX}:\d+:pay$")],
             states={
                 AMOUNT: [MessageHandler(TEXT, got_amount)],
-                PAYER: [CallbackQueryHandler(got_payer, pattern=r"^dmg:payer:\d+$")],
+                PAYER: [CallbackQueryHandler(got_payer, pattern=rf"^{PREFIX}:payer:\d+$")],
             },
         ),
-        CallbackQueryHandler(no_compensation, pattern=r"^dmg:\d+:none$"),
-        CallbackQueryHandler(resend_card, pattern=r"^dmg:\d+:card$"),
+        CallbackQueryHandler(no_compensation, pattern=rf"^{PREFIX}:\d+:none$"),
+        CallbackQueryHandler(resend_card, pattern=rf"^{PREFIX}:\d+:card$"),
     ]

@@ -10,14 +10,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.messenger import Rendered
+from bot.services import Services
 from handlers.chat.labels import status_name
 from handlers.chat.ui import button, keyboard, local_time
 from models.attachment import Attachment, attachments_of
 from models.card import CardKind
-from models.checklist import (
-    LiftWatch,
-    WatchStatus,
-)
+from models.checklist import Box
+from models.db import id_of
 from models.extra_item import (
     ConsentMethod,
     Decision,
@@ -25,6 +24,10 @@ from models.extra_item import (
 )
 from models.fault_report import FaultReport
 from models.job_clock import ClockState, clock_state
+from models.lifting import (
+    LiftWatch,
+    WatchStatus,
+)
 from models.staff import Staff
 from models.visit_flow import DELIVERABLE
 from models.work_order import (
@@ -34,7 +37,17 @@ from models.work_order import (
     OrderStatus,
     WorkOrder,
     get_order,
+    items_of,
 )
+
+# The callback data of the buttons these cards draw, one prefix per family; the
+# handlers that answer them match on the same constants.
+CLOCK_PREFIX = "clk"  # the job clock: clk:<item id>:start|pause
+EXTRA_PREFIX = "xtr"  # an extra item decided: xtr:<request id>:…
+FAULT_PREFIX = "flt"  # a fault report acknowledged: flt:<report id>:ack
+ITEM_PREFIX = "itm"  # an item marked done: itm:<item id>:done
+ORDER_PREFIX = "ord"  # the order card's buttons: ord:<order id>:<action>
+WATCH_PREFIX = "lfw"  # the lifting watcher: lfw:<watch id>:ok|take
 
 ITEM_MARK = {
     ItemStatus.open: "⬜",
@@ -71,7 +84,7 @@ def technician_card(
                   _("Check the plate on the vehicle before any work: tap the button and type "
                     "it.")]
         return "\n".join(lines), keyboard([button(_("🔎 Confirm plate"),
-                                                  f"ord:{order.id}:plate")])
+                                                  f"{ORDER_PREFIX}:{order.id}:plate")])
     lines.insert(1, _("Plate: {plate}").format(plate=order.plate))
     if status is OrderStatus.locked:
         lines += [_("Status: {status}").format(status=status_name(_, status)), "",
@@ -86,21 +99,21 @@ def technician_card(
     if status is not OrderStatus.in_progress:
         return "\n".join(lines), None
     if order.checklist_done_at is None:  # N1–N7 come before any work on the items
-        rows = [[button(_("📋 Pre-work checklist"), f"ord:{order.id}:list")]]
+        rows = [[button(_("📋 Pre-work checklist"), f"{ORDER_PREFIX}:{order.id}:list")]]
     else:
         rows = [[clock_button(_, item),
                  button(_("✅ Done: {position}. {item}").format(
                      position=item.position, item=item.description[:24]),
-                     f"itm:{item.id}:done")]
+                     f"{ITEM_PREFIX}:{item.id}:done")]
                 for item in items if item.status == ItemStatus.open]
     rows += [
-        [button(_("⚠️ Items don't match the fault"), f"ord:{order.id}:flag")],
-        [button(_("🔧 Report unlisted fault"), f"ord:{order.id}:fault")],
-        [button(_("➕ Request extra item"), f"ord:{order.id}:extra")],
-        [button(_("🔩 Request part"), f"ord:{order.id}:part")],
-        [button(_("➡️ Hand on to the next process"), f"ord:{order.id}:next")],
-        [button(_("🏁 Self-check and hand over"), f"ord:{order.id}:check"),
-         button(_("🔄 Refresh"), f"ord:{order.id}:view")],
+        [button(_("⚠️ Items don't match the fault"), f"{ORDER_PREFIX}:{order.id}:flag")],
+        [button(_("🔧 Report unlisted fault"), f"{ORDER_PREFIX}:{order.id}:fault")],
+        [button(_("➕ Request extra item"), f"{ORDER_PREFIX}:{order.id}:extra")],
+        [button(_("🔩 Request part"), f"{ORDER_PREFIX}:{order.id}:part")],
+        [button(_("➡️ Hand on to the next process"), f"{ORDER_PREFIX}:{order.id}:next")],
+        [button(_("🏁 Self-check and hand over"), f"{ORDER_PREFIX}:{order.id}:check"),
+         button(_("🔄 Refresh"), f"{ORDER_PREFIX}:{order.id}:view")],
     ]
     return "\n".join(lines), keyboard(*rows)
 
@@ -127,12 +140,12 @@ def clock_button(_: Translator, item: OrderItem) -> InlineKeyboardButton:
     state = clock_state(item)
     if state is ClockState.running:
         return button(_("⏸ Pause {position}.").format(position=item.position),
-                      f"clk:{item.id}:pause")
+                      f"{CLOCK_PREFIX}:{item.id}:pause")
     if state is ClockState.paused:
         return button(_("▶️ Resume {position}.").format(position=item.position),
-                      f"clk:{item.id}:start")
+                      f"{CLOCK_PREFIX}:{item.id}:start")
     return button(_("▶️ Start {position}.").format(position=item.position),
-                  f"clk:{item.id}:start")
+                  f"{CLOCK_PREFIX}:{item.id}:start")
 
 
 def advisor_card(
@@ -151,9 +164,11 @@ def advisor_card(
     ]
     markup = None
     if order.status == OrderStatus.locked:
-        markup = keyboard([button(_("🔓 Clear the plate lock"), f"ord:{order.id}:unlock")])
+        markup = keyboard([button(_("🔓 Clear the plate lock"),
+                                  f"{ORDER_PREFIX}:{order.id}:unlock")])
     elif order.status in DELIVERABLE:  # after_sales.delivery asks to confirm, then delivers
-        markup = keyboard([button(_("🚗 Delivered to the customer"), f"ord:{order.id}:deliver")])
+        markup = keyboard([button(_("🚗 Delivered to the customer"),
+                                  f"{ORDER_PREFIX}:{order.id}:deliver")])
     return "\n".join(lines), markup
 
 
@@ -173,7 +188,7 @@ async def fault_facts(session: AsyncSession, report: FaultReport) -> FaultFacts:
     technician = await session.get(Staff, report.reported_by)
     acknowledged_by = (await session.get(Staff, report.acknowledged_by)
                        if report.acknowledged_by is not None else None)
-    photos = await attachments_of(session, CardKind.fault_report, report.id)  # type: ignore[arg-type]
+    photos = await attachments_of(session, CardKind.fault_report, id_of(report))
     return FaultFacts(report, order, technician, photos, acknowledged_by)
 
 
@@ -203,16 +218,18 @@ def fault_card(_: Translator, facts: FaultFacts, *, overdue_minutes: int | None 
             "⏰ Not acknowledged for {count} minute; sent to every advisor on duty.",
             "⏰ Not acknowledged for {count} minutes; sent to every advisor on duty.",
             overdue_minutes).format(count=overdue_minutes))
-    return "\n".join(lines), keyboard([button(_("👌 Acknowledge"), f"flt:{report.id}:ack")])
+    return "\n".join(lines), keyboard([button(_("👌 Acknowledge"),
+                                              f"{FAULT_PREFIX}:{report.id}:ack")])
 
 
 def consent_name(_: Translator, method: str | None) -> str:
-    return {
+    names: dict[str, str] = {
         ConsentMethod.phone: _("phone"),
         ConsentMethod.in_person: _("in person"),
         ConsentMethod.wechat: _("WeChat"),
         ConsentMethod.other: _("other"),
-    }.get(method or "", method or "—")
+    }
+    return names.get(method or "", method or "—")
 
 
 def extra_item_card(
@@ -237,8 +254,8 @@ def extra_item_card(
     status = Decision(request.status)
     if status is Decision.pending:
         return "\n".join(lines), keyboard(
-            [button(_("✅ Approve"), f"xtr:{request.id}:ok"),
-             button(_("❌ Reject"), f"xtr:{request.id}:no")])
+            [button(_("✅ Approve"), f"{EXTRA_PREFIX}:{request.id}:ok"),
+             button(_("❌ Reject"), f"{EXTRA_PREFIX}:{request.id}:no")])
     name = decided_by.name if decided_by else "?"
     if status is Decision.approved:
         consent = consent_name(_, request.consent_method)
@@ -250,6 +267,20 @@ def extra_item_card(
         lines += ["", _("❌ Rejected by {name} at {at}: {reason}").format(
             name=name, at=local_time(_, request.decided_at), reason=request.reject_reason)]
     return "\n".join(lines), None
+
+
+def box_name(_: Translator, box: Box) -> str:
+    """A box of the pre-work checklist, as the checklist message and its refusals name it."""
+    return {
+        Box.ppe: _("Protective equipment worn correctly"),
+        Box.cover: _("Protection cover fitted; stay out of the car"),
+        Box.seat_cover: _("Seat cover fitted"),
+        Box.floor_mat: _("Floor mat fitted"),
+        Box.wheel_cover: _("Steering-wheel cover fitted"),
+        Box.stands: _("Lift and stands firm, not overloaded"),
+        Box.drip_pans: _("Drip pans in place"),
+        Box.trays: _("Trays ready for removed assemblies"),
+    }[box]
 
 
 @dataclass(frozen=True)
@@ -300,6 +331,19 @@ def watch_card(_: Translator, facts: WatchFacts, *, overdue_minutes: int | None 
         return "\n".join(lines), None
     if overdue_minutes is not None:
         return "\n".join(lines), keyboard([button(_("👀 I'll watch it"),
-                                                  f"lfw:{watch.id}:take")])
+                                                  f"{WATCH_PREFIX}:{watch.id}:take")])
     lines.append(_("Go to the vehicle, then confirm."))
-    return "\n".join(lines), keyboard([button(_("👀 I am watching"), f"lfw:{watch.id}:ok")])
+    return "\n".join(lines), keyboard([button(_("👀 I am watching"),
+                                              f"{WATCH_PREFIX}:{watch.id}:ok")])
+
+
+async def send_technician_card(
+    services: Services, session: AsyncSession, order: WorkOrder
+) -> None:
+    """Push the current card to the order's technician wherever they are bound."""
+    items = await items_of(session, id_of(order))
+    technician = await session.get(Staff, order.technician_id)
+    if technician is not None:
+        await services.messenger.send(
+            session, technician, lambda _: technician_card(_, order, items)
+        )

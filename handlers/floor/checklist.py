@@ -24,10 +24,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import Rendered
-from handlers.chat.refusals import add_refusals, refuse
+from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from handlers.floor import lifting
-from handlers.floor.cards import technician_card
+from handlers.floor.cards import ORDER_PREFIX, box_name, technician_card
 from models.checklist import (
     RULE,
     Box,
@@ -41,8 +41,11 @@ from models.checklist import (
     state_of,
     view,
 )
+from models.db import id_of
 from models.rules import Refused
 from models.work_order import WorkOrder, items_of
+
+PREFIX = "ckl"  # the callback data of this module's buttons: ckl:…
 
 
 def job_type_name(_: Translator, job_type: JobType) -> str:
@@ -55,34 +58,8 @@ def job_type_name(_: Translator, job_type: JobType) -> str:
     }[job_type]
 
 
-def box_name(_: Translator, box: Box) -> str:
-    return {
-        Box.ppe: _("Protective equipment worn correctly"),
-        Box.cover: _("Protection cover fitted; stay out of the car"),
-        Box.seat_cover: _("Seat cover fitted"),
-        Box.floor_mat: _("Floor mat fitted"),
-        Box.wheel_cover: _("Steering-wheel cover fitted"),
-        Box.stands: _("Lift and stands firm, not overloaded"),
-        Box.drip_pans: _("Drip pans in place"),
-        Box.trays: _("Trays ready for removed assemblies"),
-    }[box]
-
-
-add_refusals({
-    "checklist_open": lambda _, p: _(
-        "Order {number}: tick the pre-work checklist first (send /checklist to see it). "
-        "Nothing was changed.").format(**p),
-    "checklist_no_type": lambda _, p: _("Choose at least one kind of job first."),
-    "checklist_missing": lambda _, p: _("Still to tick: {boxes}.").format(
-        boxes="; ".join(box_name(_, Box(b)) for b in p["boxes"])),
-    "checklist_already_done": lambda _, p: _(
-        "The pre-work checklist of {number} is already complete.").format(**p),
-    "checklist_box_not_needed": lambda _, p: _(
-        "That box is not part of this checklist now; nothing was changed."),
-})
-
-TYPE_DATA = r"^ckl:\d+:t:(" + "|".join(t.value for t in JobType) + r"):[01]$"
-BOX_DATA = r"^ckl:\d+:b:(" + "|".join(b.value for b in Box) + r"):[01]$"
+TYPE_DATA = rf"^{PREFIX}:\d+:t:(" + "|".join(t.value for t in JobType) + r"):[01]$"
+BOX_DATA = rf"^{PREFIX}:\d+:b:(" + "|".join(b.value for b in Box) + r"):[01]$"
 
 
 def checklist_message(_: Translator, state: ChecklistState) -> Rendered:
@@ -102,18 +79,18 @@ def checklist_message(_: Translator, state: ChecklistState) -> Rendered:
     if checklist.types_chosen_at is None:
         lines.append(_("What kind of job is this? Tap every kind that applies, then “Next”."))
         rows = [[button(("☑ " if t in checklist.types else "☐ ") + job_type_name(_, t),
-                        f"ckl:{order_id}:t:{t.value}:{0 if t in checklist.types else 1}")]
+                        f"{PREFIX}:{order_id}:t:{t.value}:{0 if t in checklist.types else 1}")]
                 for t in JobType]
-        rows.append([button(_("➡️ Next"), f"ckl:{order_id}:next")])
+        rows.append([button(_("➡️ Next"), f"{PREFIX}:{order_id}:next")])
         return "\n".join(lines), keyboard(*rows)
     lines.append(_("Job: {kinds}").format(kinds=kinds))
     lines.append(_("Tick each box when it is done, then “Start work”."))
     rows = [[button(("☑ " if box in state.ticks else "☐ ") + f"{RULE[box]} "
                     + box_name(_, box),
-                    f"ckl:{order_id}:b:{box.value}:{0 if box in state.ticks else 1}")]
+                    f"{PREFIX}:{order_id}:b:{box.value}:{0 if box in state.ticks else 1}")]
             for box in state.required]
-    rows.append([button(_("✅ Start work"), f"ckl:{order_id}:go"),
-                 button(_("⬅️ Job types"), f"ckl:{order_id}:back")])
+    rows.append([button(_("✅ Start work"), f"{PREFIX}:{order_id}:go"),
+                 button(_("⬅️ Job types"), f"{PREFIX}:{order_id}:back")])
     return "\n".join(lines), keyboard(*rows)
 
 
@@ -203,7 +180,7 @@ async def start_work(update: Update, context: WorkshopContext) -> None:
     if state is None:
         return
     async with context.services.db.session() as session:
-        items = await items_of(session, state.order.id)  # type: ignore[arg-type]
+        items = await items_of(session, id_of(state.order))
     await reply(update, *technician_card(context._, state.order, items))
     if JobType.lift in state.checklist.types:
         await lifting.ask_watcher(update, context, state.order)
@@ -236,10 +213,10 @@ async def show_one(update: Update, context: WorkshopContext) -> None:
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
     return [
         CallbackQueryHandler(toggle_type, pattern=TYPE_DATA),
-        CallbackQueryHandler(types_chosen, pattern=r"^ckl:\d+:next$"),
-        CallbackQueryHandler(back_to_types, pattern=r"^ckl:\d+:back$"),
+        CallbackQueryHandler(types_chosen, pattern=rf"^{PREFIX}:\d+:next$"),
+        CallbackQueryHandler(back_to_types, pattern=rf"^{PREFIX}:\d+:back$"),
         CallbackQueryHandler(toggle_box, pattern=BOX_DATA),
-        CallbackQueryHandler(start_work, pattern=r"^ckl:\d+:go$"),
-        CallbackQueryHandler(show_one, pattern=r"^ord:\d+:list$"),
+        CallbackQueryHandler(start_work, pattern=rf"^{PREFIX}:\d+:go$"),
+        CallbackQueryHandler(show_one, pattern=rf"^{ORDER_PREFIX}:\d+:list$"),
         CommandHandler("checklist", list_open),
     ]

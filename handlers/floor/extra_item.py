@@ -11,13 +11,14 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
+from bot.refusals import refusal
 from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo, read_text
-from handlers.chat.refusals import refusal
+from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import answer_tap, button, keyboard, reply
-from handlers.floor.cards import extra_item_card, technician_card
-from handlers.floor.step import open_floor_step
+from handlers.floor.cards import ORDER_PREFIX, extra_item_card, technician_card
 from models.attachment import attachments_of
 from models.card import CardKind
+from models.db import id_of
 from models.extra_item import (
     parse_estimate,
     request_extra_item,
@@ -28,6 +29,8 @@ from models.work_order import (
     OrderStatus,
     items_of,
 )
+
+PREFIX = "xi"  # the callback data of this module's buttons: xi:…
 
 DESCRIPTION, REASON, PHOTOS, ESTIMATE = range(4)
 DRAFT = "extra_item"
@@ -69,7 +72,7 @@ async def got_reason(update: Update, context: WorkshopContext) -> int:
     _ = context._
     await reply(update, _("Send photos of it if you can, then tap Continue. No photos? Tap "
                           "Skip."),
-                keyboard([button(_("Skip"), "xi:photos:done")]))
+                keyboard([button(_("Skip"), f"{PREFIX}:photos:done")]))
     return PHOTOS
 
 
@@ -78,7 +81,7 @@ async def got_photo(update: Update, context: WorkshopContext) -> int:
     _ = context._
     message = update.message
     assert message is not None and message.photo
-    go_on = keyboard([button(_("➡️ Continue"), "xi:photos:done")])
+    go_on = keyboard([button(_("➡️ Continue"), f"{PREFIX}:photos:done")])
     count = keep_photo(context, DRAFT, message, MAX_PHOTOS)
     if not count:
         await reply(update, _("That is enough photos. Tap Continue."), go_on)
@@ -94,7 +97,7 @@ async def photos_done(update: Update, context: WorkshopContext) -> int:
     await answer_tap(update)
     await reply(update, _("Estimated cost in yuan: parts, then labour (e.g. “300 150”; one "
                           "amount is parts only). Don't know? Tap Skip."),
-                keyboard([button(_("Skip"), "xi:estimate:skip")]))
+                keyboard([button(_("Skip"), f"{PREFIX}:estimate:skip")]))
     return ESTIMATE
 
 
@@ -140,13 +143,13 @@ async def submit(
         advisor = await session.get(Staff, order.advisor_id)
         technician = context.me
         if advisor is not None:
-            photos = await attachments_of(session, CardKind.extra_item, request.id)  # type: ignore[arg-type]
+            photos = await attachments_of(session, CardKind.extra_item, id_of(request))
             await messenger.send(
                 session, advisor, lambda t: extra_item_card(t, order, request, technician),
-                card=(CardKind.extra_item, request.id), photos=photos, now=now,  # type: ignore[arg-type]
+                card=(CardKind.extra_item, id_of(request)), photos=photos, now=now,
             )
             await session.commit()  # the card's copies, so the decision can edit them
-        items = await items_of(session, order.id)  # type: ignore[arg-type]
+        items = await items_of(session, id_of(order))
     drop_draft(context, DRAFT)
     await reply(update, _("⏳ “{item}” was sent to the advisor and waits for approval. Do not "
                           "start on it until it is approved.").format(item=request.description))
@@ -159,17 +162,17 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "extra_item",
             draft_key=DRAFT,
-            entry_points=[CallbackQueryHandler(start, pattern=r"^ord:\d+:extra$")],
+            entry_points=[CallbackQueryHandler(start, pattern=rf"^{ORDER_PREFIX}:\d+:extra$")],
             states={
                 DESCRIPTION: [MessageHandler(TEXT, got_description)],
                 REASON: [MessageHandler(TEXT, got_reason)],
                 PHOTOS: [
                     MessageHandler(filters.PHOTO, got_photo),
-                    CallbackQueryHandler(photos_done, pattern=r"^xi:photos:done$"),
+                    CallbackQueryHandler(photos_done, pattern=rf"^{PREFIX}:photos:done$"),
                 ],
                 ESTIMATE: [
                     MessageHandler(TEXT, got_estimate),
-                    CallbackQueryHandler(skip_estimate, pattern=r"^xi:estimate:skip$"),
+                    CallbackQueryHandler(skip_estimate, pattern=rf"^{PREFIX}:estimate:skip$"),
                 ],
             },
         )

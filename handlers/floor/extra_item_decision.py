@@ -12,6 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import (
     END,
     conversation,
@@ -21,11 +22,10 @@ from handlers.chat.conversation import (
     stale_button,
     wrong_input,
 )
-from handlers.chat.refusals import refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.floor.cards import consent_name, extra_item_card
-from handlers.floor.orders import send_technician_card
+from handlers.floor.cards import EXTRA_PREFIX, consent_name, extra_item_card, send_technician_card
 from models.card import CardKind
+from models.db import id_of
 from models.extra_item import (
     ConsentMethod,
     Decision,
@@ -41,7 +41,7 @@ CONSENT, CONSENT_NOTE, REASON = range(3)
 DRAFT = "extra_decision"
 TEXT = filters.TEXT & ~filters.COMMAND
 MAX_NOTE = 1000
-CONSENT_DATA = r"^xtr:\d+:c:(phone|in_person|wechat|other)$"
+CONSENT_DATA = rf"^{EXTRA_PREFIX}:\d+:c:(phone|in_person|wechat|other)$"
 
 
 async def start(update: Update, context: WorkshopContext) -> int:
@@ -69,12 +69,14 @@ async def start(update: Update, context: WorkshopContext) -> int:
         _("{number}: approve “{item}”. How did the customer consent?").format(
             number=order.number, item=request.description),
         keyboard(
-            [button("📞 " + consent_name(_, ConsentMethod.phone), f"xtr:{request_id}:c:phone"),
+            [button("📞 " + consent_name(_, ConsentMethod.phone),
+                    f"{EXTRA_PREFIX}:{request_id}:c:phone"),
              button("🤝 " + consent_name(_, ConsentMethod.in_person),
-                    f"xtr:{request_id}:c:in_person")],
+                    f"{EXTRA_PREFIX}:{request_id}:c:in_person")],
             [button("💬 " + consent_name(_, ConsentMethod.wechat),
-                    f"xtr:{request_id}:c:wechat"),
-             button("✏️ " + consent_name(_, ConsentMethod.other), f"xtr:{request_id}:c:other")],
+                    f"{EXTRA_PREFIX}:{request_id}:c:wechat"),
+             button("✏️ " + consent_name(_, ConsentMethod.other),
+                    f"{EXTRA_PREFIX}:{request_id}:c:other")],
         ),
     )
     return CONSENT
@@ -136,13 +138,13 @@ async def record(update: Update, context: WorkshopContext, **choice: Any) -> int
         await session.commit()
         technician = await session.get(Staff, request.requested_by)
         await messenger.update_cards(
-            session, CardKind.extra_item, request.id,  # type: ignore[arg-type]
+            session, CardKind.extra_item, id_of(request),
             lambda t: extra_item_card(t, order, request, technician, advisor))
         if technician is not None:
             await messenger.send(
                 session, technician, lambda t: (decision_for_technician(t, order, request,
                                                                         advisor), None))
-        await send_technician_card(context, session, order)
+        await send_technician_card(context.services, session, order)
     drop_draft(context, DRAFT)
     if request.status == Decision.approved:
         text = _("✅ Approved: “{item}” on {number} (consent: {consent}). The technician has "
@@ -186,7 +188,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "extra_decision",
             draft_key=DRAFT,
-            entry_points=[CallbackQueryHandler(start, pattern=r"^xtr:\d+:(ok|no)$")],
+            entry_points=[CallbackQueryHandler(start, pattern=rf"^{EXTRA_PREFIX}:\d+:(ok|no)$")],
             states={
                 CONSENT: [CallbackQueryHandler(got_consent, pattern=CONSENT_DATA)],
                 CONSENT_NOTE: [MessageHandler(TEXT, got_consent_note)],

@@ -19,12 +19,13 @@ from telegram.ext import (
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo, read_text
-from handlers.chat.refusals import refusal, refuse
+from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.floor.cards import fault_card, fault_facts
-from handlers.floor.step import open_floor_step
+from handlers.floor.cards import FAULT_PREFIX, ORDER_PREFIX, fault_card, fault_facts
 from models.card import CardKind
+from models.db import id_of
 from models.fault_report import MAX_PHOTOS, acknowledge, report_fault
 from models.rules import Refused
 from models.staff import Staff
@@ -131,7 +132,7 @@ async def send_report(update: Update, context: WorkshopContext) -> int:
         if advisor is not None:
             delivered = await messenger.send(
                 session, advisor, lambda t: fault_card(t, facts),
-                card=(CardKind.fault_report, report.id),  # type: ignore[arg-type]
+                card=(CardKind.fault_report, id_of(report)),
                 photos=facts.photos, now=now,
             )
             await session.commit()  # where the card went, so the acknowledgement can edit it
@@ -156,7 +157,7 @@ async def send_report(update: Update, context: WorkshopContext) -> int:
 
 
 def done_button(_: Translator, order_id: int) -> InlineKeyboardMarkup:
-    return keyboard([button(_("✅ Done — send"), f"ord:{order_id}:fault:send")])
+    return keyboard([button(_("✅ Done — send"), f"{ORDER_PREFIX}:{order_id}:fault:send")])
 
 
 # --- the card on the advisors' side ----------------------------------------------------------
@@ -197,7 +198,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "fault_report",
             draft_key=DRAFT,
-            entry_points=[CallbackQueryHandler(start, pattern=r"^ord:\d+:fault$")],
+            entry_points=[CallbackQueryHandler(start, pattern=rf"^{ORDER_PREFIX}:\d+:fault$")],
             states={
                 DESCRIBING: [
                     MessageHandler(filters.TEXT & ~filters.COMMAND, got_description),
@@ -205,11 +206,11 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
                 ],
                 PHOTOS: [
                     MessageHandler(filters.PHOTO, got_photo),
-                    CallbackQueryHandler(send_report, pattern=r"^ord:\d+:fault:send$"),
+                    CallbackQueryHandler(send_report, pattern=rf"^{ORDER_PREFIX}:\d+:fault:send$"),
                     CommandHandler("done", send_report),
                     MessageHandler(filters.TEXT & ~filters.COMMAND, text_instead_of_photo),
                 ],
             },
         ),
-        CallbackQueryHandler(acknowledged, pattern=r"^flt:\d+:ack$"),
+        CallbackQueryHandler(acknowledged, pattern=rf"^{FAULT_PREFIX}:\d+:ack$"),
     ]

@@ -6,10 +6,11 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
+from bot.refusals import refusal
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text
-from handlers.chat.refusals import refusal
+from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import reply
-from handlers.floor.step import open_floor_step
+from handlers.floor.cards import ORDER_PREFIX
 from models.order_note import flag_items_mismatch
 from models.rules import Refused
 from models.staff import Staff
@@ -71,7 +72,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "items_mismatch",
             draft_key=DRAFT,
-            entry_points=[CallbackQueryHandler(start, pattern=r"^ord:\d+:flag$")],
+            entry_points=[CallbackQueryHandler(start, pattern=rf"^{ORDER_PREFIX}:\d+:flag$")],
             states={NOTE: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_note)]},
         )
     ]

@@ -1,4 +1,4 @@
-"""The job clock on the technician's order card: ▶️ start, ⏸ pause, ▶️ resume per open item
+"""The job clock (W3) on the technician's order card: ▶️ start, ⏸ pause, ▶️ resume per open item
 (finishing is the item's ✅ done, in :mod:`handlers.floor.orders`). One tap, then the card is
 redrawn with the clock's state; a double tap is told the clock already runs (or is already
 paused)."""
@@ -9,18 +9,13 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import WorkshopContext
-from handlers.chat.refusals import add_refusals, refuse
+from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, callback_int, reply
-from handlers.floor.cards import technician_card
+from handlers.floor.cards import CLOCK_PREFIX, technician_card
+from models.db import id_of
 from models.job_clock import pause, start
 from models.rules import Refused
 from models.work_order import items_of
-
-add_refusals({
-    "clock_running": lambda _, p: _("The clock on “{item}” is already running (since "
-                                    "{since}).").format(item=p["item"], since=_.time(p["since"])),
-    "clock_not_running": lambda _, p: _("The clock on “{item}” is not running.").format(**p),
-})
 
 
 async def clock_tap(update: Update, context: WorkshopContext) -> None:
@@ -40,7 +35,7 @@ async def clock_tap(update: Update, context: WorkshopContext) -> None:
             await refuse(update, context, refused)
             return
         await session.commit()
-        items = await items_of(session, order.id)  # type: ignore[arg-type]
+        items = await items_of(session, id_of(order))
     if starting:
         told = _("⏱ Clock running on {position}. {item}.")
     else:
@@ -59,4 +54,4 @@ async def _redraw(update: Update, text: str, markup: InlineKeyboardMarkup | None
 
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, None]]:
-    return [CallbackQueryHandler(clock_tap, pattern=r"^clk:\d+:(start|pause)$")]
+    return [CallbackQueryHandler(clock_tap, pattern=rf"^{CLOCK_PREFIX}:\d+:(start|pause)$")]

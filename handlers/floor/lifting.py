@@ -10,18 +10,19 @@ the watch over from that card. The first confirmation wins; a second tap learns 
 
 from __future__ import annotations
 
+from functools import partial
+
 from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import WorkshopContext
-from bot.i18n import Translator
-from handlers.chat.refusals import add_refusals, refuse
+from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.floor.cards import watch_card, watch_facts
+from handlers.floor.cards import WATCH_PREFIX, watch_card, watch_facts
 from models.card import CardKind
-from models.checklist import (
-    WatchStatus,
+from models.db import id_of
+from models.lifting import (
     confirm_watch,
     lift_order,
     request_watch,
@@ -30,30 +31,7 @@ from models.checklist import (
 from models.rules import Refused
 from models.work_order import WorkOrder
 
-
-def _already(_: Translator, p: dict[str, object]) -> str:
-    if p["status"] == WatchStatus.confirmed:
-        return _("{name} already confirmed watching this lift at {at}.").format(
-            name=p["name"], at=_.time(p["at"]))  # type: ignore[arg-type]
-    return _("This request was withdrawn by {name} at {at}; nothing was changed.").format(
-        name=p["name"], at=_.time(p["at"]))  # type: ignore[arg-type]
-
-
-add_refusals({
-    "lifting_missing": lambda _, p: _("That lift request no longer exists."),
-    "lifting_not_in_checklist": lambda _, p: _(
-        "The pre-work checklist of {number} does not include a lift or stands; nothing was "
-        "changed.").format(**p),
-    "lifting_bad_watcher": lambda _, p: _(
-        "{name} cannot watch this lift now (not on shift, or not on the floor). Choose "
-        "someone else.").format(**p),
-    "lifting_not_watcher": lambda _, p: _(
-        "Only the person named as the watcher can confirm; nothing was changed."),
-    "lifting_not_leader": lambda _, p: _(
-        "Only team leaders can take a watch over; nothing was changed."),
-    "lifting_already": _already,
-})
-
+PREFIX = "lft"  # the callback data of this module's buttons: lft:…
 
 # --- the technician names a watcher --------------------------------------------------------
 
@@ -67,9 +45,9 @@ async def ask_watcher(update: Update, context: WorkshopContext, order: WorkOrder
         await reply(update, _("{number} uses a lift, but nobody else is on shift to watch it "
                               "(N5). Do not lift alone: ask your team leader, then tap "
                               "Refresh.").format(number=order.number),
-                    keyboard([button(_("🔄 Refresh"), f"lft:{order.id}:ask")]))
+                    keyboard([button(_("🔄 Refresh"), f"{PREFIX}:{order.id}:ask")]))
         return
-    buttons = [button(p.name, f"lft:{order.id}:w:{p.id}") for p in people]
+    buttons = [button(p.name, f"{PREFIX}:{order.id}:w:{p.id}") for p in people]
     await reply(update, _("{number} uses a lift. Who watches it (N5)? They confirm in chat "
                           "before you raise the vehicle.").format(number=order.number),
                 keyboard(*[buttons[i : i + 2] for i in range(0, len(buttons), 2)]))
@@ -105,14 +83,14 @@ async def name_watcher(update: Update, context: WorkshopContext) -> None:
         await session.commit()
         for old in withdrawn:
             facts = await watch_facts(session, old)
-            await messenger.update_cards(session, CardKind.lift_watch, old.id,  # type: ignore[arg-type]
-                                         lambda t, facts=facts: watch_card(t, facts))
+            await messenger.update_cards(session, CardKind.lift_watch, id_of(old),
+                                         partial(watch_card, facts=facts))
         facts = await watch_facts(session, watch)
         delivered = 0
         if facts.watcher is not None:
             delivered = await messenger.send(session, facts.watcher,
                                              lambda t: watch_card(t, facts),
-                                             card=(CardKind.lift_watch, watch.id), now=now)  # type: ignore[arg-type]
+                                             card=(CardKind.lift_watch, id_of(watch)), now=now)
             await session.commit()
     name = facts.watcher.name if facts.watcher else "?"
     minutes = context.services.settings.lift_watch_minutes
@@ -134,7 +112,7 @@ async def name_watcher(update: Update, context: WorkshopContext) -> None:
     query = update.callback_query
     assert query is not None
     text = text.format(name=name, number=order.number, count=minutes)
-    markup = keyboard([button(_("👥 Name someone else"), f"lft:{order_id}:ask")])
+    markup = keyboard([button(_("👥 Name someone else"), f"{PREFIX}:{order_id}:ask")])
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest:
@@ -178,7 +156,7 @@ async def confirmed(update: Update, context: WorkshopContext) -> None:
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
     return [
-        CallbackQueryHandler(ask_again, pattern=r"^lft:\d+:ask$"),
-        CallbackQueryHandler(name_watcher, pattern=r"^lft:\d+:w:\d+$"),
-        CallbackQueryHandler(confirmed, pattern=r"^lfw:\d+:(ok|take)$"),
+        CallbackQueryHandler(ask_again, pattern=rf"^{PREFIX}:\d+:ask$"),
+        CallbackQueryHandler(name_watcher, pattern=rf"^{PREFIX}:\d+:w:\d+$"),
+        CallbackQueryHandler(confirmed, pattern=rf"^{WATCH_PREFIX}:\d+:(ok|take)$"),
     ]

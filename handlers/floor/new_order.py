@@ -10,16 +10,18 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
+from bot.refusals import refusal
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text
-from handlers.chat.refusals import refusal
 from handlers.chat.ui import answer_tap, button, keyboard, reply
-from handlers.floor.cards import advisor_card
-from handlers.floor.orders import send_technician_card
+from handlers.floor.cards import advisor_card, send_technician_card
 from models import plate
 from models.customer import normalize_phone
+from models.db import id_of
 from models.rules import Refused
 from models.staff import Role, Staff, active_with_role
 from models.work_order import MAX_ITEM_LENGTH, MAX_ITEMS, items_of, open_order, parse_items
+
+PREFIX = "no"  # the callback data of this module's buttons: no:…
 
 PLATE, PLATE_CONFIRM, CUSTOMER, PHONE, MODEL, COMPLAINT, ITEMS, TECHNICIAN = range(8)
 DRAFT = "new_order"
@@ -54,8 +56,8 @@ async def got_plate(update: Update, context: WorkshopContext) -> int:
     await reply(
         update,
         _("“{plate}” is not a mainland plate format. Use it anyway?").format(plate=typed),
-        keyboard([button(_("Yes, use {plate}").format(plate=typed), "no:plate:yes"),
-                  button(_("No, type again"), "no:plate:no")]),
+        keyboard([button(_("Yes, use {plate}").format(plate=typed), f"{PREFIX}:plate:yes"),
+                  button(_("No, type again"), f"{PREFIX}:plate:no")]),
     )
     return PLATE_CONFIRM
 
@@ -152,9 +154,9 @@ async def ask_technician(update: Update, context: WorkshopContext) -> None:
     if not technicians:
         await reply(update, _("There is no active technician to assign. Add one, then tap "
                               "Refresh. Your order is kept."),
-                    keyboard([button(_("🔄 Refresh"), "no:tech:refresh")]))
+                    keyboard([button(_("🔄 Refresh"), f"{PREFIX}:tech:refresh")]))
         return
-    buttons = [button(t.name, f"no:tech:{t.id}") for t in technicians]
+    buttons = [button(t.name, f"{PREFIX}:tech:{t.id}") for t in technicians]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     await reply(update, _("Assign to which technician?"), keyboard(*rows))
 
@@ -195,8 +197,8 @@ async def got_technician(update: Update, context: WorkshopContext) -> int:
             await ask_technician(update, context)
             return TECHNICIAN
         await session.commit()
-        await send_technician_card(context, session, order)
-        items = await items_of(session, order.id)  # type: ignore[arg-type]
+        await send_technician_card(context.services, session, order)
+        items = await items_of(session, id_of(order))
     drop_draft(context, DRAFT)
     await answer_tap(update)
     text, markup = advisor_card(_, order, items, technician)
@@ -217,14 +219,14 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             states={
                 PLATE: [MessageHandler(TEXT, got_plate)],
                 PLATE_CONFIRM: [CallbackQueryHandler(confirm_plate,
-                                                     pattern=r"^no:plate:(yes|no)$")],
+                                                     pattern=rf"^{PREFIX}:plate:(yes|no)$")],
                 CUSTOMER: [MessageHandler(TEXT, got_customer)],
                 PHONE: [MessageHandler(TEXT, got_phone)],
                 MODEL: [MessageHandler(TEXT, got_model)],
                 COMPLAINT: [MessageHandler(TEXT, got_complaint)],
                 ITEMS: [MessageHandler(TEXT, got_items)],
                 TECHNICIAN: [CallbackQueryHandler(got_technician,
-                                                  pattern=r"^no:tech:(\d+|refresh)$")],
+                                                  pattern=rf"^{PREFIX}:tech:(\d+|refresh)$")],
             },
         )
     ]

@@ -1,41 +1,34 @@
-"""Order cards and the one-tap actions on them: /orders, item done (W3), clearing a plate lock.
-The card is what a technician keeps coming back to; its job-clock buttons are handled in
-:mod:`handlers.floor.job_clock`, its self-check and next-process buttons in
+"""Order cards and the one-tap actions on them (W3; the parts button of W6): /orders, item done,
+clearing a plate lock. The card is what a technician keeps coming back to; its job-clock buttons
+are handled in :mod:`handlers.floor.job_clock`, its self-check and next-process buttons in
 :mod:`handlers.qc.self_check` and :mod:`handlers.qc.next_process`."""
 
 from __future__ import annotations
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import WorkshopContext
-from handlers.chat.refusals import refuse
+from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, callback_int, reply
-from handlers.floor.cards import advisor_card, technician_card
+from handlers.floor.cards import (
+    ITEM_PREFIX,
+    ORDER_PREFIX,
+    advisor_card,
+    send_technician_card,
+    technician_card,
+)
+from models.db import id_of
 from models.job_clock import finish_item
 from models.rules import Refused
 from models.staff import Role, Staff
 from models.work_order import (
-    WorkOrder,
     clear_lock,
     get_order,
     items_of,
     orders_of_advisor,
     orders_of_technician,
 )
-
-
-async def send_technician_card(
-    context: WorkshopContext, session: AsyncSession, order: WorkOrder
-) -> None:
-    """Push the current card to the order's technician wherever they are bound."""
-    items = await items_of(session, order.id)  # type: ignore[arg-type]
-    technician = await session.get(Staff, order.technician_id)
-    if technician is not None:
-        await context.services.messenger.send(
-            session, technician, lambda _: technician_card(_, order, items)
-        )
 
 
 async def list_orders(update: Update, context: WorkshopContext) -> None:
@@ -45,13 +38,13 @@ async def list_orders(update: Update, context: WorkshopContext) -> None:
     sent = 0
     async with context.services.db.session() as session:
         if me.has(Role.technician, Role.team_leader):
-            for order in await orders_of_technician(session, me.id):  # type: ignore[arg-type]
-                items = await items_of(session, order.id)  # type: ignore[arg-type]
+            for order in await orders_of_technician(session, id_of(me)):
+                items = await items_of(session, id_of(order))
                 await reply(update, *technician_card(_, order, items))
                 sent += 1
         if me.has(Role.advisor):
-            for order in await orders_of_advisor(session, me.id):  # type: ignore[arg-type]
-                items = await items_of(session, order.id)  # type: ignore[arg-type]
+            for order in await orders_of_advisor(session, id_of(me)):
+                items = await items_of(session, id_of(order))
                 technician = await session.get(Staff, order.technician_id)
                 await reply(update, *advisor_card(_, order, items, technician))
                 sent += 1
@@ -84,7 +77,7 @@ async def view_order(update: Update, context: WorkshopContext) -> None:
 async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
     query = update.callback_query
     assert query is not None
-    if query.message is not None and query.message.text == text and markup is None:
+    if isinstance(query.message, Message) and query.message.text == text and markup is None:
         return
     try:
         await query.edit_message_text(text, reply_markup=markup)
@@ -106,7 +99,7 @@ async def item_done(update: Update, context: WorkshopContext) -> None:
             await refuse(update, context, refused)
             return
         await session.commit()
-        items = await items_of(session, order.id)  # type: ignore[arg-type]
+        items = await items_of(session, id_of(order))
     await answer_tap(update, context._("Done: {item}").format(item=item.description))
     await _edit(update, *technician_card(context._, order, items))
 
@@ -123,7 +116,7 @@ async def unlock(update: Update, context: WorkshopContext) -> None:
             await refuse(update, context, refused)
             return
         await session.commit()
-        await send_technician_card(context, session, order)
+        await send_technician_card(context.services, session, order)
     await answer_tap(update)
     query = update.callback_query
     assert query is not None
@@ -136,7 +129,7 @@ async def unlock(update: Update, context: WorkshopContext) -> None:
 def handlers() -> list[BaseHandler[Update, WorkshopContext, None]]:
     return [
         CommandHandler("orders", list_orders),
-        CallbackQueryHandler(view_order, pattern=r"^ord:\d+:view$"),
-        CallbackQueryHandler(item_done, pattern=r"^itm:\d+:done$"),
-        CallbackQueryHandler(unlock, pattern=r"^ord:\d+:unlock$"),
+        CallbackQueryHandler(view_order, pattern=rf"^{ORDER_PREFIX}:\d+:view$"),
+        CallbackQueryHandler(item_done, pattern=rf"^{ITEM_PREFIX}:\d+:done$"),
+        CallbackQueryHandler(unlock, pattern=rf"^{ORDER_PREFIX}:\d+:unlock$"),
     ]

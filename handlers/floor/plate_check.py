@@ -11,12 +11,12 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
+from bot.refusals import refusal
 from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo
-from handlers.chat.refusals import refusal
+from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import button, keyboard, reply
-from handlers.floor.cards import technician_card
+from handlers.floor.cards import ORDER_PREFIX, technician_card
 from handlers.floor.checklist import show_checklist
-from handlers.floor.step import open_floor_step
 from models.rules import Refused
 from models.staff import Staff
 from models.work_order import (
@@ -87,7 +87,7 @@ async def got_plate(update: Update, context: WorkshopContext) -> int:
         advisor = await session.get(Staff, order.advisor_id)
         technician = context.me
         if advisor is not None:
-            def alert(t):  # type: ignore[no-untyped-def]
+            def alert(t):
                 text = t(
                     "⚠️ Plate mismatch on {number}: the order says {expected}, {name} typed "
                     "{typed} (attempt {count} of {limit})."
@@ -98,7 +98,7 @@ async def got_plate(update: Update, context: WorkshopContext) -> int:
                     return text, None
                 return (text + "\n" + t("The order is locked until you clear it."),
                         keyboard([button(t("🔓 Clear the plate lock"),
-                                         f"ord:{order.id}:unlock")]))
+                                         f"{ORDER_PREFIX}:{order.id}:unlock")]))
 
             await messenger.send(session, advisor, alert)
     if result.locked:
@@ -111,7 +111,7 @@ async def got_plate(update: Update, context: WorkshopContext) -> int:
                               "({count} of {limit}).")
                     .format(typed=result.typed, count=result.mismatches,
                             limit=settings.plate_lock_after),
-                    keyboard([button(_("🔎 Confirm plate"), f"ord:{order.id}:plate")]))
+                    keyboard([button(_("🔎 Confirm plate"), f"{ORDER_PREFIX}:{order.id}:plate")]))
     return END
 
 
@@ -120,7 +120,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "plate_check",
             draft_key=DRAFT,
-            entry_points=[CallbackQueryHandler(start, pattern=r"^ord:\d+:plate$")],
+            entry_points=[CallbackQueryHandler(start, pattern=rf"^{ORDER_PREFIX}:\d+:plate$")],
             states={
                 TYPING: [
                     MessageHandler(filters.PHOTO, got_photo),

@@ -16,10 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import Rendered
-from handlers.chat.refusals import add_refusals
 from handlers.chat.ui import button, keyboard, local_time
 from models.attachment import Attachment, attachments_of
 from models.card import CardKind
+from models.db import id_of
 from models.parts import (
     OldPart,
     PartCompensation,
@@ -32,61 +32,37 @@ from models.parts import (
 from models.staff import Staff
 from models.work_order import OrderItem, WorkOrder, get_order
 
+# The callback data of the buttons these cards draw, one prefix per family; the
+# handlers that answer them match on the same constants.
+PART_PREFIX = "prt"  # a part request: prt:<request id>:…
+
 MAX_REASON = 1000
 
-add_refusals({
-    "parts_not_clerk": lambda _, p: _("Only parts clerks can do this; nothing was changed."),
-    "parts_request_missing": lambda _, p: _("That part request no longer exists."),
-    "parts_already_decided": lambda _, p: _("Already {decision} by {name} at {at}.").format(
-        decision=part_status_name(_, p["decision"]), name=p["name"], at=_.time(p["at"])),
-    "parts_old_part_settled": lambda _, p: _(
-        "The old part was already settled by {name} at {at}: {outcome}. Nothing was changed."
-    ).format(name=p["name"], at=_.time(p["at"]), outcome=old_part_name(_, p["outcome"])),
-    "parts_no_open_item": lambda _, p: _(
-        "Order {number} has no open item to request a part for."
-    ).format(**p),
-    "parts_item_not_open": lambda _, p: _(
-        "“{item}” is not open; parts are requested for open items only."
-    ).format(**p),
-    "parts_quantity_invalid": lambda _, p: _(
-        "Please send the quantity as a whole number from 1 to {limit}."
-    ).format(**p),
-    "parts_quantity_zero": lambda _, p: _("The quantity must be at least 1."),
-    "parts_quantity_too_many": lambda _, p: _(
-        "At most {limit} at a time; please check the quantity."
-    ).format(**p),
-    "parts_amount_invalid": lambda _, p: _(
-        "Please send the amount in yuan, e.g. “80” or “80.50”."
-    ),
-    "parts_not_issued": lambda _, p: _(
-        "This part has not been issued; only an issued part can be returned."
-    ),
-    "parts_photo_missing": lambda _, p: _("Please send a photo of the part first."),
-})
-
-
 def part_status_name(_: Translator, status: str) -> str:
-    return {
+    names: dict[str, str] = {
         PartStatus.pending: _("pending"),
         PartStatus.out_of_stock: _("marked out of stock"),
         PartStatus.issued: _("issued"),
         PartStatus.declined: _("declined"),
         PartStatus.returned: _("returned uninstalled"),
-    }.get(status, status)
+    }
+    return names.get(status, status)
 
 
 def old_part_name(_: Translator, outcome: str | None) -> str:
-    return {
+    names: dict[str, str] = {
         OldPart.received: _("old part received"),
         OldPart.awaiting: _("old part still to be handed in"),
         OldPart.none: _("no old part (new fitting or consumable)"),
         OldPart.lost: _("old part lost or damaged on purpose"),
-    }.get(outcome or "", outcome or "—")
+    }
+    return names.get(outcome or "", outcome or "—")
 
 
 def settlement_name(_: Translator, settlement: str) -> str:
-    return {Settlement.replace: _("replace the part"),
-            Settlement.pay: _("pay the amount")}.get(settlement, settlement)
+    names: dict[str, str] = {Settlement.replace: _("replace the part"),
+                             Settlement.pay: _("pay the amount")}
+    return names.get(settlement, settlement)
 
 
 # --- the clerks' card ------------------------------------------------------------------------
@@ -117,8 +93,8 @@ async def card_facts(session: AsyncSession, request: PartRequest) -> CardFacts:
             staff = await session.get(Staff, staff_id)
             names[staff_id] = staff.name if staff else "?"
     return CardFacts(request, order, item, names,
-                     await compensation_of(session, request.id),  # type: ignore[arg-type]
-                     await attachments_of(session, CardKind.part_request, request.id))  # type: ignore[arg-type]
+                     await compensation_of(session, id_of(request)),
+                     await attachments_of(session, CardKind.part_request, id_of(request)))
 
 
 def item_text(facts: CardFacts) -> str:
@@ -152,7 +128,7 @@ def part_card(_: Translator, facts: CardFacts) -> Rendered:
     if request.stock_at is not None:
         lines.append(_("📦 Out of stock ({name}, {at}); expected {day}.").format(
             name=facts.name(request.stock_by), at=local_time(_, request.stock_at),
-            day=request.expected_on.isoformat() if request.expected_on else "—"))
+            day=_.day(request.expected_on)))
     if request.issued_at is not None:
         lines.append(_("📤 Issued by {name} at {at}.").format(
             name=facts.name(request.issued_by), at=local_time(_, request.issued_at)))
@@ -169,15 +145,16 @@ def part_card(_: Translator, facts: CardFacts) -> Rendered:
     text = "\n".join(lines)
     rid = request.id
     if status is PartStatus.pending:
-        return text, keyboard([button(_("📤 Issue"), f"prt:{rid}:issue"),
-                               button(_("📦 Out of stock"), f"prt:{rid}:oos")],
-                              [button(_("❌ Decline"), f"prt:{rid}:decline")])
+        return text, keyboard([button(_("📤 Issue"), f"{PART_PREFIX}:{rid}:issue"),
+                               button(_("📦 Out of stock"), f"{PART_PREFIX}:{rid}:oos")],
+                              [button(_("❌ Decline"), f"{PART_PREFIX}:{rid}:decline")])
     if status is PartStatus.out_of_stock:
-        return text, keyboard([button(_("📤 Issue"), f"prt:{rid}:issue"),
-                               button(_("❌ Decline"), f"prt:{rid}:decline")])
+        return text, keyboard([button(_("📤 Issue"), f"{PART_PREFIX}:{rid}:issue"),
+                               button(_("❌ Decline"), f"{PART_PREFIX}:{rid}:decline")])
     if status is PartStatus.issued and request.old_part == OldPart.awaiting:
-        return text, keyboard([button(_("♻️ Old part received"), f"prt:{rid}:old")],
-                              [button(_("⚠️ Old part lost or damaged"), f"prt:{rid}:lost")])
+        return text, keyboard([button(_("♻️ Old part received"), f"{PART_PREFIX}:{rid}:old")],
+                              [button(_("⚠️ Old part lost or damaged"),
+                                      f"{PART_PREFIX}:{rid}:lost")])
     return text, None
 
 
@@ -204,5 +181,5 @@ async def redraw_cards(context: WorkshopContext, session: AsyncSession,
                        request: PartRequest) -> CardFacts:
     facts = await card_facts(session, request)
     await context.services.messenger.update_cards(
-        session, CardKind.part_request, request.id, lambda t: part_card(t, facts))  # type: ignore[arg-type]
+        session, CardKind.part_request, id_of(request), lambda t: part_card(t, facts))
     return facts

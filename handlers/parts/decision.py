@@ -20,6 +20,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import Rendered
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import (
     END,
     conversation,
@@ -29,10 +30,11 @@ from handlers.chat.conversation import (
     stale_button,
     wrong_input,
 )
-from handlers.chat.refusals import refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
+from handlers.floor.cards import ORDER_PREFIX
 from handlers.parts.cards import (
     MAX_REASON,
+    PART_PREFIX,
     CardFacts,
     item_text,
     old_part_name,
@@ -53,6 +55,7 @@ from models.parts import (
     parse_amount,
     parse_expected,
     part_label,
+    require_clerk,
     settle_old_part,
 )
 from models.rules import Refused
@@ -62,7 +65,8 @@ from models.work_order import get_order
 TEXT = filters.TEXT & ~filters.COMMAND
 OLD_PART, EXPECTED, REASON, AMOUNT, SETTLEMENT = range(5)
 DECISION = "parts_decision"
-CHOICE_DATA = r"^prt:\d+:(i:(received|awaiting|none|lost)|eta:tomorrow|pay:(replace|pay))$"
+CHOICE_DATA = (rf"^{PART_PREFIX}:\d+:"
+               r"(i:(received|awaiting|none|lost)|eta:tomorrow|pay:(replace|pay))$")
 
 
 async def start_decision(update: Update, context: WorkshopContext) -> int:
@@ -98,18 +102,20 @@ async def start_decision(update: Update, context: WorkshopContext) -> int:
         if not request.old_part_expected:
             text += "\n" + _("The technician says there is no old part.")
         await reply(update, text, keyboard(
-            [button(_("♻️ Old part received"), f"prt:{request_id}:i:received")],
-            [button(_("⏳ Issue now, old part to follow"), f"prt:{request_id}:i:awaiting")],
+            [button(_("♻️ Old part received"), f"{PART_PREFIX}:{request_id}:i:received")],
+            [button(_("⏳ Issue now, old part to follow"),
+                    f"{PART_PREFIX}:{request_id}:i:awaiting")],
             [button(_("🆕 No old part (new fitting or consumable)"),
-                    f"prt:{request_id}:i:none")],
-            [button(_("⚠️ Old part lost or damaged on purpose"), f"prt:{request_id}:i:lost")],
+                    f"{PART_PREFIX}:{request_id}:i:none")],
+            [button(_("⚠️ Old part lost or damaged on purpose"),
+                    f"{PART_PREFIX}:{request_id}:i:lost")],
         ))
         return OLD_PART
     if verb == "oos":
         await reply(update, _("{what} is out of stock. When is it expected? Send a date like "
                               "2026-12-03, or tap “Tomorrow”. The technician and the advisor "
                               "are told.").format(what=what),
-                    keyboard([button(_("Tomorrow"), f"prt:{request_id}:eta:tomorrow")]))
+                    keyboard([button(_("Tomorrow"), f"{PART_PREFIX}:{request_id}:eta:tomorrow")]))
         return EXPECTED
     if verb == "decline":
         await reply(update, _("Decline {what}. Why? The technician reads your reason.")
@@ -154,8 +160,9 @@ async def got_amount(update: Update, context: WorkshopContext) -> int:
     request_id = form["request_id"]
     await reply(update, _("{amount}: does the technician replace the part or pay the amount?")
                 .format(amount=_.money(amount_fen)),
-                keyboard([button(_("🔁 Replace the part"), f"prt:{request_id}:pay:replace"),
-                          button(_("💴 Pay the amount"), f"prt:{request_id}:pay:pay")]))
+                keyboard([button(_("🔁 Replace the part"),
+                                 f"{PART_PREFIX}:{request_id}:pay:replace"),
+                          button(_("💴 Pay the amount"), f"{PART_PREFIX}:{request_id}:pay:pay")]))
     return SETTLEMENT
 
 
@@ -260,7 +267,7 @@ def done_text(_: Translator, facts: CardFacts, verb: str) -> str:
         return _("📦 #{id} {part} marked out of stock, expected {day}. The technician and the "
                  "advisor have been told.").format(
                      id=request.id, part=part,
-                     day=request.expected_on.isoformat() if request.expected_on else "—")
+                     day=_.day(request.expected_on))
     return _("❌ Declined #{id} {part}. The technician has been told.").format(
         id=request.id, part=part)
 
@@ -285,15 +292,16 @@ async def tell_others(context: WorkshopContext, session: AsyncSession, facts: Ca
             if entry is not None:
                 text += "\n" + compensation_line(t, entry)
             return text, keyboard([button(t("↩️ Part does not match"),
-                                          f"prt:{request.id}:ret")])
+                                          f"{PART_PREFIX}:{request.id}:ret")])
         if verb == "lost":
+            assert entry is not None  # a loss always records its compensation entry
             return (t("⚠️ The old part of {part} ({number}) was written off as lost by {clerk}.")
-                    .format(**where) + "\n" + compensation_line(t, entry), None)  # type: ignore[arg-type]
+                    .format(**where) + "\n" + compensation_line(t, entry), None)
         if verb == "oos":
             return out_of_stock_text(t, facts, where), None
         return (t("❌ Part request declined for {number}, item “{item}”: {part} × {quantity} — "
                   "{clerk}: {reason}").format(reason=request.decline_reason, **where),
-                keyboard([button(t("🔩 Request part"), f"ord:{order.id}:part")]))
+                keyboard([button(t("🔩 Request part"), f"{ORDER_PREFIX}:{order.id}:part")]))
 
     if technician is not None:
         await messenger.send(session, technician, for_technician)
@@ -310,9 +318,9 @@ async def tell_others(context: WorkshopContext, session: AsyncSession, facts: Ca
 
 
 def out_of_stock_text(_: Translator, facts: CardFacts, where: dict[str, Any]) -> str:
-    day = facts.request.expected_on.isoformat() if facts.request.expected_on else "—"
     return _("📦 Part out of stock for {number} ({plate}), item “{item}”: {part} × {quantity}. "
-             "Expected {day} (parts clerk {clerk}).").format(day=day, **where)
+             "Expected {day} (parts clerk {clerk}).").format(
+                 day=_.day(facts.request.expected_on), **where)
 
 
 def compensation_line(_: Translator, entry: PartCompensation) -> str:
@@ -355,8 +363,10 @@ async def old_part_received(update: Update, context: WorkshopContext) -> None:
 async def choice_out_of_step(update: Update, context: WorkshopContext) -> None:
     """An old-part, date or settlement button with no decision under way: a forged tap, or
     an old question."""
-    if not context.me.has(Role.parts_clerk) or not context.me.active:
-        await refuse(update, context, Refused("parts_not_clerk"))
+    try:
+        require_clerk(context.me)
+    except Refused as refused:
+        await refuse(update, context, refused)
         return
     await stale_button(update, context)
 
@@ -367,18 +377,19 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             "parts_decision",
             draft_key=DECISION,
             entry_points=[CallbackQueryHandler(
-                start_decision, pattern=r"^prt:\d+:(issue|oos|decline|lost)$")],
+                start_decision, pattern=rf"^{PART_PREFIX}:\d+:(issue|oos|decline|lost)$")],
             states={
                 OLD_PART: [CallbackQueryHandler(
-                    got_old_part, pattern=r"^prt:\d+:i:(received|awaiting|none|lost)$")],
+                    got_old_part, pattern=rf"^{PART_PREFIX}:\d+:i:(received|awaiting|none|lost)$")],
                 EXPECTED: [MessageHandler(TEXT, got_expected),
-                           CallbackQueryHandler(got_expected, pattern=r"^prt:\d+:eta:tomorrow$")],
+                           CallbackQueryHandler(got_expected,
+                                                pattern=rf"^{PART_PREFIX}:\d+:eta:tomorrow$")],
                 REASON: [MessageHandler(TEXT, got_reason)],
                 AMOUNT: [MessageHandler(TEXT, got_amount)],
                 SETTLEMENT: [CallbackQueryHandler(got_settlement,
-                                                  pattern=r"^prt:\d+:pay:(replace|pay)$")],
+                                                  pattern=rf"^{PART_PREFIX}:\d+:pay:(replace|pay)$")],
             },
         ),
-        CallbackQueryHandler(old_part_received, pattern=r"^prt:\d+:old$"),
+        CallbackQueryHandler(old_part_received, pattern=rf"^{PART_PREFIX}:\d+:old$"),
         CallbackQueryHandler(choice_out_of_step, pattern=CHOICE_DATA),
     ]

@@ -13,18 +13,21 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
-from handlers.chat.refusals import refuse
+from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, local_time, reply
-from handlers.parts.cards import card_facts, part_card, settlement_name
+from handlers.parts.cards import PART_PREFIX, card_facts, part_card, settlement_name
 from models.card import CardKind, CardMessage
+from models.db import id_of
 from models.parts import (
     PartRequest,
     PartStatus,
     awaiting_old_parts,
     compensations_between,
+    get_request,
     issued_between,
     open_requests,
     part_label,
+    require_clerk,
 )
 from models.rules import Refused
 from models.staff import Role, Staff
@@ -38,7 +41,7 @@ def list_line(_: Translator, request: PartRequest, order: WorkOrder, technician:
         id=request.id, at=local_time(_, request.created_at), number=order.number,
         part=part_label(request), quantity=request.quantity, name=technician)
     if request.status == PartStatus.out_of_stock and request.expected_on:
-        line += " · " + _("📦 expected {day}").format(day=request.expected_on.isoformat())
+        line += " · " + _("📦 expected {day}").format(day=_.day(request.expected_on))
     return line
 
 
@@ -54,7 +57,7 @@ async def _lines(
 
 
 def _show_buttons(requests: list[PartRequest]) -> InlineKeyboardMarkup | None:
-    rows = [[button(f"#{r.id} {part_label(r)[:40]}", f"prt:{r.id}:show")]
+    rows = [[button(f"#{r.id} {part_label(r)[:40]}", f"{PART_PREFIX}:{r.id}:show")]
             for r in requests[:LIST_LIMIT]]
     return keyboard(*rows) if rows else None
 
@@ -116,15 +119,14 @@ async def list_parts(update: Update, context: WorkshopContext) -> None:
 async def show_card(update: Update, context: WorkshopContext) -> None:
     """A request from the /parts lists, as its card (with the old part's photos)."""
     request_id = callback_int(update)
-    if not context.me.has(Role.parts_clerk) or not context.me.active:
-        await refuse(update, context, Refused("parts_not_clerk"))
-        return
     chat = update.effective_chat
     assert chat is not None
     async with context.services.db.session() as session:
-        request = await session.get(PartRequest, request_id)
-        if request is None:
-            await refuse(update, context, Refused("parts_request_missing"))
+        try:
+            require_clerk(context.me)
+            request = await get_request(session, request_id)
+        except Refused as refused:
+            await refuse(update, context, refused)
             return
         facts = await card_facts(session, request)
         await answer_tap(update)
@@ -134,7 +136,7 @@ async def show_card(update: Update, context: WorkshopContext) -> None:
         message = await reply(update, *part_card(context._, facts))
         if message is not None:
             session.add(CardMessage(
-                kind=CardKind.part_request, ref_id=request_id, staff_id=context.me.id,  # type: ignore[arg-type]
+                kind=CardKind.part_request, ref_id=request_id, staff_id=id_of(context.me),
                 channel=context.channel, chat_id=chat.id, message_id=message.message_id,
                 sent_at=context.now()))
             await session.commit()
@@ -142,6 +144,6 @@ async def show_card(update: Update, context: WorkshopContext) -> None:
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
     return [
-        CallbackQueryHandler(show_card, pattern=r"^prt:\d+:show$"),
+        CallbackQueryHandler(show_card, pattern=rf"^{PART_PREFIX}:\d+:show$"),
         CommandHandler("parts", list_parts),
     ]

@@ -14,6 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import (
     END,
     conversation,
@@ -23,10 +24,11 @@ from handlers.chat.conversation import (
     read_text,
     wrong_input,
 )
-from handlers.chat.refusals import refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
+from handlers.floor.cards import ORDER_PREFIX
 from handlers.parts.cards import card_facts, part_card
 from models.card import CardKind
+from models.db import id_of
 from models.parts import (
     MAX_PART_TEXT,
     MAX_PHOTOS,
@@ -38,6 +40,8 @@ from models.parts import (
 )
 from models.rules import Refused
 from models.staff import Role, active_with_role
+
+PREFIX = "pr"  # the callback data of this module's buttons: pr:…
 
 TEXT = filters.TEXT & ~filters.COMMAND
 ITEM, PART, QUANTITY, PHOTO = range(4)
@@ -59,7 +63,7 @@ async def start_request(update: Update, context: WorkshopContext) -> int:
     await reply(update, context._("{number}: request a part. Which item is it for? /cancel "
                                   "stops at any step.").format(number=order.number),
                 keyboard(*[[button(f"{item.position}. {item.description[:40]}",
-                                   f"pr:item:{item.id}")] for item in items]))
+                                   f"{PREFIX}:item:{item.id}")] for item in items]))
     return ITEM
 
 
@@ -96,7 +100,7 @@ async def got_part(update: Update, context: WorkshopContext) -> int:
     _ = context._
     await reply(update, _("How many? A whole number from 1 to {limit}.").format(
         limit=MAX_QUANTITY),
-        keyboard([button("1", "pr:qty:1"), button("2", "pr:qty:2"), button("4", "pr:qty:4")]))
+        keyboard([button(str(n), f"{PREFIX}:qty:{n}") for n in (1, 2, 4)]))
     return QUANTITY
 
 
@@ -123,8 +127,8 @@ async def got_quantity(update: Update, context: WorkshopContext) -> int:
 
 
 def photo_buttons(_: Translator) -> InlineKeyboardMarkup:
-    return keyboard([button(_("Skip photo"), "pr:photo:skip")],
-                    [button(_("🆕 No old part"), "pr:photo:none")])
+    return keyboard([button(_("Skip photo"), f"{PREFIX}:photo:skip")],
+                    [button(_("🆕 No old part"), f"{PREFIX}:photo:none")])
 
 
 async def got_photo(update: Update, context: WorkshopContext) -> int:
@@ -132,7 +136,7 @@ async def got_photo(update: Update, context: WorkshopContext) -> int:
     _ = context._
     message = update.message
     assert message is not None and message.photo
-    send = keyboard([button(_("✅ Send request"), "pr:send")])
+    send = keyboard([button(_("✅ Send request"), f"{PREFIX}:send")])
     count = keep_photo(context, REQUEST, message, MAX_PHOTOS)
     if not count:
         await reply(update, _("That is enough photos. Tap “Send request”."), send)
@@ -148,7 +152,7 @@ async def text_instead_of_photo(update: Update, context: WorkshopContext) -> int
     """This step takes a photo or one of the buttons."""
     _ = context._
     if draft(context, REQUEST).get("photos"):
-        markup = keyboard([button(_("✅ Send request"), "pr:send")])
+        markup = keyboard([button(_("✅ Send request"), f"{PREFIX}:send")])
     else:
         markup = photo_buttons(_)
     await reply(update, _("This step takes a photo of the old part, or one of the buttons. "
@@ -169,7 +173,7 @@ async def send_request(update: Update, context: WorkshopContext) -> int:
             _order, item, request = await request_part(
                 session, order_id=form["order_id"], item_id=form["item_id"],
                 technician=context.me, text=form["part"], quantity=form["quantity"],
-                photos=form.get("photos", []), old_part_expected=data != "pr:photo:none",
+                photos=form.get("photos", []), old_part_expected=data != f"{PREFIX}:photo:none",
                 now=now, actor=context.actor,
             )
         except Refused as refused:
@@ -183,7 +187,7 @@ async def send_request(update: Update, context: WorkshopContext) -> int:
         for clerk in await active_with_role(session, Role.parts_clerk):
             delivered += await messenger.send(
                 session, clerk, lambda t: part_card(t, facts),
-                card=(CardKind.part_request, request.id),  # type: ignore[arg-type]
+                card=(CardKind.part_request, id_of(request)),
                 photos=facts.photos, now=now)
         await session.commit()  # where the cards went, so a decision edits every copy
     drop_draft(context, REQUEST)
@@ -198,17 +202,18 @@ async def send_request(update: Update, context: WorkshopContext) -> int:
 
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
-    photo_step_buttons = r"^pr:(photo:(skip|none)|send)$"
+    photo_step_buttons = rf"^{PREFIX}:(photo:(skip|none)|send)$"
     return [
         conversation(
             "part_request",
             draft_key=REQUEST,
-            entry_points=[CallbackQueryHandler(start_request, pattern=r"^ord:\d+:part$")],
+            entry_points=[CallbackQueryHandler(start_request,
+                                               pattern=rf"^{ORDER_PREFIX}:\d+:part$")],
             states={
-                ITEM: [CallbackQueryHandler(got_item, pattern=r"^pr:item:\d+$")],
+                ITEM: [CallbackQueryHandler(got_item, pattern=rf"^{PREFIX}:item:\d+$")],
                 PART: [MessageHandler(TEXT, got_part)],
                 QUANTITY: [MessageHandler(TEXT, got_quantity),
-                           CallbackQueryHandler(got_quantity, pattern=r"^pr:qty:\d+$")],
+                           CallbackQueryHandler(got_quantity, pattern=rf"^{PREFIX}:qty:\d+$")],
                 PHOTO: [MessageHandler(filters.PHOTO, got_photo),
                         CallbackQueryHandler(send_request, pattern=photo_step_buttons),
                         MessageHandler(TEXT, text_instead_of_photo)],

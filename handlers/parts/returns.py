@@ -12,6 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import (
     END,
     conversation,
@@ -21,10 +22,11 @@ from handlers.chat.conversation import (
     read_text,
     wrong_input,
 )
-from handlers.chat.refusals import refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, local_time, reply
-from handlers.parts.cards import MAX_REASON, CardFacts, redraw_cards
+from handlers.floor.cards import ORDER_PREFIX
+from handlers.parts.cards import MAX_REASON, PART_PREFIX, CardFacts, redraw_cards
 from models.attachment import attachments_of
+from models.db import id_of
 from models.parts import MAX_PHOTOS, check_returnable, part_label, return_part
 from models.rules import Refused
 from models.staff import Role, active_with_role
@@ -68,7 +70,7 @@ async def got_return_reason(update: Update, context: WorkshopContext) -> int:
 
 
 def return_button(_: Translator, request_id: int) -> InlineKeyboardMarkup:
-    return keyboard([button(_("↩️ Send return"), f"prt:{request_id}:ret:send")])
+    return keyboard([button(_("↩️ Send return"), f"{PART_PREFIX}:{request_id}:ret:send")])
 
 
 async def got_return_photo(update: Update, context: WorkshopContext) -> int:
@@ -121,7 +123,7 @@ async def send_return(update: Update, context: WorkshopContext) -> int:
             return END
         await session.commit()
         facts = await redraw_cards(context, session, request)
-        photos = await attachments_of(session, RETURN_PHOTOS_OWNER, request.id)  # type: ignore[arg-type]
+        photos = await attachments_of(session, RETURN_PHOTOS_OWNER, id_of(request))
         for clerk in await active_with_role(session, Role.parts_clerk):
             await messenger.send(session, clerk, lambda t: (return_card(t, facts), None),
                                  photos=photos, now=now)
@@ -130,7 +132,7 @@ async def send_return(update: Update, context: WorkshopContext) -> int:
     await reply(update, _("↩️ Return of #{id} {part} recorded: it goes back to the parts "
                           "counter uninstalled. Need a different part? Request it below.")
                 .format(id=request.id, part=part_label(request)),
-                keyboard([button(_("🔩 Request part"), f"ord:{order.id}:part")]))
+                keyboard([button(_("🔩 Request part"), f"{ORDER_PREFIX}:{order.id}:part")]))
     return END
 
 
@@ -154,11 +156,12 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "part_return",
             draft_key=RETURN,
-            entry_points=[CallbackQueryHandler(start_return, pattern=r"^prt:\d+:ret$")],
+            entry_points=[CallbackQueryHandler(start_return, pattern=rf"^{PART_PREFIX}:\d+:ret$")],
             states={
                 RETURN_REASON: [MessageHandler(TEXT, got_return_reason)],
                 RETURN_PHOTOS: [MessageHandler(filters.PHOTO, got_return_photo),
-                                CallbackQueryHandler(send_return, pattern=r"^prt:\d+:ret:send$"),
+                                CallbackQueryHandler(
+                                    send_return, pattern=rf"^{PART_PREFIX}:\d+:ret:send$"),
                                 MessageHandler(TEXT, return_needs_photo)],
             },
         ),

@@ -10,6 +10,7 @@ from bot.i18n import Translator
 from bot.messenger import Rendered
 from handlers.chat.ui import button, keyboard, local_time
 from handlers.floor.cards import clock_note, item_line
+from models.db import id_of
 from models.qc import (
     QcCheck,
     QcStage,
@@ -27,9 +28,19 @@ from models.work_order import (
     items_of,
 )
 
+# The callback data of the buttons these cards draw, one prefix per family; the
+# handlers that answer them match on the same constants.
+QC_PREFIX = "qc"  # a QC check decided: qc:<check id>:pass|rework
+
 
 def stage_title(_: Translator, stage: str) -> str:
     return _("Team leader check") if stage == QcStage.leader else _("Final inspection")
+
+
+def qc_decision_name(_: Translator, decision: str) -> str:
+    names: dict[str, str] = {QcStatus.passed: _("passed"),
+                             QcStatus.rework: _("sent back for rework")}
+    return names.get(decision, decision)
 
 
 @dataclass(frozen=True)
@@ -48,17 +59,17 @@ class CheckFacts:
 
 async def check_facts(session: AsyncSession, check: QcCheck) -> CheckFacts:
     order = await get_order(session, check.order_id)
-    items = await items_of(session, order.id)  # type: ignore[arg-type]
+    items = await items_of(session, id_of(order))
     technician = await session.get(Staff, order.technician_id)
     decided = await taken(session, check) if check.status != QcStatus.pending else None
     leader_pass = None
     if check.stage == QcStage.inspector:
-        passes = [c for c in await checks_of(session, order.id)  # type: ignore[arg-type]
+        passes = [c for c in await checks_of(session, id_of(order))
                   if c.stage == QcStage.leader and c.status == QcStatus.passed
-                  and c.id < check.id]  # type: ignore[operator]
+                  and id_of(c) < id_of(check)]
         if passes:
             leader_pass = await taken(session, passes[-1])
-    reworks = (await rework_counts(session, order.id)).total  # type: ignore[arg-type]
+    reworks = (await rework_counts(session, id_of(order))).total
     rework_item = (await session.get(OrderItem, check.rework_item_id)
                    if check.rework_item_id is not None else None)
     return CheckFacts(check, order, items, technician, decided, leader_pass, reworks,
@@ -96,7 +107,7 @@ def qc_card(_: Translator, facts: CheckFacts) -> Rendered:
                                  item=facts.rework_item.description if facts.rework_item
                                  else "?", reason=check.reason or ""))
         return "\n".join(lines), None
-    return "\n".join(lines), keyboard([button(_("✅ Pass"), f"qc:{check.id}:pass"),
-                                       button(_("🔁 Rework"), f"qc:{check.id}:rework")])
+    return "\n".join(lines), keyboard([button(_("✅ Pass"), f"{QC_PREFIX}:{check.id}:pass"),
+                                       button(_("🔁 Rework"), f"{QC_PREFIX}:{check.id}:rework")])
 
 

@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
-from bot.i18n import Translator
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import (
     END,
     conversation,
@@ -27,15 +27,14 @@ from handlers.chat.conversation import (
     stale_button,
     wrong_input,
 )
-from handlers.chat.refusals import add_refusals, refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.floor.orders import send_technician_card
-from handlers.qc.cards import check_facts, qc_card, stage_title
+from handlers.floor.cards import ORDER_PREFIX, send_technician_card
+from handlers.qc.cards import QC_PREFIX, check_facts, qc_card, stage_title
 from models.card import CardKind, CardMessage
+from models.db import id_of
 from models.qc import (
     MAX_REASON,
     QcCheck,
-    QcStatus,
     check_decidable,
     checkers_for,
     pass_check,
@@ -52,26 +51,9 @@ from models.work_order import (
     WorkOrder,
 )
 
+PREFIX = "qcr"  # the callback data of this module's buttons: qcr:…
+
 TEXT = filters.TEXT & ~filters.COMMAND
-
-add_refusals({
-    "qc_not_leader": lambda _, p: _("Only team leaders do this check; nothing was changed."),
-    "qc_not_inspector": lambda _, p: _("Only inspectors do the final inspection; nothing was "
-                                       "changed."),
-    "qc_not_checker": lambda _, p: _("Only team leaders and inspectors check orders."),
-    "qc_own_work": lambda _, p: _("{number} is your own work: someone else checks it; nothing "
-                                  "was changed.").format(**p),
-    "qc_already_decided": lambda _, p: _("Already {decision} by {name} at {at}.").format(
-        decision=qc_decision_name(_, p["decision"]), name=p["name"], at=_.time(p["at"])),
-    "qc_item_not_done": lambda _, p: _("That item is not done on this order; choose one of "
-                                       "the buttons."),
-})
-
-
-def qc_decision_name(_: Translator, decision: str) -> str:
-    return {QcStatus.passed: _("passed"), QcStatus.rework: _("sent back for rework")}.get(
-        decision, decision)  # type: ignore[call-overload]
-
 
 # --- 1, 2. the checks ------------------------------------------------------------------------
 
@@ -84,7 +66,7 @@ async def send_check_cards(
     reached = 0
     for checker in await checkers_for(session, check, order):
         reached += bool(await context.services.messenger.send(
-            session, checker, lambda t: qc_card(t, facts), card=(CardKind.qc_check, check.id),  # type: ignore[arg-type]
+            session, checker, lambda t: qc_card(t, facts), card=(CardKind.qc_check, id_of(check)),
             now=context.now()))
     await session.commit()  # where the cards went, so the decision can edit them
     return reached
@@ -108,9 +90,10 @@ async def list_checks(update: Update, context: WorkshopContext) -> None:
         for check, _order in waiting:
             message = await reply(update, *qc_card(_, await check_facts(session, check)))
             if message is not None:
-                session.add(CardMessage(kind=CardKind.qc_check, ref_id=check.id, staff_id=me.id,  # type: ignore[arg-type]
-                                        channel=context.channel, chat_id=message.chat_id,
-                                        message_id=message.message_id, sent_at=context.now()))
+                session.add(CardMessage(kind=CardKind.qc_check, ref_id=id_of(check),
+                                        staff_id=id_of(me), channel=context.channel,
+                                        chat_id=message.chat_id, message_id=message.message_id,
+                                        sent_at=context.now()))
         await session.commit()
 
 
@@ -131,7 +114,7 @@ async def passed(update: Update, context: WorkshopContext) -> None:
             return
         await session.commit()
         facts = await check_facts(session, check)
-        await messenger.update_cards(session, CardKind.qc_check, check.id,  # type: ignore[arg-type]
+        await messenger.update_cards(session, CardKind.qc_check, id_of(check),
                                      lambda t: qc_card(t, facts))
         technician = facts.technician
         if following is not None:
@@ -169,7 +152,7 @@ async def tell_ready(
                          number=order.number, plate=order.plate, customer=order.customer_name,
                          name=inspector.name, at=t.time(now)),
                    keyboard([button(t("🚗 Delivered to the customer"),
-                                    f"ord:{order.id}:deliver")])),
+                                    f"{ORDER_PREFIX}:{order.id}:deliver")])),
         now=now)
 
 
@@ -186,7 +169,7 @@ async def rework_start(update: Update, context: WorkshopContext) -> int:
         except Refused as refused:
             await refuse(update, context, refused)
             return END
-        items = await rework_choices(session, order.id)  # type: ignore[arg-type]
+        items = await rework_choices(session, id_of(order))
         technician = await session.get(Staff, order.technician_id)
     if not items:  # every item was rejected: nothing was worked on
         await refuse(update, context, Refused("qc_item_not_done"))
@@ -198,7 +181,7 @@ async def rework_start(update: Update, context: WorkshopContext) -> int:
                           "stops.").format(number=order.number,
                                            name=technician.name if technician else "—"),
                 keyboard(*[[button(f"{item.position}. {item.description}"[:60],
-                                   f"qcr:{check.id}:{item.id}")] for item in items]))
+                                   f"{PREFIX}:{check.id}:{item.id}")] for item in items]))
     return ITEM
 
 
@@ -225,7 +208,7 @@ async def rework_reason(update: Update, context: WorkshopContext) -> int:
             return END
         await session.commit()
         facts = await check_facts(session, check)
-        await messenger.update_cards(session, CardKind.qc_check, check.id,  # type: ignore[arg-type]
+        await messenger.update_cards(session, CardKind.qc_check, id_of(check),
                                      lambda t: qc_card(t, facts))
         technician = facts.technician
         if technician is not None:
@@ -235,7 +218,7 @@ async def rework_reason(update: Update, context: WorkshopContext) -> int:
                 "It is open on your card again; finish it, then self-check again.").format(
                     stage=stage_title(t, stage), number=order.number, name=me.name,
                     item=item.description, reason=check.reason), None), now=now)
-            await send_technician_card(context, session, order)
+            await send_technician_card(context.services, session, order)
     drop_draft(context, REWORK)
     await reply(update, _("🔁 “{item}” on {number} went back to {name} for rework.").format(
         item=item.description, number=order.number,
@@ -259,15 +242,15 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             REWORK,
             draft_key=REWORK,
-            entry_points=[CallbackQueryHandler(rework_start, pattern=r"^qc:\d+:rework$")],
+            entry_points=[CallbackQueryHandler(rework_start, pattern=rf"^{QC_PREFIX}:\d+:rework$")],
             states={
-                ITEM: [CallbackQueryHandler(rework_item, pattern=r"^qcr:\d+:\d+$")],
+                ITEM: [CallbackQueryHandler(rework_item, pattern=rf"^{PREFIX}:\d+:\d+$")],
                 REASON: [MessageHandler(TEXT, rework_reason)],
             },
         ),
         CommandHandler("qc", list_checks),
-        CallbackQueryHandler(passed, pattern=r"^qc:\d+:pass$"),
-        CallbackQueryHandler(rework_out_of_step, pattern=r"^qcr:\d+:\d+$"),
+        CallbackQueryHandler(passed, pattern=rf"^{QC_PREFIX}:\d+:pass$"),
+        CallbackQueryHandler(rework_out_of_step, pattern=rf"^{PREFIX}:\d+:\d+$"),
     ]
 
 

@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import (
     END,
     conversation,
@@ -20,25 +21,19 @@ from handlers.chat.conversation import (
     stale_button,
     wrong_input,
 )
-from handlers.chat.refusals import add_refusals, refusal, refuse
+from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.floor.orders import send_technician_card
-from handlers.floor.step import open_floor_step
+from handlers.floor.cards import ORDER_PREFIX, send_technician_card
 from models.qc import MAX_NOTE, check_handoff, hand_over, handoff_targets
 from models.rules import Refused
 from models.staff import Staff
 from models.work_order import OrderStatus
 
+PREFIX = "nxt"  # the callback data of this module's buttons: nxt:…
+
 TEXT = filters.TEXT & ~filters.COMMAND
 PICK, NOTE = range(2, 4)
 NEXT = "next_process"
-
-add_refusals({
-    "qc_handoff_same": lambda _, p: _("{name} already has this order.").format(**p),
-    "qc_handoff_moved": lambda _, p: _("{number} has changed hands meanwhile; nothing was "
-                                       "changed.").format(**p),
-})
-
 
 async def next_start(update: Update, context: WorkshopContext) -> int:
     """"➡️ Hand on to the next process": to which technician?"""
@@ -55,7 +50,7 @@ async def next_start(update: Update, context: WorkshopContext) -> int:
         return END
     await reply(update, _("{number}: hand it on to which technician? The order stays in "
                           "progress with them. /cancel stops.").format(number=order.number),
-                keyboard(*[[button(s.name[:60], f"nxt:{order.id}:{s.id}")] for s in targets]))
+                keyboard(*[[button(s.name[:60], f"{PREFIX}:{order.id}:{s.id}")] for s in targets]))
     return PICK
 
 
@@ -111,7 +106,7 @@ async def next_note(update: Update, context: WorkshopContext) -> int:
         await messenger.send(session, target, lambda t: (t(
             "➡️ {name} handed {number} on to you:\n{note}").format(
                 name=previous.name, number=order.number, note=note), None), now=now)
-        await send_technician_card(context, session, order)
+        await send_technician_card(context.services, session, order)
         if previous.id != me.id:  # a team leader moved it: the previous technician hears too
             await messenger.send(session, previous, lambda t: (t(
                 "➡️ {name} handed {number} on to {target}.").format(
@@ -138,11 +133,11 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             NEXT,
             draft_key=NEXT,
-            entry_points=[CallbackQueryHandler(next_start, pattern=r"^ord:\d+:next$")],
+            entry_points=[CallbackQueryHandler(next_start, pattern=rf"^{ORDER_PREFIX}:\d+:next$")],
             states={
-                PICK: [CallbackQueryHandler(next_pick, pattern=r"^nxt:\d+:\d+$")],
+                PICK: [CallbackQueryHandler(next_pick, pattern=rf"^{PREFIX}:\d+:\d+$")],
                 NOTE: [MessageHandler(TEXT, next_note)],
             },
         ),
-        CallbackQueryHandler(pick_out_of_step, pattern=r"^nxt:\d+:\d+$"),
+        CallbackQueryHandler(pick_out_of_step, pattern=rf"^{PREFIX}:\d+:\d+$"),
     ]

@@ -14,9 +14,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import Rendered
-from handlers.chat.refusals import add_refusals, refuse
+from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
+from handlers.floor.cards import ORDER_PREFIX
 from handlers.qc.checks import send_check_cards
+from models.db import id_of
 from models.qc import (
     Box,
     SelfCheckSheet,
@@ -28,12 +30,7 @@ from models.qc import (
 from models.rules import Refused
 from models.staff import Staff
 
-add_refusals({
-    "qc_boxes_empty": lambda _, p: _.ngettext(
-        "{count} box is still empty: tick done, tested and cleaned up for every item first.",
-        "{count} boxes are still empty: tick done, tested and cleaned up for every item "
-        "first.", p["count"]).format(**p),
-})
+PREFIX = "sck"  # the callback data of this module's buttons: sck:…
 
 
 def box_name(_: Translator, box: Box) -> str:
@@ -47,19 +44,20 @@ def sheet_message(_: Translator, sheet: SelfCheckSheet) -> Rendered:
                "then hand it to the team leader.").format(number=order.number), ""]
     rows = []
     for item in sheet.items:
-        marks = " · ".join(f"{'✅' if sheet.ticked(item.id, box) else '⬜'} {box_name(_, box)}"  # type: ignore[arg-type]
+        marks = " · ".join(f"{'✅' if sheet.ticked(id_of(item), box) else '⬜'} {box_name(_, box)}"
                            for box in Box)
         lines.append(f"{item.position}. {item.description[:60]}: {marks}")
-        rows.append([button(f"{'✅' if sheet.ticked(item.id, box) else '⬜'} "  # type: ignore[arg-type]
-                            f"{item.position}. {box_name(_, box)}", f"sck:{item.id}:{box.value}")
+        rows.append([button(f"{'✅' if sheet.ticked(id_of(item), box) else '⬜'} "
+                            f"{item.position}. {box_name(_, box)}",
+                            f"{PREFIX}:{item.id}:{box.value}")
                      for box in Box])
     empty = sheet.empty_boxes
     if empty:
         lines += ["", _.ngettext("{count} box to tick.", "{count} boxes to tick.",
                                  empty).format(count=empty)]
-        rows.append([button(_("☑️ Tick every box"), f"ord:{order.id}:tickall")])
-    rows.append([button(_("✅ Self-checked — hand over"), f"ord:{order.id}:checked"),
-                 button(_("Not yet"), f"ord:{order.id}:view")])
+        rows.append([button(_("☑️ Tick every box"), f"{ORDER_PREFIX}:{order.id}:tickall")])
+    rows.append([button(_("✅ Self-checked — hand over"), f"{ORDER_PREFIX}:{order.id}:checked"),
+                 button(_("Not yet"), f"{ORDER_PREFIX}:{order.id}:view")])
     return "\n".join(lines), keyboard(*rows)
 
 
@@ -153,7 +151,8 @@ async def _redraw(update: Update, text: str, markup: InlineKeyboardMarkup | None
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
     return [
-        CallbackQueryHandler(open_sheet, pattern=r"^ord:\d+:check$"),
-        CallbackQueryHandler(toggle, pattern=r"^(sck:\d+:(done|tested|cleaned)|ord:\d+:tickall)$"),
-        CallbackQueryHandler(hand_over_to_qc, pattern=r"^ord:\d+:checked$"),
+        CallbackQueryHandler(open_sheet, pattern=rf"^{ORDER_PREFIX}:\d+:check$"),
+        CallbackQueryHandler(toggle, pattern=rf"^{PREFIX}:\d+:(done|tested|cleaned)$"),
+        CallbackQueryHandler(toggle, pattern=rf"^{ORDER_PREFIX}:\d+:tickall$"),
+        CallbackQueryHandler(hand_over_to_qc, pattern=rf"^{ORDER_PREFIX}:\d+:checked$"),
     ]

@@ -66,5 +66,5 @@ async def identify(update: Update, context: WorkshopContext) -> None:
     raise ApplicationHandlerStop
 
 
-def handlers() -> list[TypeHandler[Update, WorkshopContext]]:
+def handlers() -> list[TypeHandler[Update, WorkshopContext, None]]:
     return [TypeHandler(Update, identify)]

@@ -18,8 +18,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import WorkshopContext
 from bot.i18n import N_, Translator
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text
-from handlers.chat.refusals import add_refusals, refusal, refuse
+from handlers.chat.labels import role_name, role_names
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply, toggle_tick
 from handlers.staff.menus import set_menu
 from models.rules import Refused
@@ -44,6 +45,8 @@ from models.staff import (
     staff_page,
 )
 
+PREFIX = "stf"  # the callback data of this module's buttons: stf:…
+
 NAME, ROLES, CODE = range(3)
 DRAFT = "staff_invite"
 TEXT = filters.TEXT & ~filters.COMMAND
@@ -51,44 +54,8 @@ PAGE = 20
 ROLE_ORDER = list(Role)
 ROLE_DATA = "|".join(r.value for r in Role)
 
-ROLE_NAMES = {
-    Role.technician: N_("Technician"),
-    Role.team_leader: N_("Team leader"),
-    Role.inspector: N_("Inspector"),
-    Role.advisor: N_("Service advisor"),
-    Role.parts_clerk: N_("Parts clerk"),
-    Role.tracking_clerk: N_("Tracking clerk"),
-    Role.supervisor: N_("Supervisor"),
-    Role.admin: N_("Administrator"),
-}
-
-add_refusals({
-    "staff_not_admin": lambda _, p: _("Only administrators can do this; nothing was changed."),
-    "staff_missing": lambda _, p: _("That staff member no longer exists."),
-    "staff_no_roles": lambda _, p: _("Tick at least one role."),
-    "staff_last_admin": lambda _, p: _(
-        "{name} is the last active administrator; without one nobody could manage the staff. "
-        "Make someone else an administrator first; nothing was changed.").format(**p),
-    "staff_self_deactivate": lambda _, p: _("You cannot deactivate yourself; nothing was "
-                                            "changed."),
-    "staff_inactive": lambda _, p: _("{name} is deactivated; reactivate them first. Nothing "
-                                     "was changed.").format(**p),
-    "staff_already_inactive": lambda _, p: _("{name} is already deactivated; nothing was "
-                                             "changed.").format(**p),
-    "staff_already_active": lambda _, p: _("{name} is already active; nothing was "
-                                           "changed.").format(**p),
-    "staff_code_taken": lambda _, p: _("Staff code {staff_code} is already taken. Send another, "
-                                       "or tap Skip.").format(**p),
-    "staff_code_invalid": lambda _, p: _("A staff code is one word without spaces. Send "
-                                         "another, or tap Skip."),
-})
-
 
 # --- how a person reads ------------------------------------------------------------------------
-def roles_text(_: Translator, roles: frozenset[Role] | set[Role]) -> str:
-    return ", ".join(_(ROLE_NAMES[r]) for r in ROLE_ORDER if r in roles) or "—"
-
-
 def channel_name(_: Translator, channel: str) -> str:
     return {"telegram": _("Telegram"), "wecom": _("WeCom")}.get(channel, channel)
 
@@ -135,20 +102,20 @@ async def list_view(
     for person in people:
         code = f" ({person.code})" if person.code else ""
         lines.append(_("• {name}{code}: {roles} · {status} · {channels}").format(
-            name=person.name, code=code, roles=roles_text(_, person.role_set),
+            name=person.name, code=code, roles=role_names(_, person.role_set),
             status=status_text(_, person), channels=channels_text(_, channels.get(
                 person.id or 0, []))))
     if not people:
         lines.append(_("Nobody yet."))
     else:
         lines.append(_("Tap a name to open their card."))
-    names = [button(("⛔ " if not p.active else "") + p.name, f"stf:c:{p.id}") for p in people]
+    names = [button(("⛔ " if not p.active else "") + p.name, f"{PREFIX}:c:{p.id}") for p in people]
     nav: list[InlineKeyboardButton] = []
     if page > 0:
-        nav.append(button(_("◀ Previous"), f"stf:l:{page - 1}"))
+        nav.append(button(_("◀ Previous"), f"{PREFIX}:l:{page - 1}"))
     if page < pages - 1:
-        nav.append(button(_("Next ▶"), f"stf:l:{page + 1}"))
-    rows = [[button(_("➕ Invite someone"), "stf:new")],
+        nav.append(button(_("Next ▶"), f"{PREFIX}:l:{page + 1}"))
+    rows = [[button(_("➕ Invite someone"), f"{PREFIX}:new")],
             *[names[i : i + 2] for i in range(0, len(names), 2)], nav]
     return "\n".join(lines), keyboard(*rows)
 
@@ -189,19 +156,19 @@ async def card_view(
     code = _(", staff code {code}").format(code=staff.code) if staff.code else ""
     lines += [
         f"👤 {staff.name} (#{staff.id}{code})",
-        _("Roles: {roles}").format(roles=roles_text(_, staff.role_set)),
+        _("Roles: {roles}").format(roles=role_names(_, staff.role_set)),
         _("Status: {status}").format(status=status_text(_, staff)),
         _("Bound on: {channels}").format(channels=channels_text(_, channels)),
         _("Last wrote on: {channel}").format(
             channel=channel_name(_, staff.last_channel) if staff.last_channel else "—"),
     ]
     if staff.active:
-        rows = [[button(_("🎭 Roles"), f"stf:r:{staff.id}"),
-                 button(_("🔑 New invite code"), f"stf:i:{staff.id}")],
-                [button(_("⛔ Deactivate"), f"stf:d:{staff.id}")]]
+        rows = [[button(_("🎭 Roles"), f"{PREFIX}:r:{staff.id}"),
+                 button(_("🔑 New invite code"), f"{PREFIX}:i:{staff.id}")],
+                [button(_("⛔ Deactivate"), f"{PREFIX}:d:{staff.id}")]]
     else:
-        rows = [[button(_("♻️ Reactivate"), f"stf:a:{staff.id}")]]
-    rows.append([button(_("◀ All staff"), "stf:l:0")])
+        rows = [[button(_("♻️ Reactivate"), f"{PREFIX}:a:{staff.id}")]]
+    rows.append([button(_("◀ All staff"), f"{PREFIX}:l:0")])
     return "\n".join(lines), keyboard(*rows)
 
 
@@ -243,10 +210,11 @@ async def back_to_card(update: Update, context: WorkshopContext) -> None:
 
 
 def roles_keyboard(_: Translator, staff_id: int, mask: int) -> InlineKeyboardMarkup:
-    rows = [[button(("✅ " if mask & (1 << i) else "⬜ ") + _(ROLE_NAMES[role]),
-                    f"stf:rt:{staff_id}:{mask ^ (1 << i)}")] for i, role in enumerate(ROLE_ORDER)]
-    rows.append([button(_("💾 Save"), f"stf:rs:{staff_id}:{mask}"),
-                 button(_("◀ Back"), f"stf:c:{staff_id}:back")])
+    rows = [[button(("✅ " if mask & (1 << i) else "⬜ ") + role_name(_, role),
+                    f"{PREFIX}:rt:{staff_id}:{mask ^ (1 << i)}")]
+            for i, role in enumerate(ROLE_ORDER)]
+    rows.append([button(_("💾 Save"), f"{PREFIX}:rs:{staff_id}:{mask}"),
+                 button(_("◀ Back"), f"{PREFIX}:c:{staff_id}:back")])
     return keyboard(*rows)
 
 
@@ -327,8 +295,8 @@ async def ask_deactivate(update: Update, context: WorkshopContext) -> None:
     await query.edit_message_text(
         _("Deactivate {name}? The bot stops answering them; their history stays. You can "
           "reactivate them later.").format(name=staff.name),
-        reply_markup=keyboard([button(_("⛔ Yes, deactivate"), f"stf:dy:{staff.id}"),
-                               button(_("◀ Back"), f"stf:c:{staff.id}:back")]))
+        reply_markup=keyboard([button(_("⛔ Yes, deactivate"), f"{PREFIX}:dy:{staff.id}"),
+                               button(_("◀ Back"), f"{PREFIX}:c:{staff.id}:back")]))
 
 
 async def confirm_deactivate(update: Update, context: WorkshopContext) -> None:
@@ -384,9 +352,9 @@ async def got_name(update: Update, context: WorkshopContext) -> int:
 
 def invite_roles_keyboard(_: Translator, form: dict[str, Any]) -> InlineKeyboardMarkup:
     chosen = form.get("roles", [])
-    rows = [[button(("✅ " if role.value in chosen else "⬜ ") + _(ROLE_NAMES[role]),
-                    f"stf:nr:{role.value}")] for role in ROLE_ORDER]
-    rows.append([button(_("➡️ Done"), "stf:nr:done")])
+    rows = [[button(("✅ " if role.value in chosen else "⬜ ") + role_name(_, role),
+                    f"{PREFIX}:nr:{role.value}")] for role in ROLE_ORDER]
+    rows.append([button(_("➡️ Done"), f"{PREFIX}:nr:done")])
     return keyboard(*rows)
 
 
@@ -415,7 +383,7 @@ async def roles_done(update: Update, context: WorkshopContext) -> int:
         return ROLES
     await answer_tap(update)
     await reply(update, _("Their staff code (工号), if the shop uses one — or tap Skip."),
-                keyboard([button(_("⏭ Skip"), "stf:ns:skip")]))
+                keyboard([button(_("⏭ Skip"), f"{PREFIX}:ns:skip")]))
     return CODE
 
 
@@ -429,7 +397,7 @@ async def got_code(update: Update, context: WorkshopContext) -> int:
             code = await check_new_code(session, text)
         except Refused as refused:
             await reply(update, refusal(context._, refused),
-                        keyboard([button(context._("⏭ Skip"), "stf:ns:skip")]))
+                        keyboard([button(context._("⏭ Skip"), f"{PREFIX}:ns:skip")]))
             return CODE
     return await create(update, context, code)
 
@@ -460,14 +428,14 @@ async def create(update: Update, context: WorkshopContext, code: str | None) -> 
         except StaffError:  # the code was taken meanwhile
             await session.rollback()
             await reply(update, refusal(_, Refused("staff_code_taken", staff_code=code)),
-                        keyboard([button(_("⏭ Skip"), "stf:ns:skip")]))
+                        keyboard([button(_("⏭ Skip"), f"{PREFIX}:ns:skip")]))
             return CODE
         await session.commit()
     drop_draft(context, DRAFT)
     await reply(update, _("✅ {name} added: {roles}.").format(
-        name=staff.name, roles=roles_text(_, staff.role_set)) + "\n\n"
+        name=staff.name, roles=role_names(_, staff.role_set)) + "\n\n"
         + invite_text(_, staff, invite),
-        keyboard([button(_("👤 Open the card"), f"stf:c:{staff.id}")]))
+        keyboard([button(_("👤 Open the card"), f"{PREFIX}:c:{staff.id}")]))
     return END
 
 
@@ -476,24 +444,24 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "staff_invite",
             draft_key=DRAFT,
-            entry_points=[CallbackQueryHandler(start_invite, pattern=r"^stf:new$")],
+            entry_points=[CallbackQueryHandler(start_invite, pattern=rf"^{PREFIX}:new$")],
             states={
                 NAME: [MessageHandler(TEXT, got_name)],
-                ROLES: [CallbackQueryHandler(toggle_role, pattern=rf"^stf:nr:({ROLE_DATA})$"),
-                        CallbackQueryHandler(roles_done, pattern=r"^stf:nr:done$")],
+                ROLES: [CallbackQueryHandler(toggle_role, pattern=rf"^{PREFIX}:nr:({ROLE_DATA})$"),
+                        CallbackQueryHandler(roles_done, pattern=rf"^{PREFIX}:nr:done$")],
                 CODE: [MessageHandler(TEXT, got_code),
-                       CallbackQueryHandler(skip_code, pattern=r"^stf:ns:skip$")],
+                       CallbackQueryHandler(skip_code, pattern=rf"^{PREFIX}:ns:skip$")],
             },
         ),
         CommandHandler("staff", show_list),
-        CallbackQueryHandler(turn_page, pattern=r"^stf:l:\d{1,4}$"),
-        CallbackQueryHandler(open_card, pattern=r"^stf:c:\d+$"),
-        CallbackQueryHandler(back_to_card, pattern=r"^stf:c:\d+:back$"),
-        CallbackQueryHandler(show_roles, pattern=r"^stf:r:\d+$"),
-        CallbackQueryHandler(show_roles, pattern=r"^stf:rt:\d+:\d{1,4}$"),
-        CallbackQueryHandler(save_roles, pattern=r"^stf:rs:\d+:\d{1,4}$"),
-        CallbackQueryHandler(new_code_for, pattern=r"^stf:i:\d+$"),
-        CallbackQueryHandler(ask_deactivate, pattern=r"^stf:d:\d+$"),
-        CallbackQueryHandler(confirm_deactivate, pattern=r"^stf:dy:\d+$"),
-        CallbackQueryHandler(reactivate, pattern=r"^stf:a:\d+$"),
+        CallbackQueryHandler(turn_page, pattern=rf"^{PREFIX}:l:\d{{1,4}}$"),
+        CallbackQueryHandler(open_card, pattern=rf"^{PREFIX}:c:\d+$"),
+        CallbackQueryHandler(back_to_card, pattern=rf"^{PREFIX}:c:\d+:back$"),
+        CallbackQueryHandler(show_roles, pattern=rf"^{PREFIX}:r:\d+$"),
+        CallbackQueryHandler(show_roles, pattern=rf"^{PREFIX}:rt:\d+:\d{{1,4}}$"),
+        CallbackQueryHandler(save_roles, pattern=rf"^{PREFIX}:rs:\d+:\d{{1,4}}$"),
+        CallbackQueryHandler(new_code_for, pattern=rf"^{PREFIX}:i:\d+$"),
+        CallbackQueryHandler(ask_deactivate, pattern=rf"^{PREFIX}:d:\d+$"),
+        CallbackQueryHandler(confirm_deactivate, pattern=rf"^{PREFIX}:dy:\d+$"),
+        CallbackQueryHandler(reactivate, pattern=rf"^{PREFIX}:a:\d+$"),
     ]

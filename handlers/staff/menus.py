@@ -1,4 +1,5 @@
-"""Each role sees its own command menu (``setMyCommands`` per chat)."""
+"""Each role sees its own command menu (A1: after-sales commands only for its roles)
+(``setMyCommands`` per chat)."""
 
 from __future__ import annotations
 

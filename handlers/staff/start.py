@@ -13,6 +13,8 @@ from handlers.staff.access import user_key
 from handlers.staff.menus import set_menu
 from models.staff import InviteError, Role, redeem_invite, set_on_duty
 
+PREFIX = "lang"  # the callback data of this module's buttons: lang:…
+
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 
@@ -104,7 +106,7 @@ async def choose_language(update: Update, context: WorkshopContext) -> None:
     await reply(
         update,
         context._("Choose your language:"),
-        keyboard([button(name, f"lang:{code}") for code, name in LANGUAGE_NAMES.items()]),
+        keyboard([button(name, f"{PREFIX}:{code}") for code, name in LANGUAGE_NAMES.items()]),
     )
 
 
@@ -160,7 +162,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, None]]:
         CommandHandler("start", start),
         CommandHandler("help", show_help),
         CommandHandler("lang", choose_language),
-        CallbackQueryHandler(set_language, pattern=r"^lang:[A-Za-z_]+$"),
+        CallbackQueryHandler(set_language, pattern=rf"^{PREFIX}:[A-Za-z_]+$"),
         CommandHandler("onduty", on_duty),
         CommandHandler("offduty", off_duty),
     ]

@@ -17,27 +17,29 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import clip
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import END, conversation, draft, drop_draft, wrong_input
-from handlers.chat.refusals import refusal, refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply, toggle_tick
 from handlers.training.cards import (
-    KIND_NAMES,
+    NOTICE_PREFIX,
     answer_text,
     details,
+    kind_name,
     roll_call_card,
     tally_text,
 )
 from models.card import CardKind
+from models.db import id_of
 from models.rules import Refused
-from models.staff import Role, Staff
+from models.staff import Staff
 from models.training import (
     Answer,
     Notice,
-    NoticeKind,
     Tally,
     check_markable,
     get_notice,
     invitees_of,
+    marks_attendance,
     notice_tally,
     recent_notices,
     require_organiser,
@@ -51,11 +53,11 @@ ROLL_DRAFT = "notice_roll"
 
 async def redraw_roll_call(context: WorkshopContext, session: AsyncSession,
                            notice: Notice) -> None:
-    counts = await notice_tally(session, notice.id)  # type: ignore[arg-type]
+    counts = await notice_tally(session, id_of(notice))
     who = await session.get(Staff, notice.attendance_saved_by) \
         if notice.attendance_saved_by else None
     await context.services.messenger.update_cards(
-        session, CardKind.notice_roll, notice.id,  # type: ignore[arg-type]
+        session, CardKind.notice_roll, id_of(notice),
         lambda t: roll_call_card(t, notice, counts, who.name if who else None))
 
 
@@ -70,9 +72,9 @@ def roll_keyboard(t: Translator, notice_id: int, rows: list[list[Any]],
             label += " " + t("(said yes)")
         elif given == Answer.declined:
             label += " " + t("(said no: {reason})").format(reason=clip(reason or "", 24))
-        buttons.append([button(label, f"ntc:{notice_id}:t:{invitee_id}")])
+        buttons.append([button(label, f"{NOTICE_PREFIX}:{notice_id}:t:{invitee_id}")])
     buttons.append([button(t("💾 Save ({count} present)").format(count=len(present)),
-                           f"ntc:{notice_id}:save")])
+                           f"{NOTICE_PREFIX}:{notice_id}:save")])
     return keyboard(*buttons)
 
 
@@ -90,14 +92,14 @@ async def start_roll(update: Update, context: WorkshopContext) -> int:
             return END
         people = await invitees_of(session, notice_id)
     rows = [[i.id, s.name, i.answer, i.reason] for i, s in people]
-    present = [i.id for i, _s in people if i.answer == Answer.attending]
+    present = [id_of(i) for i, _s in people if i.answer == Answer.attending]
     drop_draft(context, ROLL_DRAFT)
     draft(context, ROLL_DRAFT).update(notice_id=notice_id, rows=rows, present=present)
     await answer_tap(update)
     await reply(update, _("Who attended “{title}” ({at})? Tap to tick or untick, then Save. "
                           "The first save is final.").format(title=notice.title,
                                                              at=_.time(notice.starts_at)),
-                roll_keyboard(_, notice_id, rows, present))  # type: ignore[arg-type]
+                roll_keyboard(_, notice_id, rows, present))
     return MARK
 
 
@@ -138,7 +140,7 @@ async def save_roll(update: Update, context: WorkshopContext) -> int:
             await query.edit_message_text(refusal(_, refused))
             return END
         await session.commit()
-        counts = await notice_tally(session, notice.id)  # type: ignore[arg-type]
+        counts = await notice_tally(session, id_of(notice))
         await redraw_roll_call(context, session, notice)
     drop_draft(context, ROLL_DRAFT)
     await answer_tap(update)
@@ -150,7 +152,7 @@ async def save_roll(update: Update, context: WorkshopContext) -> int:
 
 # --- the register ----------------------------------------------------------------------------
 def register_line(t: Translator, notice: Notice, counts: Tally) -> str:
-    kind = t(KIND_NAMES[NoticeKind(notice.kind)])
+    kind = kind_name(t, notice.kind)
     line = t("• {at} {kind} “{title}”, {place}").format(
         at=t.time(notice.starts_at), kind=kind, title=notice.title, place=notice.place)
     line += "\n  " + tally_text(t, counts)
@@ -173,10 +175,10 @@ async def show_register(update: Update, context: WorkshopContext) -> None:
         lines = [_("Attendance register (last 60 days and upcoming):")]
         buttons = []
         for notice in notices:
-            counts = await notice_tally(session, notice.id)  # type: ignore[arg-type]
+            counts = await notice_tally(session, id_of(notice))
             lines.append(register_line(_, notice, counts))
             buttons.append([button(f"{_.time(notice.starts_at)} {notice.title[:24]}",
-                                   f"ntc:{notice.id}:view")])
+                                   f"{NOTICE_PREFIX}:{notice.id}:view")])
     if not notices:
         await reply(update, _("No notices in the last 60 days. Post one with /notice."))
         return
@@ -205,9 +207,9 @@ async def view_notice(update: Update, context: WorkshopContext) -> None:
         lines.append(f"{mark} {person.name} — {answer_text(_, invitee)}")
     markup = None
     if notice.attendance_saved_at is None:
-        if notice.starts_at <= context.now() and (me.id == notice.organiser_id
-                                                  or me.has(Role.supervisor)):
-            markup = keyboard([button(_("📝 Mark attendance"), f"ntc:{notice_id}:mark")])
+        if notice.starts_at <= context.now() and marks_attendance(notice, me):
+            markup = keyboard([button(_("📝 Mark attendance"),
+                                      f"{NOTICE_PREFIX}:{notice_id}:mark")])
         lines.append(_("Attendance not saved yet."))
     await answer_tap(update)
     await reply(update, clip("\n".join(lines)), markup)
@@ -219,11 +221,11 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "notice_roll",
             draft_key=ROLL_DRAFT,
-            entry_points=[CallbackQueryHandler(start_roll, pattern=r"^ntc:\d+:mark$")],
+            entry_points=[CallbackQueryHandler(start_roll, pattern=rf"^{NOTICE_PREFIX}:\d+:mark$")],
             states={MARK: [
-                CallbackQueryHandler(toggle_present, pattern=r"^ntc:\d+:t:\d+$"),
-                CallbackQueryHandler(save_roll, pattern=r"^ntc:\d+:save$"),
+                CallbackQueryHandler(toggle_present, pattern=rf"^{NOTICE_PREFIX}:\d+:t:\d+$"),
+                CallbackQueryHandler(save_roll, pattern=rf"^{NOTICE_PREFIX}:\d+:save$"),
             ]},
         ),
-        CallbackQueryHandler(view_notice, pattern=r"^ntc:\d+:view$"),
+        CallbackQueryHandler(view_notice, pattern=rf"^{NOTICE_PREFIX}:\d+:view$"),
     ]

@@ -14,38 +14,23 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import N_, Translator
 from bot.messenger import Rendered
-from handlers.chat.refusals import add_refusals
 from handlers.chat.ui import button, keyboard
 from models.staff import Staff
 from models.training import Answer, Notice, NoticeInvitee, NoticeKind, Tally, get_notice
 
-KIND_NAMES = {NoticeKind.training: N_("Training"), NoticeKind.meeting: N_("Meeting")}
+# The callback data of the buttons these cards draw, one prefix per family; the
+# handlers that answer them match on the same constants.
+INVITEE_PREFIX = "nti"  # an invitee's answer: nti:<invitee id>:yes|no
+NOTICE_PREFIX = "ntc"  # a notice: ntc:<notice id>:… and the posting steps ntc:<step>:…
 
-add_refusals({
-    "notice_time_invalid": lambda _, p: _(
-        "Please send the date and time like 2026-12-03 14:00 (shop time)."),
-    "notice_in_past": lambda _, p: _(
-        "That time has already passed; a notice must be for a later time."),
-    "notice_too_far": lambda _, p: _("That is more than a year ahead; please check the date."),
-    "notice_not_organiser": lambda _, p: _(
-        "Only supervisors and team leaders post notices; nothing was changed."),
-    "notice_no_invitees": lambda _, p: _(
-        "Nobody is invited: choose at least one role or person with an active account."),
-    "notice_missing": lambda _, p: _("That notice no longer exists."),
-    "notice_not_invited": lambda _, p: _("This notice is not addressed to you."),
-    "notice_started": lambda _, p: _(
-        "“{title}” has already started; answers are closed.").format(**p),
-    "notice_same_answer": lambda _, p: (
-        _("You already said you will attend.") if p["answer"] == Answer.attending
-        else _("You already said you can't attend.")),
-    "notice_attendance_saved": lambda _, p: _(
-        "Attendance was already saved by {name} at {at}.").format(
-            name=p["name"], at=_.time(p["at"]) if p["at"] else "—"),
-    "notice_not_organiser_of": lambda _, p: _(
-        "Only the organiser of “{title}” or a supervisor marks its attendance.").format(**p),
-    "notice_not_started": lambda _, p: _(
-        "Attendance can be marked once it starts ({at}).").format(at=_.time(p["at"])),
-})
+KIND_NAMES: dict[str, str] = {NoticeKind.training: N_("Training"),
+                              NoticeKind.meeting: N_("Meeting")}
+
+
+def kind_name(t: Translator, kind: str) -> str:
+    """A notice's kind (its own table: nothing outside training shows it)."""
+    label = KIND_NAMES.get(kind)
+    return t(label) if label is not None else kind
 
 
 # --- what people read ------------------------------------------------------------------------
@@ -86,17 +71,17 @@ def invitee_card(t: Translator, facts: CardFacts, reminder: bool = False) -> Ren
         lines += [t("⏰ Reminder: this starts at {at}.").format(at=t.time(notice.starts_at)), ""]
     lines += details(t, notice, facts.organiser)
     lines.append("")
-    yes = button(t("✅ Will attend"), f"nti:{invitee.id}:yes")
-    no = button(t("❌ Can't attend"), f"nti:{invitee.id}:no")
+    yes = button(t("✅ Will attend"), f"{INVITEE_PREFIX}:{invitee.id}:yes")
+    no = button(t("❌ Can't attend"), f"{INVITEE_PREFIX}:{invitee.id}:no")
     if invitee.answer == Answer.attending:
         lines.append(t("Your answer: ✅ will attend."))
         return "\n".join(lines), keyboard([button(t("❌ Can't attend after all"),
-                                                  f"nti:{invitee.id}:no")])
+                                                  f"{INVITEE_PREFIX}:{invitee.id}:no")])
     if invitee.answer == Answer.declined:
         lines.append(t("Your answer: ❌ can't attend ({reason}).").format(
             reason=invitee.reason or "—"))
         return "\n".join(lines), keyboard([button(t("✅ Will attend after all"),
-                                                  f"nti:{invitee.id}:yes")])
+                                                  f"{INVITEE_PREFIX}:{invitee.id}:yes")])
     lines.append(t("Will you attend?"))
     return "\n".join(lines), keyboard([yes, no])
 
@@ -123,7 +108,7 @@ def roll_call_card(t: Translator, notice: Notice, counts: Tally,
         return "\n".join(lines), None
     lines.append(t("Mark who attended, now or when it is over."))
     return "\n".join(lines), keyboard([button(t("📝 Mark attendance"),
-                                              f"ntc:{notice.id}:mark")])
+                                              f"{NOTICE_PREFIX}:{notice.id}:mark")])
 
 
 async def card_facts(session: AsyncSession, invitee: NoticeInvitee) -> CardFacts:

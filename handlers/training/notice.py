@@ -11,20 +11,23 @@ register).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
-from bot.i18n import N_, Translator
+from bot.i18n import Translator
 from bot.messenger import clip
+from bot.refusals import refusal
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text, wrong_input
-from handlers.chat.refusals import refusal
+from handlers.chat.labels import role_name, role_names
 from handlers.chat.ui import answer_tap, button, keyboard, reply, toggle_tick
 from handlers.training.attendance import show_register
-from handlers.training.cards import KIND_NAMES, CardFacts, invitee_card
+from handlers.training.cards import NOTICE_PREFIX, CardFacts, invitee_card, kind_name
 from models.card import CardKind
+from models.db import id_of
 from models.rules import Refused
 from models.staff import Role, Staff
 from models.training import (
@@ -43,17 +46,6 @@ KIND, TITLE, WHEN, PLACE, AUDIENCE, SEARCH, CONFIRM = range(7)
 DRAFT = "notice"
 TEXT = filters.TEXT & ~filters.COMMAND
 ROLE_DATA = "|".join(r.value for r in Role)
-
-ROLE_NAMES = {
-    Role.technician: N_("Technicians"),
-    Role.team_leader: N_("Team leaders"),
-    Role.inspector: N_("Inspectors"),
-    Role.advisor: N_("Service advisors"),
-    Role.parts_clerk: N_("Parts clerks"),
-    Role.tracking_clerk: N_("Tracking clerks"),
-    Role.supervisor: N_("Supervisors"),
-    Role.admin: N_("Administrators"),
-}
 
 
 async def settle(update: Update, answer_given: str) -> None:
@@ -83,10 +75,10 @@ async def start(update: Update, context: WorkshopContext) -> int:
     draft(context, DRAFT).update(roles=[], people=[], found=[])
     await reply(update, _("New notice. Is it a training or a meeting? (/notice list shows the "
                           "attendance register; /cancel stops at any step.)"),
-                keyboard([button("🎓 " + _(KIND_NAMES[NoticeKind.training]),
-                                 "ntc:kind:training"),
-                          button("👥 " + _(KIND_NAMES[NoticeKind.meeting]),
-                                 "ntc:kind:meeting")]))
+                keyboard([button("🎓 " + kind_name(_, NoticeKind.training),
+                                 f"{NOTICE_PREFIX}:kind:training"),
+                          button("👥 " + kind_name(_, NoticeKind.meeting),
+                                 f"{NOTICE_PREFIX}:kind:meeting")]))
     return KIND
 
 
@@ -97,7 +89,7 @@ async def got_kind(update: Update, context: WorkshopContext) -> int:
     assert query is not None and query.data is not None
     kind = NoticeKind(query.data.rsplit(":", 1)[1])
     draft(context, DRAFT)["kind"] = kind.value
-    await settle(update, _(KIND_NAMES[kind]))
+    await settle(update, kind_name(_, kind))
     await reply(update, _("Title? (e.g. “New brake system training”, at most {limit} "
                           "characters)").format(limit=MAX_TITLE))
     return TITLE
@@ -119,9 +111,11 @@ async def got_when(update: Update, context: WorkshopContext) -> int:
     """A time in the shop's zone, later than now (and within a year)."""
     _ = context._
     assert update.message is not None
+    now = context.now()
+    calendar = context.services.settings.calendar
     try:
-        starts_at = parse_start(update.message.text or "", context.services.settings.tz)
-        check_start(starts_at, context.now())
+        starts_at = parse_start(update.message.text or "", calendar.tz, calendar.local_date(now))
+        check_start(starts_at, now)
     except Refused as refused:
         await reply(update, refusal(_, refused))
         return WHEN
@@ -149,11 +143,12 @@ async def got_place(update: Update, context: WorkshopContext) -> int:
 # --- posting: who must attend ----------------------------------------------------------------
 def audience_keyboard(t: Translator, form: dict[str, Any]) -> InlineKeyboardMarkup:
     chosen = form.get("roles", [])
-    rows = [[button(("✅ " if role.value in chosen else "⬜ ") + t(ROLE_NAMES[role]),
-                    f"ntc:role:{role.value}")] for role in Role if role is not Role.admin]
+    rows = [[button(("✅ " if role.value in chosen else "⬜ ") + role_name(t, role),
+                    f"{NOTICE_PREFIX}:role:{role.value}")]
+            for role in Role if role is not Role.admin]
     rows.append([button(t("👤 People by name ({count})").format(
-        count=len(form.get("people", []))), "ntc:people")])
-    rows.append([button(t("➡️ Done"), "ntc:aud:done")])
+        count=len(form.get("people", []))), f"{NOTICE_PREFIX}:people")])
+    rows.append([button(t("➡️ Done"), f"{NOTICE_PREFIX}:aud:done")])
     return keyboard(*rows)
 
 
@@ -183,9 +178,10 @@ async def ask_people(update: Update, context: WorkshopContext) -> int:
 def people_keyboard(t: Translator, form: dict[str, Any],
                     found: list[tuple[int, str]]) -> InlineKeyboardMarkup:
     picked = form.get("people", [])
-    rows = [[button(("✅ " if staff_id in picked else "⬜ ") + name, f"ntc:pick:{staff_id}")]
-            for staff_id, name in found]
-    rows.append([button(t("⬅️ Roles"), "ntc:pick:back"), button(t("➡️ Done"), "ntc:aud:done")])
+    rows = [[button(("✅ " if staff_id in picked else "⬜ ") + name,
+                    f"{NOTICE_PREFIX}:pick:{staff_id}")] for staff_id, name in found]
+    rows.append([button(t("⬅️ Roles"), f"{NOTICE_PREFIX}:pick:back"),
+                 button(t("➡️ Done"), f"{NOTICE_PREFIX}:aud:done")])
     return keyboard(*rows)
 
 
@@ -200,14 +196,14 @@ async def got_search(update: Update, context: WorkshopContext) -> int:
     async with context.services.db.session() as session:
         people = await find_people(session, text)
     form = draft(context, DRAFT)
-    found = [(p.id, p.name) for p in people]
+    found = [(id_of(p), p.name) for p in people]
     form["found"] = found
     if not people:
         await reply(update, _("Nobody active matches “{text}”. Try another part of the name.")
                     .format(text=text), people_keyboard(_, form, []))
         return SEARCH
     await reply(update, _("Tap to invite or uninvite; type again to search for others."),
-                people_keyboard(_, form, found))  # type: ignore[arg-type]
+                people_keyboard(_, form, found))
     return SEARCH
 
 
@@ -223,7 +219,7 @@ async def toggle_person(update: Update, context: WorkshopContext) -> int:
         await wrong_input(update, context)  # a button of an older search
         return SEARCH
     await toggle_tick(update, form.setdefault("people", []), staff_id,
-                      lambda: people_keyboard(_, form, found))  # type: ignore[arg-type]
+                      lambda: people_keyboard(_, form, found))
     return SEARCH
 
 
@@ -258,8 +254,8 @@ async def confirm_audience(update: Update, context: WorkshopContext, *, stay: in
         return stay
     await answer_tap(update)
     await reply(update, summary(_, form, people),
-                keyboard([button(_("📢 Post notice"), "ntc:post")],
-                         [button(_("⬅️ Change who attends"), "ntc:aud:back")]))
+                keyboard([button(_("📢 Post notice"), f"{NOTICE_PREFIX}:post")],
+                         [button(_("⬅️ Change who attends"), f"{NOTICE_PREFIX}:aud:back")]))
     return CONFIRM
 
 
@@ -274,9 +270,8 @@ def summary(_: Translator, form: dict[str, Any], people: list[Staff]) -> str:
         _("When: {at}").format(at=_.time(starts_at)),
         _("Where: {place}").format(place=form["place"]),
     ]
-    roles = [_(ROLE_NAMES[Role(r)]) for r in form.get("roles", [])]
-    if roles:
-        lines.append(_("Roles: {roles}").format(roles=", ".join(roles)))
+    if form.get("roles"):
+        lines.append(_("Roles: {roles}").format(roles=role_names(_, form["roles"])))
     lines.append(_.ngettext("Invited ({count} person): {names}",
                             "Invited ({count} people): {names}", len(people)).format(
         count=len(people), names=clip(names, 1500)))
@@ -322,8 +317,8 @@ async def post(update: Update, context: WorkshopContext) -> int:
                 continue
             facts = CardFacts(notice, me.name, invitee)
             reached += await messenger.send(
-                session, person, lambda t, facts=facts: invitee_card(t, facts),
-                card=(CardKind.notice, invitee.id), now=now) > 0  # type: ignore[arg-type]
+                session, person, partial(invitee_card, facts=facts),
+                card=(CardKind.notice, id_of(invitee)), now=now) > 0
         await session.commit()  # where the cards went, so answers can redraw them
     drop_draft(context, DRAFT)
     await answer_tap(update)
@@ -348,24 +343,26 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             draft_key=DRAFT,
             entry_points=[CommandHandler("notice", start)],
             states={
-                KIND: [CallbackQueryHandler(got_kind, pattern=r"^ntc:kind:(training|meeting)$")],
+                KIND: [CallbackQueryHandler(got_kind,
+                                            pattern=rf"^{NOTICE_PREFIX}:kind:(training|meeting)$")],
                 TITLE: [MessageHandler(TEXT, got_title)],
                 WHEN: [MessageHandler(TEXT, got_when)],
                 PLACE: [MessageHandler(TEXT, got_place)],
                 AUDIENCE: [
-                    CallbackQueryHandler(toggle_role, pattern=rf"^ntc:role:({ROLE_DATA})$"),
-                    CallbackQueryHandler(ask_people, pattern=r"^ntc:people$"),
-                    CallbackQueryHandler(audience_done, pattern=r"^ntc:aud:done$"),
+                    CallbackQueryHandler(toggle_role,
+                                         pattern=rf"^{NOTICE_PREFIX}:role:({ROLE_DATA})$"),
+                    CallbackQueryHandler(ask_people, pattern=rf"^{NOTICE_PREFIX}:people$"),
+                    CallbackQueryHandler(audience_done, pattern=rf"^{NOTICE_PREFIX}:aud:done$"),
                 ],
                 SEARCH: [
                     MessageHandler(TEXT, got_search),
-                    CallbackQueryHandler(toggle_person, pattern=r"^ntc:pick:\d+$"),
-                    CallbackQueryHandler(back_to_roles, pattern=r"^ntc:pick:back$"),
-                    CallbackQueryHandler(search_done, pattern=r"^ntc:aud:done$"),
+                    CallbackQueryHandler(toggle_person, pattern=rf"^{NOTICE_PREFIX}:pick:\d+$"),
+                    CallbackQueryHandler(back_to_roles, pattern=rf"^{NOTICE_PREFIX}:pick:back$"),
+                    CallbackQueryHandler(search_done, pattern=rf"^{NOTICE_PREFIX}:aud:done$"),
                 ],
                 CONFIRM: [
-                    CallbackQueryHandler(post, pattern=r"^ntc:post$"),
-                    CallbackQueryHandler(back_to_roles, pattern=r"^ntc:aud:back$"),
+                    CallbackQueryHandler(post, pattern=rf"^{NOTICE_PREFIX}:post$"),
+                    CallbackQueryHandler(back_to_roles, pattern=rf"^{NOTICE_PREFIX}:aud:back$"),
                 ],
             },
         ),

@@ -12,11 +12,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import Rendered
+from bot.refusals import refusal, refuse
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text
-from handlers.chat.refusals import refusal, refuse
 from handlers.chat.ui import answer_tap, callback_int, reply
-from handlers.training.cards import card_facts, invitee_card
+from handlers.training.cards import INVITEE_PREFIX, card_facts, invitee_card
 from models.card import CardKind
+from models.db import id_of
 from models.rules import Refused
 from models.staff import Staff
 from models.training import MAX_REASON, Answer, NoticeInvitee, answer, check_answerable
@@ -53,7 +54,7 @@ async def answered(context: WorkshopContext, session: AsyncSession, invitee: Not
     change of mind."""
     facts = await card_facts(session, invitee)
     messenger = context.services.messenger
-    await messenger.update_cards(session, CardKind.notice, invitee.id,  # type: ignore[arg-type]
+    await messenger.update_cards(session, CardKind.notice, id_of(invitee),
                                  lambda t: invitee_card(t, facts))
     if not tell_organiser:
         return
@@ -128,8 +129,9 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "notice_decline",
             draft_key=DECLINE_DRAFT,
-            entry_points=[CallbackQueryHandler(start_decline, pattern=r"^nti:\d+:no$")],
+            entry_points=[CallbackQueryHandler(start_decline,
+                                               pattern=rf"^{INVITEE_PREFIX}:\d+:no$")],
             states={REASON: [MessageHandler(TEXT, got_reason)]},
         ),
-        CallbackQueryHandler(will_attend, pattern=r"^nti:\d+:yes$"),
+        CallbackQueryHandler(will_attend, pattern=rf"^{INVITEE_PREFIX}:\d+:yes$"),
     ]

@@ -1,32 +1,40 @@
-"""The customer archive card (A2) and the archive reminders' pieces."""
+"""The customer archive card (A2) and the archive reminders :mod:`jobs.archive_reminders`
+sends."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup
 
 from bot.i18n import N_, Translator
 from bot.messenger import Rendered
+from handlers.after_sales.cards.followup import window_text
+from handlers.chat.labels import followup_kind_name, visit_kind_name
 from handlers.chat.ui import button, keyboard
 from models.absence import route
 from models.call_log import CallLog, Direction, calls_of
 from models.customer import (
+    ARCHIVE_DAYS,
     Customer,
     Vehicle,
     Visit,
-    VisitKind,
     get_customer,
     missing_fields,
     vehicles_of,
     visits_of,
 )
-from models.followup import FollowUp, FollowUpKind, is_overdue, open_for_customer
+from models.db import id_of
+from models.followup import FollowUp, is_overdue, open_for_customer
 from models.rules import Refused
 from models.staff import Staff
 from models.work_order import get_order
+
+# The callback data of the buttons these cards draw, one prefix per family; the
+# handlers that answer them match on the same constants.
+CUSTOMER_PREFIX = "cus"  # a customer's archive: cus:<customer id>:…
 
 CARD_VISITS = 10
 
@@ -48,18 +56,6 @@ FIELD_NAMES = {
 }
 
 
-FOLLOWUP_KINDS = {
-    FollowUpKind.first_call: N_("First call"),
-    FollowUpKind.second_call: N_("Second call"),
-    FollowUpKind.maintenance: N_("Maintenance due"),
-    FollowUpKind.campaign: N_("Campaign call"),
-    FollowUpKind.complaint_callback: N_("Complaint callback"),
-}
-
-
-VISIT_KINDS = {VisitKind.repair: N_("repair"), VisitKind.consultation: N_("consultation")}
-
-
 def field_list(t: Translator, fields: list[str]) -> str:
     return ", ".join(t(FIELD_NAMES[f]) for f in fields)
 
@@ -71,18 +67,7 @@ def missing_text(t: Translator, missing: list[str]) -> str:
 
 
 def edit_button(t: Translator, customer_id: int) -> InlineKeyboardMarkup:
-    return keyboard([button(t("✏️ Complete the archive"), f"cus:{customer_id}:edit")])
-
-
-def local_day(t: Translator, at: datetime) -> str:
-    return at.astimezone(t.tz).date().isoformat()
-
-
-def window_text(t: Translator, followup: FollowUp) -> str:
-    """A follow-up's window as whole local days; its end is exclusive, so the day before."""
-    last = followup.due_until.astimezone(t.tz).date() - timedelta(days=1)
-    return t("{first} to {last}").format(first=local_day(t, followup.due_from),
-                                         last=last.isoformat())
+    return keyboard([button(t("✏️ Complete the archive"), f"{CUSTOMER_PREFIX}:{customer_id}:edit")])
 
 
 def standing_in_note(t: Translator, clerk: Staff | None) -> list[str]:
@@ -126,7 +111,7 @@ async def archive_facts(
     clerk = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None
     standin = None
     if clerk is not None and today is not None:
-        way = await route(session, clerk.id, today)  # type: ignore[arg-type]
+        way = await route(session, id_of(clerk), today)
         if way.standing_in_for is not None:
             standin = await session.get(Staff, way.staff_id)
     people: dict[int, Staff | None] = {}
@@ -191,24 +176,19 @@ def archive_card(t: Translator, facts: ArchiveFacts, *, editable: bool) -> Rende
         lines.append("  " + t("Cycle: {cycle} · last service: {last} · next maintenance: "
                               "{next}").format(
             cycle=" / ".join(c for c in cycle if c) or dash,
-            last=vehicle.last_service_on.isoformat() if vehicle.last_service_on else dash,
-            next=vehicle.next_maintenance_on.isoformat() if vehicle.next_maintenance_on
-            else dash))
+            last=t.day(vehicle.last_service_on), next=t.day(vehicle.next_maintenance_on)))
     lines += ["", t("Service history:")]
     if not facts.visits:
         lines.append("• " + t("none yet"))
     for visit, number in facts.visits:
-        kind = t(VISIT_KINDS.get(VisitKind(visit.kind), visit.kind))
-        head = f"• {local_day(t, visit.visited_at)} {kind}"
+        head = f"• {t.day(visit.visited_at)} {visit_kind_name(t, visit.kind)}"
         if number:
             head += f" {number}"
         lines.append(head + (f": {visit.summary}" if visit.summary else ""))
     if facts.followups:
         lines += ["", t("Open follow-ups:")]
         for followup in facts.followups:
-            label = FOLLOWUP_KINDS.get(FollowUpKind(followup.kind))
-            kind = t(label) if label else followup.kind
-            line = f"• {kind} · {window_text(t, followup)}"
+            line = f"• {followup_kind_name(t, followup.kind)} · {window_text(t, followup)}"
             if is_overdue(followup, facts.now):
                 line += " " + t("(overdue)")
             lines.append(line)
@@ -218,7 +198,47 @@ def archive_card(t: Translator, facts: ArchiveFacts, *, editable: bool) -> Rende
     lines += [call_line(t, *entry) for entry in facts.calls]
     lines += ["", missing_text(t, facts.missing)]
     cid = customer.id
-    row = [button(t("📞 Calls"), f"cus:{cid}:calls")]
+    row = [button(t("📞 Calls"), f"{CUSTOMER_PREFIX}:{cid}:calls")]
     if editable:
-        row.insert(0, button(t("✏️ Edit"), f"cus:{cid}:edit"))
+        row.insert(0, button(t("✏️ Edit"), f"{CUSTOMER_PREFIX}:{cid}:edit"))
     return "\n".join(lines), keyboard(row)
+
+
+# --- the archive reminders (jobs.archive_reminders) -------------------------------------------
+
+
+def archive_reminder(
+    t: Translator, customer: Customer, visit: Visit, missing: list[str], now: datetime, *,
+    standing_in_for: Staff | None, unassigned: bool,
+) -> Rendered:
+    """To the customer's clerk (or today's stand-in; the supervisors when nobody is assigned):
+    what is still missing, and by when."""
+    lines = standing_in_note(t, standing_in_for)
+    if unassigned:
+        lines.append(t("⚠️ {name} has no active tracking clerk; assign one with /assign.")
+                     .format(name=customer.name))
+    lines.append(t("📋 The archive of {name} is incomplete.").format(name=customer.name))
+    lines.append(t("Visit on {date}: {summary}").format(
+        date=t.day(visit.visited_at), summary=visit.summary or "—"))
+    lines.append(t("Missing: {fields}.").format(fields=field_list(t, missing)))
+    if visit.archive_due_at > now:
+        lines.append(t("Please complete it by {at}.").format(at=t.time(visit.archive_due_at)))
+    else:
+        lines.append(t("It was due {at}.").format(at=t.time(visit.archive_due_at)))
+    return "\n".join(lines), edit_button(t, id_of(customer))
+
+
+def late_archive_report(
+    t: Translator, customer: Customer, visit: Visit, missing: list[str], clerk: Staff | None
+) -> Rendered:
+    """To the supervisors, once: an archive still incomplete two days after the visit."""
+    text = t.ngettext(
+        "⚠️ The archive of {name} is still incomplete {count} day after the visit of {date}.",
+        "⚠️ The archive of {name} is still incomplete {count} days after the visit of {date}.",
+        ARCHIVE_DAYS,
+    ).format(name=customer.name, count=ARCHIVE_DAYS, date=t.day(visit.visited_at))
+    lines = [text,
+             t("Clerk: {name}").format(name=clerk.name if clerk else t("nobody yet")),
+             t("Missing: {fields}.").format(fields=field_list(t, missing))]
+    return "\n".join(lines), keyboard([button(t("🗂 Archive"),
+                                              f"{CUSTOMER_PREFIX}:{customer.id}:view")])

@@ -5,8 +5,8 @@ supervisor after two days, with "Record solution" and "Assign back"; the clerk h
 supervisor has it (:func:`escalated_to_supervisor`). Once a solution is found
 (``handlers.after_sales.complaint_solution``) the clerk, or their stand-in today, is told to
 call the customer back today, reminded at 17:00 and, if the call still did not happen, the
-supervisors hear the next morning. Who may act on a complaint, and who calls today, is decided
-here for every complaint module."""
+supervisors hear the next morning. Who calls today is decided here for every complaint module;
+who may act on a complaint, in :mod:`models.complaint` and :mod:`models.staff`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from telegram import InlineKeyboardMarkup
 from bot.i18n import Translator
 from bot.messenger import Rendered
 from bot.services import Services
-from handlers.chat.refusals import add_refusals
+from handlers.after_sales.cards.followup import FOLLOWUP_PREFIX
+from handlers.chat.labels import complaint_status_name
 from handlers.chat.ui import button, keyboard, local_time
 from models.absence import Route, route
 from models.call_log import CallLog
@@ -32,24 +33,13 @@ from models.complaint import (
     history,
 )
 from models.customer import Customer, Vehicle, get_customer, vehicles_of
+from models.db import id_of
 from models.followup import FollowUp, FollowUpKind, FollowUpStatus, open_for_customer
-from models.rules import Refused
-from models.staff import Role, Staff
+from models.staff import Staff
 
-add_refusals({
-    "complaint_clerks_only": lambda _, p: _(
-        "Only tracking clerks and supervisors can do this; nothing was changed."),
-})
-
-
-def status_name(_: Translator, status: str) -> str:
-    return {
-        ComplaintStatus.answered: _("answered on the call"),
-        ComplaintStatus.researching: _("being researched"),
-        ComplaintStatus.escalated: _("with the supervisor"),
-        ComplaintStatus.solved: _("solved, customer not told yet"),
-        ComplaintStatus.told: _("customer told"),
-    }.get(status, status)
+# The callback data of the buttons these cards draw, one prefix per family; the
+# handlers that answer them match on the same constants.
+COMPLAINT_PREFIX = "cp"  # a complaint: cp:<complaint id>:…
 
 
 def phones(customer: Customer) -> str:
@@ -87,7 +77,7 @@ async def complaint_facts(session: AsyncSession, complaint: Complaint) -> Compla
     vehicles = await vehicles_of(session, complaint.customer_id)
     call = (await session.get(CallLog, complaint.call_log_id)
             if complaint.call_log_id is not None else None)
-    events = await history(session, complaint.id)  # type: ignore[arg-type]
+    events = await history(session, id_of(complaint))
     names: dict[int, str] = {}
     for staff_id in {complaint.clerk_id, complaint.solved_by,
                      *(e.staff_id for e in events)}:
@@ -140,8 +130,8 @@ def complaint_card(_: Translator, facts: ComplaintFacts, *, escalating: bool = F
     if status is ComplaintStatus.escalated or (escalating and
                                                status is ComplaintStatus.researching):
         return "\n".join(lines), keyboard(
-            [button(_("✍️ Record solution"), f"cp:{complaint.id}:solve"),
-             button(_("↩️ Assign back"), f"cp:{complaint.id}:back")])
+            [button(_("✍️ Record solution"), f"{COMPLAINT_PREFIX}:{complaint.id}:solve"),
+             button(_("↩️ Assign back"), f"{COMPLAINT_PREFIX}:{complaint.id}:back")])
     lines.append("")
     if status in (ComplaintStatus.solved, ComplaintStatus.told):
         lines.append(_("✅ Solved by {name} at {at}: {solution}").format(
@@ -158,8 +148,9 @@ def complaint_card(_: Translator, facts: ComplaintFacts, *, escalating: bool = F
             clerk=facts.clerk.name if facts.clerk else "—", name=facts.name(back.staff_id),
             at=_.time(back.at)))
     else:
-        lines.append(_("Status: {status}").format(status=status_name(_, status)))
-    return "\n".join(lines), keyboard([button(_("📜 History"), f"cp:{complaint.id}:hist")])
+        lines.append(_("Status: {status}").format(status=complaint_status_name(_, status)))
+    return "\n".join(lines), keyboard([button(_("📜 History"),
+                                              f"{COMPLAINT_PREFIX}:{complaint.id}:hist")])
 
 
 def standin_note(_: Translator, facts: ComplaintFacts, to: Route) -> list[str]:
@@ -173,7 +164,7 @@ def log_call_button(_: Translator, callback: FollowUp | None) -> InlineKeyboardM
     """The call-log conversation's own button on the callback follow-up."""
     if callback is None or callback.status != FollowUpStatus.open:
         return None
-    return keyboard([button(_("📝 Log call"), f"fu:{callback.id}:log")])
+    return keyboard([button(_("📝 Log call"), f"{FOLLOWUP_PREFIX}:{callback.id}:log")])
 
 
 def call_back_today(_: Translator, facts: ComplaintFacts, to: Route,
@@ -222,7 +213,8 @@ def callback_late(_: Translator, facts: ComplaintFacts) -> Rendered:
             name=facts.solved_by.name if facts.solved_by else "?",
             at=local_time(_, complaint.solved_at), solution=complaint.solution),
     ]
-    return "\n".join(lines), keyboard([button(_("📜 History"), f"cp:{complaint.id}:hist")])
+    return "\n".join(lines), keyboard([button(_("📜 History"),
+                                              f"{COMPLAINT_PREFIX}:{complaint.id}:hist")])
 
 
 def escalated_to_supervisor(_: Translator, facts: ComplaintFacts, to: Route) -> Rendered:
@@ -244,15 +236,10 @@ def moved_text(_: Translator, facts: ComplaintFacts) -> str:
             name=facts.solved_by.name if facts.solved_by else "?",
             at=local_time(_, complaint.solved_at), solution=complaint.solution)
     return _("This complaint is {status} now; nothing was changed.").format(
-        status=status_name(_, complaint.status))
+        status=complaint_status_name(_, complaint.status))
 
 
-# --- who may act -----------------------------------------------------------------------------
-
-
-def require_after_sales(staff: Staff) -> None:
-    if not staff.has(Role.tracking_clerk, Role.supervisor):
-        raise Refused("complaint_clerks_only")
+# --- who calls the customer today -------------------------------------------------------------
 
 
 async def responsible(session: AsyncSession, complaint: Complaint, day: date) -> Route:

@@ -3,16 +3,14 @@ them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from telegram import InlineKeyboardMarkup
 
-from bot.i18n import N_, Translator
+from bot.i18n import Translator
 from bot.messenger import Rendered
+from handlers.chat.labels import complaint_status_name, followup_kind_name, topic_names
 from handlers.chat.ui import button, keyboard
-from models.call_log import Topic
-from models.complaint import ComplaintStatus
 from models.customer import VisitKind
+from models.db import id_of
 from models.followup import (
     FollowUp,
     FollowUpKind,
@@ -20,70 +18,34 @@ from models.followup import (
 from models.staff import Staff
 from models.talking_points import TalkingPoints
 
+# The callback data of the buttons these cards draw, one prefix per family; the
+# handlers that answer them match on the same constants.
+FOLLOWUP_PREFIX = "fu"  # a follow-up call: fu:<follow-up id>:…
+
 MAX_LISTED = 3  # open complaints and upcoming events shown on a card
 
 
-KIND_NAMES = {
-    FollowUpKind.first_call: N_("First call"),
-    FollowUpKind.second_call: N_("Second call"),
-    FollowUpKind.maintenance: N_("Maintenance due"),
-    FollowUpKind.campaign: N_("Campaign call"),
-    FollowUpKind.complaint_callback: N_("Complaint callback"),
-}
-
-
-# The seven things a call covers (A4), as the log-call buttons and the cards name them.
-TOPIC_NAMES = {
-    Topic.usage_opinion: N_("Usage and opinions"),
-    Topic.new_needs: N_("New service needs"),
-    Topic.care_tips: N_("Car-care tips"),
-    Topic.new_services: N_("Our new services"),
-    Topic.events: N_("Events and offers"),
-    Topic.consultation: N_("Consultation"),
-    Topic.visit: N_("Visit to the customer"),
-}
-
-
-COMPLAINT_STATUS_NAMES = {
-    ComplaintStatus.researching: N_("being researched"),
-    ComplaintStatus.escalated: N_("with the supervisor"),
-    ComplaintStatus.solved: N_("solved, customer not told yet"),
-}
-
-
 # --- rendering -------------------------------------------------------------------------------
-def kind_name(t: Translator, kind: str) -> str:
-    return t(KIND_NAMES[FollowUpKind(kind)]) if kind in KIND_NAMES else kind
-
-
-def topic_names(t: Translator, topics: list[Topic]) -> str:
-    return ", ".join(t(TOPIC_NAMES[topic]) for topic in topics) or "—"
-
-
-def local_day(t: Translator, at: datetime) -> str:
-    return at.astimezone(t.tz).strftime("%m-%d")
-
-
 def window_text(t: Translator, followup: FollowUp) -> str:
-    """The window as whole days: ``due_until`` is the first instant after it."""
-    last = followup.due_until - timedelta(microseconds=1)
-    return f"{local_day(t, followup.due_from)} – {local_day(t, last)}"
+    """When the call is due, as whole days."""
+    return t.window(followup.due_from, followup.due_until)
 
 
 def card_head(t: Translator, points: TalkingPoints) -> str:
     """The first line of every copy; ``[FU-n]`` also lets a reply name the follow-up."""
     followup = points.followup
     return t("📞 {kind} · {name} · {plate}").format(
-        kind=kind_name(t, followup.kind), name=points.customer.name, plate=points.plate,
+        kind=followup_kind_name(t, followup.kind), name=points.customer.name,
+        plate=points.plate,
     ) + f"  [FU-{followup.id}]"
 
 
 def reminder_keyboard(t: Translator, followup_id: int) -> InlineKeyboardMarkup:
     return keyboard(
-        [button(t("📝 Log call"), f"fu:{followup_id}:log"),
-         button(t("📵 No answer"), f"fu:{followup_id}:na")],
-        [button(t("⏰ Snooze"), f"fu:{followup_id}:sz"),
-         button(t("☎️ Wrong number"), f"fu:{followup_id}:wn")],
+        [button(t("📝 Log call"), f"{FOLLOWUP_PREFIX}:{followup_id}:log"),
+         button(t("📵 No answer"), f"{FOLLOWUP_PREFIX}:{followup_id}:na")],
+        [button(t("⏰ Snooze"), f"{FOLLOWUP_PREFIX}:{followup_id}:sz"),
+         button(t("☎️ Wrong number"), f"{FOLLOWUP_PREFIX}:{followup_id}:wn")],
     )
 
 
@@ -110,7 +72,7 @@ def reminder_card(
         window=window_text(t, followup), count=followup.attempts))
     lines += ["", t("Talking points:")]
     lines += [f"• {point}" for point in talking_points(t, points)]
-    return "\n".join(lines), reminder_keyboard(t, followup.id)  # type: ignore[arg-type]
+    return "\n".join(lines), reminder_keyboard(t, id_of(followup))
 
 
 def overdue_notice(t: Translator, points: TalkingPoints, clerk: Staff | None) -> Rendered:
@@ -121,7 +83,8 @@ def overdue_notice(t: Translator, points: TalkingPoints, clerk: Staff | None) ->
     else:
         owner = t("It stays on {clerk}'s list.").format(clerk=clerk.name)
     return t("⚠️ Overdue: {kind} for {name} ({plate}). The window ended {at} without a logged "
-             "call.").format(kind=kind_name(t, followup.kind), name=points.customer.name,
+             "call.").format(kind=followup_kind_name(t, followup.kind),
+                             name=points.customer.name,
                              plate=points.plate, at=t.time(followup.due_until)) + "\n" + owner, None
 
 
@@ -132,12 +95,11 @@ def what_was_done(t: Translator, points: TalkingPoints) -> list[str]:
     if visit is not None:
         text = (t("Consultation on {day}: {summary}") if visit.kind == VisitKind.consultation
                 else t("Repair on {day}: {summary}"))
-        lines.append(text.format(day=local_day(t, visit.visited_at), summary=visit.summary
-                                 or "—"))
+        lines.append(text.format(day=t.day(visit.visited_at), summary=visit.summary or "—"))
     if points.campaign is not None:
         campaign = points.campaign
         lines.append(t("Invite to “{title}” on {date}, {address}.").format(
-            title=campaign.title, date=campaign.event_on.isoformat(),
+            title=campaign.title, date=t.day(campaign.event_on),
             address=campaign.address or "—"))
         lines.append(t("What it is: {content}").format(content=campaign.content))
     if points.complaint is not None:
@@ -149,8 +111,7 @@ def what_was_done(t: Translator, points: TalkingPoints) -> list[str]:
     if points.followup.kind == FollowUpKind.maintenance and points.vehicle is not None:
         last = points.vehicle.last_service_on
         lines.append(t("Maintenance is due on {date} (last service: {last}).").format(
-            date=points.next_maintenance_on.isoformat() if points.next_maintenance_on
-            else "—", last=last.isoformat() if last else "—"))
+            date=t.day(points.next_maintenance_on), last=t.day(last)))
     return lines
 
 
@@ -158,23 +119,21 @@ def talking_points(t: Translator, points: TalkingPoints) -> list[str]:
     """Suggestions from the archive (A3); the last call's content so it is not repeated (A7)."""
     out = []
     if points.next_maintenance_on is not None:
-        out.append(t("Next maintenance: {date}").format(
-            date=points.next_maintenance_on.isoformat()))
+        out.append(t("Next maintenance: {date}").format(date=t.day(points.next_maintenance_on)))
     if (points.customer.services_wanted or "").strip():
         out.append(t("Services wanted: {services}").format(
             services=points.customer.services_wanted))
     for complaint in points.open_complaints[:MAX_LISTED]:
-        status = COMPLAINT_STATUS_NAMES.get(ComplaintStatus(complaint.status))
         out.append(t("Open complaint ({status}): {text}").format(
-            status=t(status) if status else complaint.status, text=clip(complaint.text)))
+            status=complaint_status_name(t, complaint.status), text=clip(complaint.text)))
     for campaign in points.upcoming[:MAX_LISTED]:
         out.append(t("Upcoming: “{title}” on {date}, {address}").format(
-            title=campaign.title, date=campaign.event_on.isoformat(),
+            title=campaign.title, date=t.day(campaign.event_on),
             address=campaign.address or "—"))
     call = points.last_call
     if call is not None:
         out.append(t("Last call on {day} ({name}) covered: {topics}. Notes: {notes}").format(
-            day=local_day(t, call.at), name=points.last_caller.name if points.last_caller
+            day=t.day(call.at), name=points.last_caller.name if points.last_caller
             else "—", topics=topic_names(t, call.topic_list), notes=clip(call.notes) or "—"))
         if points.followup.kind == FollowUpKind.second_call:
             out.append(t("Bring something new this time; do not repeat the last call."))

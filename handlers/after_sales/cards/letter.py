@@ -3,48 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Translator
 from bot.messenger import Rendered
+from handlers.chat.labels import letter_channel_name, letter_kind_name
 from handlers.chat.ui import button, keyboard
 from models.campaign import Campaign
 from models.customer import Customer, get_customer
-from models.letter import (
-    Letter,
-    LetterChannel,
-    LetterKind,
-)
+from models.letter import Letter
 from models.staff import Staff
 
-
-def kind_name(_: Translator, kind: str) -> str:
-    return {
-        LetterKind.notice: _("notice"),
-        LetterKind.invitation: _("invitation"),
-        LetterKind.reply: _("reply letter"),
-    }.get(kind, kind)
-
-
-def channel_name(_: Translator, channel: str | None) -> str:
-    return {
-        LetterChannel.post: _("post"),
-        LetterChannel.email: _("email"),
-        LetterChannel.wechat: _("WeChat"),
-        LetterChannel.sms: _("SMS"),
-        LetterChannel.by_hand: _("hand delivery"),
-    }.get(channel or "", channel or "—")
-
-
-def local_day(_: Translator, at: datetime | None) -> str:
-    return at.astimezone(_.tz).date().isoformat() if at else "—"
-
-
-def last_day(_: Translator, due_at: datetime) -> str:
-    """A due time is the first instant after the window: the day before it is the last day."""
-    return (due_at - timedelta(seconds=1)).astimezone(_.tz).date().isoformat()
+# The callback data of the buttons these cards draw, one prefix per family; the
+# handlers that answer them match on the same constants.
+LETTER_PREFIX = "lt"  # a letter task: lt:<letter id>:…
 
 
 @dataclass(frozen=True)
@@ -73,21 +46,21 @@ def letter_card(_: Translator, facts: LetterFacts, *, overdue: bool = False,
             name=standing_in_for))
     if letter.sent_at is not None:
         lines.append(_("✅ {kind} to {customer} sent by {channel} on {date}; registered by "
-                       "{name}.").format(kind=kind_name(_, letter.kind).capitalize(),
+                       "{name}.").format(kind=letter_kind_name(_, letter.kind).capitalize(),
                                          customer=customer.name,
-                                         channel=channel_name(_, letter.channel),
-                                         date=local_day(_, letter.sent_at),
+                                         channel=letter_channel_name(_, letter.channel),
+                                         date=_.day(letter.sent_at),
                                          name=facts.clerk.name if facts.clerk else "?"))
     elif letter.due_at is not None:
         lines.append(_("📮 Send the {kind} to {customer} by {date}.").format(
-            kind=kind_name(_, letter.kind), customer=customer.name,
-            date=last_day(_, letter.due_at)))
+            kind=letter_kind_name(_, letter.kind), customer=customer.name,
+            date=_.last_day(letter.due_at)))
     else:
         lines.append(_("📮 {kind} to {customer}").format(
-            kind=kind_name(_, letter.kind).capitalize(), customer=customer.name))
+            kind=letter_kind_name(_, letter.kind).capitalize(), customer=customer.name))
     if campaign is not None:
         lines.append(_("Campaign: {title} — {date}, {address}").format(
-            title=campaign.title, date=campaign.event_on.isoformat(),
+            title=campaign.title, date=_.day(campaign.event_on),
             address=campaign.address or "—"))
         if letter.sent_at is None:
             lines.append(_("Content: {content}").format(content=campaign.content))
@@ -103,5 +76,6 @@ def letter_card(_: Translator, facts: LetterFacts, *, overdue: bool = False,
     ]
     if overdue and letter.due_at is not None:
         lines += ["", _("⏰ Overdue: it was due by {date} and is not registered as sent.")
-                  .format(date=last_day(_, letter.due_at))]
-    return "\n".join(lines), keyboard([button(_("📮 Record as sent"), f"lt:{letter.id}:sent")])
+                  .format(date=_.last_day(letter.due_at))]
+    return "\n".join(lines), keyboard([button(_("📮 Record as sent"),
+                                              f"{LETTER_PREFIX}:{letter.id}:sent")])

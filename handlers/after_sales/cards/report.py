@@ -7,7 +7,6 @@ from datetime import datetime
 
 from bot.i18n import Translator
 from bot.report_files import (
-    campaign_kind_name,
     chart_png,
     clerk_name,
     report_xlsx,
@@ -15,6 +14,7 @@ from bot.report_files import (
     section_lines,
     section_title,
 )
+from handlers.chat.labels import campaign_kind_name
 from models.report import (
     Figures,
     Period,
@@ -58,8 +58,8 @@ def figure_lines(_: Translator, f: Figures) -> list[str]:
 def report_messages(_: Translator, report: Report, period: Period, now: datetime) -> list[str]:
     """The report as one or more messages (one per ~4,000 characters), blocks kept whole."""
     head = [_("📊 Follow-up report {period} ({first} – {last})").format(
-        period=period.label.replace("_", " – "), first=report.first_day.isoformat(),
-        last=report.last_day.isoformat())]
+        period=period.label.replace("_", " – "), first=_.day(report.first_day),
+        last=_.day(report.last_day))]
     if now < report.end:
         head.append(_("So far, as of {at}; the period is not over.").format(at=_.time(now)))
     blocks = ["\n".join([*head, "", _("Total"), *figure_lines(_, report.total)])]
@@ -72,7 +72,7 @@ def report_messages(_: Translator, report: Report, period: Period, now: datetime
                 "• {title} ({kind}, {day}): {called} of {count} customers called; letters "
                 "sent: {letters}", campaign.calls).format(
                     title=campaign.title, kind=campaign_kind_name(_, campaign.kind),
-                    day=campaign.event_on.isoformat(), called=campaign.called,
+                    day=_.day(campaign.event_on), called=campaign.called,
                     count=campaign.calls, letters=campaign.letters_sent))
         blocks.append("\n".join(lines))
     workshop = workshop_blocks(_, report)

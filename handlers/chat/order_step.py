@@ -1,4 +1,4 @@
-"""The first move of a technician's step on an order's button: check who and when, then a
+"""The first move of a step on an order's button (floor and QC): check who and when, then a
 fresh draft."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import WorkshopContext
+from bot.refusals import refuse
 from handlers.chat.conversation import draft, drop_draft
-from handlers.chat.refusals import refuse
 from handlers.chat.ui import answer_tap, callback_int
 from models.rules import Refused
 from models.work_order import OrderStatus, WorkOrder, floor_order
