@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -84,12 +85,32 @@ def _translator(services: Services, update: Update) -> Translator:
 
 
 async def tell_the_admins(update: object, context: WorkshopContext) -> None:
-    """Send the active admins a report, each in their language, unless the same error was
-    reported in the last ten minutes."""
+    """Send the active admins a report of a failed update or job, each in their language,
+    unless the same error was reported in the last ten minutes."""
     error = context.error
-    if error is None:
-        return
-    services = context.services
+    if error is not None:
+        await _tell(context.services, error,
+                    lambda _, place: report(_, update, context, place))
+
+
+async def tell_the_admins_of_a_job(services: Services, name: str, error: BaseException) -> None:
+    """The same for one part of a scheduled job that failed while the others went on (the job
+    catches it, so the error handler never sees it)."""
+
+    def text(_: Translator, place: str) -> str:
+        return "\n".join([
+            _("⚠️ The scheduled job {name} failed: {error}").format(
+                name=name, error=_error_text(error)),
+            _("Where in the code: {place}").format(place=place),
+            _("The same error is reported here at most once every 10 minutes; the log "
+              "has every one."),
+        ])
+
+    await _tell(services, error, text)
+
+
+async def _tell(services: Services, error: BaseException,
+                text: Callable[[Translator, str], str]) -> None:
     now = services.clock.now()
     place = where_in_our_code(error)
     if not first_in_a_while(services, (_type_name(error), place), now):
@@ -98,7 +119,7 @@ async def tell_the_admins(update: object, context: WorkshopContext) -> None:
         return
 
     def render(_: Translator) -> Rendered:
-        return report(_, update, context, place), None
+        return text(_, place), None
 
     try:
         async with services.db.session() as session:
@@ -121,12 +142,10 @@ def first_in_a_while(services: Services, key: tuple[str, str], now: datetime) ->
 
 def report(_: Translator, update: object, context: WorkshopContext, place: str) -> str:
     """What broke, in what, for whom, and where in the code."""
-    error = context.error
-    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    if len(text) > MAX_ERROR_TEXT:
-        text = text[: MAX_ERROR_TEXT - 1] + "…"
+    assert context.error is not None
     lines = [_("⚠️ The bot failed while handling {what} on {channel}: {error}").format(
-        what=_what(_, update, context), channel=context.channel, error=text)]
+        what=_what(_, update, context), channel=context.channel,
+        error=_error_text(context.error))]
     if isinstance(update, Update) and update.effective_user is not None:
         user = update.effective_user
         staff = staff_of(update)
@@ -181,3 +200,8 @@ def _our_path(filename: str) -> str | None:
 
 def _type_name(error: BaseException) -> str:
     return f"{type(error).__module__}.{type(error).__qualname__}"
+
+
+def _error_text(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from bot import errors
 from bot.context import WorkshopContext
 from bot.services import Services
 from jobs import extra_item_escalation, fault_escalation
@@ -20,8 +21,9 @@ async def run(services: Services, now: datetime) -> int:
     for part in PARTS:
         try:
             escalated += await part.run(services, now)
-        except Exception:  # one broken part must not stop the others
+        except Exception as error:  # one broken part must not stop the others
             log.exception("escalation job %s failed", part.__name__)
+            await errors.tell_the_admins_of_a_job(services, part.__name__, error)
     return escalated
 
 

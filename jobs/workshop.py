@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from bot import errors
 from bot.context import WorkshopContext
 from bot.services import Services
 from jobs import duty_reminders, lifting_watch, training_reminders
@@ -24,8 +25,9 @@ async def run(services: Services, now: datetime) -> int:
     for part in PARTS:
         try:
             sent += await part.run(services, now)
-        except Exception:  # one broken part must not stop the others
+        except Exception as error:  # one broken part must not stop the others
             log.exception("workshop job %s failed", part.__name__)
+            await errors.tell_the_admins_of_a_job(services, part.__name__, error)
     return sent
 
 

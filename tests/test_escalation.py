@@ -39,6 +39,7 @@ async def test_a_failing_fault_part_still_lets_extra_items_go_wider(
     advisor = await shop.hire("Liu Advisor", Role.advisor)
     other = await shop.hire("Chen Advisor", Role.advisor)
     tech = await shop.hire("Zhang Tech", Role.technician)
+    admin = await shop.hire("Ma Admin", Role.admin)
     await a_fault_and_an_extra_item_waiting(shop, advisor, tech)
     monkeypatch.setattr(jobs.fault_escalation, "due_for_escalation", fail)
 
@@ -46,6 +47,11 @@ async def test_a_failing_fault_part_still_lets_extra_items_go_wider(
     assert "Item: Replace wiper blades" in other.last.text
     assert not [text for text in other.inbox if "Brake pads" in text]
     assert "escalation job jobs.fault_escalation failed" in caplog.text
+    # The job caught it, so the error handler never saw it: the admins hear of it from the job.
+    told = [text for text in admin.inbox if "jobs.fault_escalation" in text]
+    assert len(told) == 1 and "RuntimeError: this part is broken" in told[0]
+    assert await jobs.escalation.run(shop.services, shop.now()) == 0  # still broken: not again
+    assert len([text for text in admin.inbox if "jobs.fault_escalation" in text]) == 1
 
     # Mended, the next run sends the fault report; the extra item is not sent twice.
     monkeypatch.undo()

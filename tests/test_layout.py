@@ -245,3 +245,24 @@ def test_rule_ids_read_ranges() -> None:
     assert rule_ids("N1–N4, N6, N7") == {"N1", "N2", "N3", "N4", "N6", "N7"}
     assert rule_ids("W8–W10 duty") == {"W8", "W9", "W10"}
     assert rule_ids("A2–12") == {f"A{n}" for n in range(2, 13)}
+
+
+# The README's import table, as the check above reads it: change both together.
+README_IMPORT_TABLE = {
+    "`models/`": "`models`, sqlmodel, sqlalchemy, the standard library",
+    "`handlers/chat/`": "telegram, `models`, `bot`",
+    "`handlers/<area>/`": "telegram, `models`, `bot`, `handlers/chat`, its own area, another "
+                          "area's `cards`",
+    "`jobs/`, `bot/intake.py`": "telegram, `models`, `bot`, `handlers/<area>/cards`",
+    "`bot/`": "everything (it wires the rest together)",
+}
+
+
+def test_the_readme_import_table_is_the_one_checked() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("| folder | may import |", 1)[1].split("\n\n", 1)[0]
+    rows = {}
+    for line in section.strip().splitlines()[1:]:
+        folder, allowed = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        rows[folder] = allowed
+    assert rows == README_IMPORT_TABLE
