@@ -28,13 +28,14 @@ from bot.context import WorkshopContext
 from bot.persistence import DatabasePersistence
 from bot.services import Services
 from handlers.after_sales import routes as after_sales_routes
+from handlers.chat import deciding
 from handlers.chat.conversation import nothing_to_cancel, stale_button
 from handlers.chat.routes import Routes
 from handlers.duty import routes as duty_routes
 from handlers.floor import routes as floor_routes
 from handlers.parts import routes as parts_routes
 from handlers.qc import routes as qc_routes
-from handlers.staff import access
+from handlers.staff import access, pointer
 from handlers.staff import routes as staff_routes
 from handlers.staff.menus import set_default_menu, set_menu
 from handlers.training import routes as training_routes
@@ -117,6 +118,7 @@ def build_application(
     application.bot_data["services"] = services
     application.bot_data["channel"] = channel
     services.messenger.register(channel, application.bot)
+    services.applications[channel] = application
 
     # Order matters: the access gate runs first and stops strangers; then the update's commits
     # are counted (the error handler says whether the person's step was saved); every area's
@@ -124,12 +126,18 @@ def build_application(
     # its person's input first; persistence is written last.
     application.add_handlers(access.handlers(), group=access.GROUP)
     application.add_handler(TypeHandler(Update, errors.watch), group=errors.GROUP)
+    # A decision step someone else's decision ended is closed before any conversation sees
+    # the update, which then goes on as if no step were open.
+    application.add_handler(TypeHandler(Update, deciding.settle_decided_step),
+                            group=deciding.GROUP)
     routes = sum((area.routes() for area in AREAS), Routes())
     application.add_handlers(
         [
             *routes.conversations,
             *routes.buttons,
             CommandHandler("cancel", nothing_to_cancel),
+            # Anything else sent outside a step: what waits for the person, and /help.
+            pointer.handler(),
             CallbackQueryHandler(stale_button),
         ]
     )

@@ -253,7 +253,9 @@ async def write_form(
 
     The database is read on the event loop a page at a time; the spreadsheet is written in a
     worker thread, page by page, so a big export does not hold up the bot's other chats.
+    Every moment in it carries its year (a spreadsheet is kept and read later).
     """
+    translator = Translator(translator.locale, translator.tz)  # no "current year"
     workbook = Workbook(write_only=True)
     sheet = Sheet(workbook.create_sheet(title(form, translator)[:31]), translator)
     sheet.header(headers(form, translator), [width for _name, width in COLUMNS[form]])

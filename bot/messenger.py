@@ -8,6 +8,9 @@ written behind (``bot.write_behind``): the caller may hold a write transaction w
 and may not commit after sending at all. Photos
 go out by the file id of the recipient's channel, or are uploaded again from their bytes
 (``models.attachment``: WeCom photos to Telegram and back, WeCom ids older than three days).
+A photo the platform refuses for good (a file id from another bot, bytes it rejects: 400 Bad
+Request) or whose bytes are gone never holds the card back: the card goes out and says how many
+photos could not be shown (``not_shown_note``); the photos stay on the record.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +39,7 @@ from models.attachment import (
     sources,
 )
 from models.card import CardMessage, cards_of
-from models.db import Database, id_of
+from models.db import Database, clean_text, id_of
 from models.staff import ChatAccount, Staff, accounts_of
 
 if TYPE_CHECKING:
@@ -50,7 +54,9 @@ Render = Callable[[Translator], Rendered]
 
 
 def clip(text: str, limit: int = TEXT_LIMIT) -> str:
-    """Keep a message inside Telegram's limit; the full text stays in the database."""
+    """Keep a message inside Telegram's limit (the full text stays in the database) and free
+    of the control characters the database drops too (what was typed may still hold them)."""
+    text = clean_text(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -73,6 +79,43 @@ class Undeliverable(Exception):
     """A kept message that can never go out (the chat is gone, the bot blocked)."""
 
 
+# Channels whose albums the platform takes or refuses as a whole (a Telegram media group). On
+# the others (WeCom has no albums: its transport sends the pictures one by one) photos go one at
+# a time, so a refused picture is told apart from the ones already sent and none goes twice.
+ALBUM_CHANNELS = frozenset({"telegram"})
+ALBUM_SIZE = 10
+CHAT_GONE = "chat not found"  # a Bad Request about the chat, not the photo: the card fails too
+
+
+@dataclass
+class PhotoOutcome:
+    """What became of a message's photos so far: shown, or not shown (refused for good by the
+    platform, or their bytes gone). The rest are still to send (a ``LATER`` error stopped it)."""
+
+    shown: list[int] = field(default_factory=list)
+    not_shown: list[int] = field(default_factory=list)
+
+    def left(self, photo_ids: Sequence[int]) -> list[int]:
+        done = {*self.shown, *self.not_shown}
+        return [photo_id for photo_id in photo_ids if photo_id not in done]
+
+
+def not_shown_note(_: Translator, count: int) -> str:
+    """The line a card carries for the photos that could not be shown with it ("" for none)."""
+    if count <= 0:
+        return ""
+    return _.ngettext("⚠️ {n} photo could not be shown here; it is kept with the record.",
+                      "⚠️ {n} photos could not be shown here; they are kept with the record.",
+                      count).format(n=count)
+
+
+def with_note(text: str, note: str) -> str:
+    """``text`` clipped to the platform's limit with ``note`` (if any) kept whole at its end."""
+    if not note:
+        return clip(text)
+    return clip(text, TEXT_LIMIT - len(note) - 2) + "\n\n" + note
+
+
 class Messenger:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
@@ -92,7 +135,8 @@ class Messenger:
         return self._bots.get(channel)
 
     def translator(self, staff: Staff) -> Translator:
-        return Translator(staff.locale or self.settings.default_locale, self.settings.tz)
+        return Translator(staff.locale or self.settings.default_locale, self.settings.tz,
+                          self.clock.now())
 
     async def send(
         self,
@@ -121,20 +165,21 @@ class Messenger:
                           error="behind earlier messages")
                 delivered += 1
                 continue
-            photos_sent = False
+            outcome = PhotoOutcome()
             try:
                 await self._send_photos(session, bot, account.channel, account.chat_id, photos,
-                                        now)
-                photos_sent = True
+                                        now, outcome)
+                note = not_shown_note(self.translator(staff), len(outcome.not_shown))
                 message = await bot.send_message(
-                    account.chat_id, clip(text), reply_markup=markup
+                    account.chat_id, with_note(text, note), reply_markup=markup
                 )
             except (Forbidden, BadRequest) as exc:
                 log.warning("cannot reach staff %s on %s: %s", staff.id, account.channel, exc)
                 continue
             except LATER as exc:
-                if photos_sent:
-                    payload["photos"] = []
+                payload["photos"] = outcome.left(payload["photos"])
+                if outcome.not_shown:
+                    payload["photos_not_shown"] = len(outcome.not_shown)
                 self.keep(account, staff, "message", payload, now, error=str(exc),
                           retry_after=retry_seconds(exc))
                 delivered += 1
@@ -248,11 +293,22 @@ class Messenger:
             if kept.kind == "file":
                 await self._send_file(bot, kept.chat_id, kept.data or b"", payload)
                 return
-            photos = await attachments_by_id(session, list(payload.get("photos") or []))
-            await self._send_photos(session, bot, kept.channel, kept.chat_id, photos, now)
-            if photos:
-                await outbox.photos_sent(session, kept)
-            message = await bot.send_message(kept.chat_id, clip(payload["text"]),
+            photo_ids = list(payload.get("photos") or [])
+            photos = await attachments_by_id(session, photo_ids)
+            outcome = PhotoOutcome()
+            try:
+                await self._send_photos(session, bot, kept.channel, kept.chat_id, photos, now,
+                                        outcome)
+            finally:
+                if outcome.shown or outcome.not_shown:  # a retry must not send them again
+                    await outbox.photos_sent(
+                        session, kept, left=outcome.left(photo_ids),
+                        not_shown=int(payload.get("photos_not_shown") or 0)
+                        + len(outcome.not_shown))
+            not_shown = int(kept.payload.get("photos_not_shown") or 0)
+            note = not_shown_note(await self._kept_translator(session, kept), not_shown) \
+                if not_shown else ""
+            message = await bot.send_message(kept.chat_id, with_note(payload["text"], note),
                                              reply_markup=_markup(payload.get("markup"), bot))
         except (Forbidden, BadRequest) as exc:
             raise Undeliverable(str(exc)) from exc
@@ -260,6 +316,12 @@ class Messenger:
         if card and kept.staff_id is not None:
             self._remember_card(session, (card[0], int(card[1])), kept.staff_id, kept.channel,
                                 kept.chat_id, message, now)
+
+    async def _kept_translator(self, session: AsyncSession, kept: outbox.OutboxMessage
+                               ) -> Translator:
+        staff = await session.get(Staff, kept.staff_id) if kept.staff_id is not None else None
+        return self.translator(staff) if staff is not None else \
+            Translator(self.settings.default_locale, self.settings.tz, self.clock.now())
 
     @staticmethod
     def _remember_card(session: AsyncSession, card: tuple[str, int], staff_id: int,
@@ -270,21 +332,30 @@ class Messenger:
 
     # --- photos ----------------------------------------------------------------------------------
     async def show_photos(self, session: AsyncSession, channel: str, chat_id: int,
-                          photos: Sequence[Attachment], now: datetime) -> None:
-        """Show stored photos in a chat (a clerk looking at a request), from any channel."""
+                          photos: Sequence[Attachment], now: datetime) -> int:
+        """Show stored photos in a chat (a clerk looking at a request), from any channel;
+        returns how many could not be shown (for ``not_shown_note``)."""
         bot = self._bots.get(channel)
-        if bot is not None:
-            await self._send_photos(session, bot, channel, chat_id, photos, now)
+        if bot is None:
+            return 0
+        outcome = await self._send_photos(session, bot, channel, chat_id, photos, now)
+        return len(outcome.not_shown)
 
     async def _send_photos(
         self, session: AsyncSession, bot: Bot, channel: str, chat_id: int,
-        photos: Sequence[Attachment], now: datetime,
-    ) -> None:
-        """Photos in albums of ten: by file id where the channel knows one, else uploaded from
-        their bytes (and the new file id kept for next time). A photo whose bytes cannot be
-        had any more is left out with a log line; the message itself still goes."""
+        photos: Sequence[Attachment], now: datetime, outcome: PhotoOutcome | None = None,
+    ) -> PhotoOutcome:
+        """Photos in albums of ten (one at a time outside ``ALBUM_CHANNELS``): by file id where
+        the channel knows one, else uploaded from their bytes (and the new file id kept for
+        next time). A photo the platform refuses for good (Bad Request), or whose bytes cannot
+        be had any more, is left out with a log line and counted in ``outcome.not_shown``: the
+        message itself still goes. A refused album is sent again one photo at a time, so only
+        the bad ones are left out. ``Forbidden`` and ``LATER`` errors are raised; ``outcome``
+        (filled as it goes) then says which photos went."""
+        outcome = outcome if outcome is not None else PhotoOutcome()
         ready: list[tuple[Attachment, str | bytes]] = []
         for photo in photos:
+            assert photo.id is not None
             file_id = await file_id_for(session, photo, channel, now)
             if file_id is not None:
                 ready.append((photo, file_id))
@@ -292,19 +363,55 @@ class Messenger:
             data = await self.photo_bytes(session, photo, now)
             if data is None:
                 log.warning("photo %s cannot be shown on %s any more", photo.id, channel)
+                outcome.not_shown.append(photo.id)
                 continue
             ready.append((photo, data))
-        for start in range(0, len(ready), 10):
-            chunk = ready[start : start + 10]
-            if len(chunk) == 1:
-                photo, source = chunk[0]
-                sent = [await bot.send_photo(chat_id, source, filename=_name(photo))]
-            else:
-                sent = list(await bot.send_media_group(chat_id, [
-                    InputMediaPhoto(source, filename=_name(photo)) for photo, source in chunk]))
-            for (photo, source), message in zip(chunk, sent, strict=False):
-                if isinstance(source, bytes) and message.photo and photo.id is not None:
-                    keep_copy(session, photo.id, channel, message.photo[-1].file_id, now)
+        size = ALBUM_SIZE if channel in ALBUM_CHANNELS else 1
+        for start in range(0, len(ready), size):
+            chunk = ready[start : start + size]
+            try:
+                await self._send_chunk(session, bot, channel, chat_id, chunk, now, outcome)
+            except BadRequest as exc:
+                if CHAT_GONE in str(exc).lower():
+                    raise
+                if len(chunk) == 1:
+                    self._not_shown(chunk[0][0], channel, exc, outcome)
+                    continue
+                log.info("album refused on %s (%s); sending its photos one at a time",
+                         channel, exc)
+                for one in chunk:
+                    try:
+                        await self._send_chunk(session, bot, channel, chat_id, [one], now,
+                                               outcome)
+                    except BadRequest as single:
+                        if CHAT_GONE in str(single).lower():
+                            raise
+                        self._not_shown(one[0], channel, single, outcome)
+        return outcome
+
+    @staticmethod
+    async def _send_chunk(session: AsyncSession, bot: Bot, channel: str, chat_id: int,
+                          chunk: Sequence[tuple[Attachment, str | bytes]], now: datetime,
+                          outcome: PhotoOutcome) -> None:
+        """One photo, or one album; the photos shown are added to ``outcome``."""
+        if len(chunk) == 1:
+            photo, source = chunk[0]
+            sent = [await bot.send_photo(chat_id, source, filename=_name(photo))]
+        else:
+            sent = list(await bot.send_media_group(chat_id, [
+                InputMediaPhoto(source, filename=_name(photo)) for photo, source in chunk]))
+        for (photo, source), message in zip(chunk, sent, strict=False):
+            assert photo.id is not None
+            outcome.shown.append(photo.id)
+            if isinstance(source, bytes) and message.photo:
+                keep_copy(session, photo.id, channel, message.photo[-1].file_id, now)
+
+    @staticmethod
+    def _not_shown(photo: Attachment, channel: str, exc: Exception,
+                   outcome: PhotoOutcome) -> None:
+        assert photo.id is not None
+        log.warning("photo %s refused on %s: %s", photo.id, channel, exc)
+        outcome.not_shown.append(photo.id)
 
     async def photo_bytes(self, session: AsyncSession, photo: Attachment, now: datetime
                           ) -> bytes | None:

@@ -81,7 +81,7 @@ def chart_png(report: Report, translator: Translator) -> bytes:
     """Follow-ups due, on time, late and missed, a group of bars per clerk."""
     font = cjk_font()
     t = translator if font is not None or translator.locale == "en" else \
-        Translator("en", translator.tz)
+        Translator("en", translator.tz, translator.now)
     family, weight = font if font else ("DejaVu Sans", "normal")
     text: dict[str, Any] = {"fontfamily": family, "fontweight": weight}
 

@@ -26,10 +26,14 @@ class Services:
     # When each error (its type and the place in our code) was last told to the admins, by
     # the shop's clock: the same error is told at most once every ten minutes per process.
     errors_told: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # The applications of this process by channel (set by ``build_application``): a decision
+    # on one channel ends the steps people left open on it on the other
+    # (``handlers.chat.deciding``).
+    applications: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.messenger.db = self.db  # where messages refused for now are kept
 
     def translator_for(self, staff: Staff | None, fallback: str | None = None) -> Translator:
         locale = (staff.locale if staff else None) or fallback or self.settings.default_locale
-        return Translator(locale, self.settings.tz)
+        return Translator(locale, self.settings.tz, self.clock.now())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -82,8 +84,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# --- text the database can keep ----------------------------------------------------------------
+# A NUL (and the other control characters but tab, newline and carriage return) pasted into a
+# chat or sent by the DMS makes PostgreSQL refuse the whole write. Every text bound to any
+# statement, and every string inside a JSON value, loses them here: one place for every input.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: str) -> str:
+    """``value`` without the control characters a database may refuse."""
+    return _CONTROLS.sub("", value)
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CONTROLS.sub("", value) if _CONTROLS.search(value) else value
+    if isinstance(value, dict):
+        return {key: _cleaned(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_cleaned(item) for item in value)
+    return value
+
+
+def _clean_parameters(_connection: Any, _cursor: Any, statement: str, parameters: Any,
+                      _context: Any, _executemany: bool) -> tuple[str, Any]:
+    return statement, _cleaned(parameters)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(_cleaned(value))
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    kwargs.setdefault("json_serializer", _json)
     engine = create_async_engine(async_url(url), **kwargs)
+    event.listen(engine.sync_engine, "before_cursor_execute", _clean_parameters, retval=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

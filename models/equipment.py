@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from sqlalchemy import update
@@ -17,6 +16,7 @@ from models import audit
 from models.attachment import attach
 from models.audit import Actor
 from models.db import UTCDateTime, id_of
+from models.money import parse_fen
 from models.rules import Refused
 from models.staff import Role, Staff, require_supervisor, role_clause
 
@@ -53,15 +53,8 @@ class DamageReport(SQLModel, table=True):
 def parse_amount(text: str) -> int:
     """"300", "¥300.50", "300元" → fen; zero, negative or absurd amounts are refused (no
     compensation is its own button)."""
-    cleaned = text.strip().replace("¥", "").replace("￥", "").replace("元", "").replace(",", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise Refused("damage_amount_invalid") from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
-        raise Refused("damage_amount_invalid")
-    fen = int(value * 100)
-    if fen > MAX_AMOUNT_FEN:
+    fen = parse_fen(text)
+    if fen is None or not 0 < fen <= MAX_AMOUNT_FEN:
         raise Refused("damage_amount_invalid")
     return fen
 

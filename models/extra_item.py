@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from sqlalchemy import func, update
@@ -16,6 +15,7 @@ from models import audit
 from models.attachment import attach
 from models.audit import Actor
 from models.db import UTCDateTime, id_of
+from models.money import parse_fen
 from models.rules import Refused
 from models.staff import Staff
 from models.work_order import (
@@ -78,14 +78,8 @@ def parse_estimate(text: str) -> tuple[int, int]:
         raise Refused("estimate_invalid")
     values = []
     for part in parts:
-        try:
-            value = Decimal(part)
-        except InvalidOperation:
-            raise Refused("estimate_invalid") from None
-        if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
-            raise Refused("estimate_invalid")
-        fen = int(value * 100)
-        if fen > MAX_ESTIMATE_FEN:
+        fen = parse_fen(part)
+        if fen is None or fen > MAX_ESTIMATE_FEN:
             raise Refused("estimate_invalid")
         values.append(fen)
     if len(values) == 1:

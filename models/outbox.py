@@ -19,6 +19,7 @@ and kept for the record; a sent one is deleted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -120,9 +121,14 @@ async def mark_sent(session: AsyncSession, message_id: int) -> None:
     )
 
 
-async def photos_sent(session: AsyncSession, message: OutboxMessage) -> None:
-    """The photos of a kept notification went out; a retry of its text must not resend them."""
-    message.payload = {**message.payload, "photos": []}
+async def photos_sent(session: AsyncSession, message: OutboxMessage, *,
+                      left: Sequence[int] = (), not_shown: int = 0) -> None:
+    """The photos of a kept notification went out (all but ``left``, still to send); a retry
+    of its text must not resend them. ``not_shown`` of them could not be shown at all: the
+    text says so when it goes."""
+    message.payload = {**message.payload, "photos": list(left)}
+    if not_shown:
+        message.payload["photos_not_shown"] = not_shown
     await session.exec(
         update(OutboxMessage).where(col(OutboxMessage.id) == message.id)
         .values(payload=message.payload)

@@ -16,9 +16,9 @@ then ``returned`` and a new one can follow.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from sqlalchemy import func, update
@@ -30,6 +30,7 @@ from models import audit
 from models.attachment import attach
 from models.audit import Actor
 from models.db import UTCDateTime, id_of
+from models.money import parse_fen
 from models.rules import Refused
 from models.shop_time import parse_day
 from models.staff import Role, Staff
@@ -123,7 +124,7 @@ class PartCompensation(SQLModel, table=True):
 # --- reading what the technician typed -----------------------------------------------------
 
 _PART_NUMBER = re.compile(r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9\-./]{3,63}$")
-_QUANTITY = re.compile(r"^(\d+)\s*(?:个|件|只|套|支|条|片|根|pcs?\.?|x)?$", re.IGNORECASE)
+_QUANTITY = re.compile(r"^([0-9]{1,6})\s*(?:个|件|只|套|支|条|片|根|pcs?\.?|x)?$", re.IGNORECASE)
 
 
 def split_part(text: str) -> tuple[str | None, str | None]:
@@ -142,7 +143,8 @@ def split_part(text: str) -> tuple[str | None, str | None]:
 
 def parse_quantity(text: str) -> int:
     """1 to 99 ("2", "2个", "2 pcs"); 0 and 10,000 are refused with their own reason."""
-    match = _QUANTITY.match(text.strip())
+    typed = unicodedata.normalize("NFKC", text).strip() if len(text) <= 20 else ""
+    match = _QUANTITY.match(typed)
     if match is None:
         raise Refused("parts_quantity_invalid", limit=MAX_QUANTITY)
     quantity = int(match.group(1))
@@ -155,15 +157,8 @@ def parse_quantity(text: str) -> int:
 
 def parse_amount(text: str) -> int:
     """"80", "¥80.50", "80元" → fen; zero, negative or absurd amounts are refused."""
-    cleaned = text.strip().replace("¥", "").replace("￥", "").replace("元", "").replace(",", "")
-    try:
-        value = Decimal(cleaned.strip())
-    except InvalidOperation:
-        raise Refused("parts_amount_invalid") from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
-        raise Refused("parts_amount_invalid")
-    fen = int(value * 100)
-    if fen > MAX_COMPENSATION_FEN:
+    fen = parse_fen(text)
+    if fen is None or not 0 < fen <= MAX_COMPENSATION_FEN:
         raise Refused("parts_amount_invalid")
     return fen
 

@@ -30,6 +30,7 @@ from models.audit import Actor
 from models.db import UTCDateTime, id_of
 from models.plate_check import PlateCheck
 from models.rules import Refused
+from models.shop_time import ShopCalendar
 from models.staff import Role, Staff
 
 
@@ -175,7 +176,12 @@ async def open_order(
     now: datetime,
     actor: Actor,
     number: str | None = None,
+    calendar: ShopCalendar | None = None,
 ) -> WorkOrder:
+    """Open an order under ``number`` (the DMS's), or a number of our own,
+    ``WO<yymmdd>-<id>``, on the shop's local date: ``calendar`` is needed then."""
+    if number is None and calendar is None:
+        raise ValueError("an order numbered here needs the shop's calendar (its local date)")
     normalized = plate.normalize(plate_text)
     mainland = plate.is_mainland(normalized)
     if not mainland and not (plate_confirmed and plate.is_plausible(normalized)):
@@ -204,7 +210,8 @@ async def open_order(
     session.add(order)
     await session.flush()
     if number is None:
-        order.number = f"WO{now:%y%m%d}-{order.id:05d}"
+        assert calendar is not None
+        order.number = f"WO{calendar.local_date(now):%y%m%d}-{order.id:05d}"
     for position, text in enumerate(items, start=1):
         description, standard_minutes = split_standard_hours(text)
         session.add(

@@ -20,6 +20,7 @@ import models  # noqa: F401
 from bot import migrate
 from bot.settings import Settings
 from models.db import Database
+from tests.button_words import ButtonWords
 from tests.shop import Shop
 
 
@@ -162,6 +163,12 @@ async def shop(db: Database, settings: Settings, shop_channel: str) -> AsyncIter
     else:
         shop = Shop(db, settings, START)
     await shop.start()
+    # A prompt that names a button comes with it (tests/button_words.py).
+    words = shop.button_words = ButtonWords(shop)
+    words.install()
     yield shop
+    words.check()
     await shop.stop()
     assert shop.errors == [], f"handlers raised: {shop.errors!r}"
+    assert words.problems == [], "wording names a button that is not there:\n" + "\n".join(
+        words.problems)

@@ -75,6 +75,9 @@ class FakeBotApi(BaseRequest):
         self.fail_chats: set[int] = set()  # chats that "blocked the bot"
         self.limited: dict[int, int] = {}  # chat → how many more calls get 429 Too Many
         self.limited_methods: dict[str, int] = {}  # method → how many more calls get 429
+        # File ids Telegram will not send (another bot's, or bytes it rejected): a sendPhoto,
+        # or a whole sendMediaGroup, naming one answers 400, as Telegram does.
+        self.refused_files: set[str] = set()
         self.retry_after = 30
 
     async def initialize(self) -> None:
@@ -185,7 +188,9 @@ class FakeBotApi(BaseRequest):
             return 400, "Bad Request: message is too long"
         return self._record(call)
 
-    def _sendPhoto(self, call: Call) -> dict[str, Any]:
+    def _sendPhoto(self, call: Call) -> dict[str, Any] | tuple[int, str]:
+        if str(call.params.get("photo")) in self.refused_files:
+            return 400, "Bad Request: wrong file identifier/HTTP URL specified"
         upload = call.files.get("photo")
         return self._record(call, photo=f"upload:{upload[0]}" if upload
                             else str(call.params.get("photo")))
@@ -195,10 +200,12 @@ class FakeBotApi(BaseRequest):
         return self._record(call, document=upload[0] if upload
                             else str(call.params.get("document")))
 
-    def _sendMediaGroup(self, call: Call) -> list[dict[str, Any]]:
+    def _sendMediaGroup(self, call: Call) -> list[dict[str, Any]] | tuple[int, str]:
         media = call.params.get("media") or []
         if isinstance(media, str):
             media = json.loads(media)
+        if any(str(item["media"]) in self.refused_files for item in media):
+            return 400, "Bad Request: wrong file identifier/HTTP URL specified"
         def shown(item: dict[str, Any]) -> str:
             name = str(item["media"]).removeprefix("attach://")
             return f"upload:{call.files[name][0]}" if name in call.files else str(item["media"])

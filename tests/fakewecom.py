@@ -86,6 +86,7 @@ class FakeWeCom:
         self.secret = secret
         self.records: list[Record] = []
         self.fail_users: set[str] = set()  # members outside the app's visible range
+        self.refused_media: set[str] = set()  # media ids an image message is refused with
         self.expires_in = 7200
         self._failures: defaultdict[str, deque[int]] = defaultdict(deque)
         self._tokens: set[str] = set()
@@ -173,6 +174,9 @@ class FakeWeCom:
         if path == "message/send":
             if body.get("touser") in self.fail_users:
                 return {"errcode": 0, "errmsg": "ok", "invaliduser": body["touser"]}
+            if body.get("msgtype") == "image" and \
+                    body.get("image", {}).get("media_id") in self.refused_media:
+                return {"errcode": 40007, "errmsg": "invalid media_id"}
             return {"errcode": 0, "errmsg": "ok", "invaliduser": "",
                     "msgid": f"msg-{next(self._ids)}"}
         if path == "media/upload":

@@ -84,6 +84,10 @@ class Shop:
                            (json.loads(media) if isinstance(media, str) else media)]
         return photos
 
+    def refuse_photos(self, *file_ids: str) -> None:
+        """Telegram will not send these photos (400 Bad Request: wrong file identifier)."""
+        self.api.refused_files.update(file_ids)
+
     async def hire(
         self, name: str, *roles: Role, locale: str = "en", bind: bool = True
     ) -> Person:

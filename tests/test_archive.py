@@ -67,12 +67,12 @@ async def test_delivery_by_the_card_button_opens_the_archive_and_tells_the_clerk
     await advisor.tap("Yes, delivered")
     assert advisor.last.text == (
         f"🚗 {NUMBER} delivered to 王先生.\nClerk Li follows up and has been told.\n"
-        "First call due 2026-12-03 to 2026-12-07.")
+        "First call due 3 Dec 2026 to 7 Dec 2026.")
     assert advisor.last.buttons == []
     assert clerk.last.text == (
-        f"🚗 New visit: 王先生 · 京A12345, order {NUMBER} delivered on 2026-11-30.\n"
+        f"🚗 New visit: 王先生 · 京A12345, order {NUMBER} delivered on 30 Nov 2026.\n"
         "What: Change oil; Replace filter\n"
-        "First call due 2026-12-03 to 2026-12-07.\n"
+        "First call due 3 Dec 2026 to 7 Dec 2026.\n"
         f"Complete the archive within 2 days — missing: {MISSING}.")
     assert clerk.last.buttons == [("✏️ Complete the archive", "cus:1:edit")]
 
@@ -164,13 +164,13 @@ async def test_a_second_delivery_of_the_same_car_reuses_the_customer(shop: Shop)
     firsts = [f for f in await rows(shop, FollowUp) if f.kind == FollowUpKind.first_call]
     assert [f.visit_id for f in firsts] == [v.id for v in visits]
     assert clerk.last.text.startswith(
-        "🚗 New visit: 王先生 · 京A12345, order WO261210-00002 delivered on 2026-12-10.")
+        "🚗 New visit: 王先生 · 京A12345, order WO261210-00002 delivered on 10 Dec 2026.")
 
     await clerk.send("/customer 京A12345")
     history = clerk.last.text.split("Service history:\n")[1].split("\n\n")[0]
     assert history.splitlines() == [
-        "• 2026-12-10 repair WO261210-00002: Change oil; Replace filter",
-        f"• 2026-11-30 repair {NUMBER}: Change oil; Replace filter",
+        "• 10 Dec 2026 repair WO261210-00002: Change oil; Replace filter",
+        f"• 30 Nov 2026 repair {NUMBER}: Change oil; Replace filter",
     ]
 
 
@@ -191,13 +191,13 @@ async def test_consult_for_an_existing_customer(shop: Shop) -> None:
     assert await other.tap("京A12345") == ["What did the customer ask about?"]
     replies = await other.send("Price of winter tyres")
     assert replies == [
-        "✅ Consultation logged for 王先生.\nFirst call due 2026-12-04 to 2026-12-08.\n"
+        "✅ Consultation logged for 王先生.\nFirst call due 4 Dec 2026 to 8 Dec 2026.\n"
         "Clerk Li follows up and has been told.\n"
         "Still missing: address, vehicle model, vehicle type, maintenance cycle, next "
         "maintenance date, services wanted."]
     assert other.last.buttons == [("✏️ Complete the archive", f"cus:{customer_id}:edit")]
     assert clerk.last.text.startswith(
-        "💬 New consultation: 王先生 · 京A12345 on 2026-12-01.\nWhat: Price of winter tyres\n")
+        "💬 New consultation: 王先生 · 京A12345 on 1 Dec 2026.\nWhat: Price of winter tyres\n")
 
     visits = await rows(shop, Visit)
     assert [(v.customer_id, v.kind, v.summary) for v in visits][-1] == (
@@ -234,7 +234,7 @@ async def test_consult_for_a_new_customer_with_bad_input_on_the_way(shop: Shop) 
     assert (await newcomer.send("   "))[-1] == "Please send some text."
     replies = await newcomer.send("Wants a quote for a full service")
     assert replies == [
-        "✅ Consultation logged for 李女士.\nFirst call due 2026-12-03 to 2026-12-07.\n"
+        "✅ Consultation logged for 李女士.\nFirst call due 3 Dec 2026 to 7 Dec 2026.\n"
         "Still missing: address, vehicle model, vehicle type, maintenance cycle, next "
         "maintenance date, services wanted."]
 
@@ -261,7 +261,7 @@ async def test_consult_with_a_known_phone_goes_into_that_archive(shop: Shop) -> 
         "into the archive of 王先生.\n")
     assert "Clerk Li follows up and has been told." in replies[-1]
     assert len(await rows(shop, Customer)) == 1
-    assert clerk.last.text.startswith("💬 New consultation: 王先生 · — on 2026-11-30.")
+    assert clerk.last.text.startswith("💬 New consultation: 王先生 · — on 30 Nov 2026.")
 
 
 async def test_consult_cancel_and_who_may_consult(shop: Shop) -> None:
@@ -299,10 +299,10 @@ async def test_customer_search_by_plate_phone_and_name(shop: Shop) -> None:
         "  Cycle: — · last service: — · next maintenance: —\n"
         "\n"
         "Service history:\n"
-        "• 2026-11-30 consultation: Asked about the 40,000 km service\n"
+        "• 30 Nov 2026 consultation: Asked about the 40,000 km service\n"
         "\n"
         "Open follow-ups:\n"
-        "• First call · 2026-12-03 to 2026-12-07\n"
+        "• First call · 3 Dec 2026 to 7 Dec 2026\n"
         "\n"
         "Calls:\n"
         "• none yet\n"
@@ -378,7 +378,7 @@ async def test_edit_the_archive_field_by_field(shop: Shop) -> None:
     assert await clerk.send("北京市朝阳区建国路1号") == [
         "Saved — Address: 北京市朝阳区建国路1号\nStill missing: vehicle model, vehicle type, "
         "maintenance cycle, next maintenance date, services wanted.\nAnother field, or "
-        "“Done”?"]
+        "tap “Done”?"]
     assert await clerk.send("more text") == [
         "That is not what this step needs. Please answer the question above, or send /cancel."]
 
@@ -406,13 +406,13 @@ async def test_edit_the_archive_field_by_field(shop: Shop) -> None:
     await clerk.tap("Services wanted")
     assert await clerk.send("Pick-up and delivery") == [
         "Saved — Services wanted: Pick-up and delivery\n✅ The archive is complete.\n"
-        "Another field, or “Done”?"]
+        "Another field, or tap “Done”?"]
     assert not any(label.startswith("❗") for label, _ in clerk.last.buttons)
     replies = await clerk.tap("Done")
     assert replies[-1].endswith("✅ The archive is complete.")
     assert "Phones: 13812345678, 01087654321" in replies[-1]
     assert "• 京A12345 · Toyota Camry · sedan\n  Cycle: 6 months · last service: — · next " \
-        "maintenance: 2027-05-30" in replies[-1]
+        "maintenance: 30 May 2027" in replies[-1]
 
     [customer] = await rows(shop, Customer)
     [visit] = await rows(shop, Visit)
@@ -502,9 +502,9 @@ async def test_archive_reminders_in_working_hours_until_complete(shop: Shop) -> 
     reminder = clerk.last
     assert reminder.text == (
         "📋 The archive of 王先生 is incomplete.\n"
-        "Visit on 2026-11-30: Change oil; Replace filter\n"
+        "Visit on 30 Nov 2026: Change oil; Replace filter\n"
         f"Missing: {MISSING}.\n"
-        "Please complete it by 12-02 09:00.")
+        "Please complete it by 2 Dec 09:00.")
     assert reminder.buttons == [("✏️ Complete the archive", "cus:1:edit")]
     assert await run() == 0
     shop.advance(hours=3)  # 16:00
@@ -524,12 +524,12 @@ async def test_archive_reminders_in_working_hours_until_complete(shop: Shop) -> 
     shop.advance(days=1)
     assert await run() == 2
     assert boss.last.text == (
-        "⚠️ The archive of 王先生 is still incomplete 2 days after the visit of 2026-11-30.\n"
+        "⚠️ The archive of 王先生 is still incomplete 2 days after the visit of 30 Nov 2026.\n"
         "Clerk: Clerk Li\n"
         "Missing: address, vehicle type, maintenance cycle, next maintenance date, services "
         "wanted.")
     assert boss.last.buttons == [("🗂 Archive", "cus:1:view")]
-    assert clerk.last.text.endswith("It was due 12-02 09:00.")
+    assert clerk.last.text.endswith("It was due 2 Dec 09:00.")
     shop.advance(minutes=1)
     assert await run() == 0
     shop.advance(hours=4)
@@ -580,7 +580,7 @@ async def test_a_customer_without_a_clerk_goes_to_the_supervisor(shop: Shop) -> 
     await delivered(shop, advisor, tech)
     assert advisor.last.text == (
         f"🚗 {NUMBER} delivered to 王先生.\nNo tracking clerk is assigned to this customer yet; "
-        "the supervisor will be reminded.\nFirst call due 2026-12-03 to 2026-12-07.")
+        "the supervisor will be reminded.\nFirst call due 3 Dec 2026 to 7 Dec 2026.")
     shop.advance(hours=4)
     assert await archive_reminders.run(shop.services, shop.now()) == 1
     assert boss.last.text.startswith(

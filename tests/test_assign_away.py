@@ -141,13 +141,13 @@ async def test_assign_survives_a_restart(shop: Shop) -> None:
 async def test_away_in_one_line_routes_reminders_to_the_stand_in_and_back(shop: Shop) -> None:
     boss, zhang, li, _ = await team(shop)
     assert await boss.send("/away 张三 2026-12-01 2026-12-05 李四") == [
-        "✅ Recorded: 张三 is away from 2026-12-01 to 2026-12-05; 李四 stands in. Both have been "
+        "✅ Recorded: 张三 is away from 1 Dec 2026 to 5 Dec 2026; 李四 stands in. Both have been "
         "told."]
     assert zhang.last.text == (
-        "📅 Boss Ma recorded your absence from 2026-12-01 to 2026-12-05. 李四 takes your "
+        "📅 Boss Ma recorded your absence from 1 Dec 2026 to 5 Dec 2026. 李四 takes your "
         "customers' follow-ups meanwhile.")
     assert li.last.text == (
-        "📅 You stand in for 张三 from 2026-12-01 to 2026-12-05: their customers' reminders "
+        "📅 You stand in for 张三 from 1 Dec 2026 to 5 Dec 2026: their customers' reminders "
         "come to you, marked with their name.")
     [absence] = await absences(shop)
     assert (absence.clerk_id, absence.standin_id, absence.created_by) == (
@@ -184,7 +184,7 @@ async def test_away_in_one_line_routes_reminders_to_the_stand_in_and_back(shop: 
         await session.commit()
     assert await li.tap("Calls") == [
         "📞 Calls with 王先生, newest first:\n"
-        "• 12-01 09:00 李四 for 张三: reached, satisfaction 4/5 — Asked for the address"]
+        "• 1 Dec 09:00 李四 for 张三: reached, satisfaction 4/5 — Asked for the address"]
 
     # Saturday 5 Dec, the last day away: still the stand-in (and the archive is now late).
     shop.advance(days=4)
@@ -231,9 +231,9 @@ async def test_away_in_one_line_refuses_bad_input_and_saves_nothing(shop: Shop) 
 
     # Today is allowed; a second absence that overlaps it is not.
     assert (await boss.send("/away 张三 2026-11-30 2026-12-02 李四"))[-1].startswith(
-        "✅ Recorded: 张三 is away from 2026-11-30 to 2026-12-02")
+        "✅ Recorded: 张三 is away from 30 Nov 2026 to 2 Dec 2026")
     assert await boss.send("/away 张三 2026-12-02 2026-12-04 Clerk Wu") == [
-        "That clerk is already away from 2026-11-30 to 2026-12-02."]
+        "That clerk is already away from 30 Nov 2026 to 2 Dec 2026."]
     assert len(await absences(shop)) == 1
 
 
@@ -243,7 +243,7 @@ async def test_away_conversation_lists_then_asks(shop: Shop) -> None:
     await boss.send("/away 李四 2026-12-07 2026-12-08 Clerk Wu")
 
     assert await boss.send("/away") == [
-        "Absences now and to come:\n• 李四: 2026-12-07 to 2026-12-08, stand-in Clerk Wu\n\n"
+        "Absences now and to come:\n• 李四: 7 Dec 2026 to 8 Dec 2026, stand-in Clerk Wu\n\n"
         "Who will be away? /cancel stops."]
     assert [label for label, _ in boss.last.buttons] == ["Clerk Wu", "张三", "李四"]
     assert await boss.tap_data(f"awy:c:{boss.staff_id}", boss.last) == [
@@ -264,10 +264,10 @@ async def test_away_conversation_lists_then_asks(shop: Shop) -> None:
     assert await boss.tap_data(f"awy:s:{zhang.staff_id}", boss.last) == [
         "The stand-in must be someone other than the absent clerk."]
     assert await boss.tap("李四") == [
-        "✅ Recorded: 张三 is away from 2026-12-02 to 2026-12-04; 李四 stands in. Both have been "
+        "✅ Recorded: 张三 is away from 2 Dec 2026 to 4 Dec 2026; 李四 stands in. Both have been "
         "told."]
-    assert zhang.last.text.startswith("📅 Boss Ma recorded your absence from 2026-12-02")
-    assert li.last.text.startswith("📅 You stand in for 张三 from 2026-12-02 to 2026-12-04")
+    assert zhang.last.text.startswith("📅 Boss Ma recorded your absence from 2 Dec 2026")
+    assert li.last.text.startswith("📅 You stand in for 张三 from 2 Dec 2026 to 4 Dec 2026")
     assert await boss.send("/cancel") == ["There is nothing to cancel."]
 
     # An overlap sends the supervisor back to the first day; /cancel keeps nothing.
@@ -276,11 +276,11 @@ async def test_away_conversation_lists_then_asks(shop: Shop) -> None:
     await boss.send("2026-12-08")
     await boss.send("2026-12-09")
     assert await boss.tap("张三") == [
-        "That clerk is already away from 2026-12-07 to 2026-12-08.\n"
+        "That clerk is already away from 7 Dec 2026 to 8 Dec 2026.\n"
         "Send another first day, or /cancel."]
     assert await boss.send("/cancel") == ["Cancelled. Nothing was saved."]
     assert len(await absences(shop)) == 2
-    assert not any("2026-12-09" in text for text in wu.inbox + zhang.inbox)
+    assert not any("9 Dec 2026" in text for text in wu.inbox + zhang.inbox)
 
 
 async def test_an_absence_that_ended_is_no_longer_listed(shop: Shop) -> None:
@@ -291,4 +291,4 @@ async def test_an_absence_that_ended_is_no_longer_listed(shop: Shop) -> None:
     assert replies[-1].startswith("No absence is recorded from today on.\n\nWho will be away?")
     await boss.send("/cancel")
     assert (await boss.send("/away 张三 2026-12-01 2026-12-01 李四"))[-1].startswith(
-        "✅ Recorded: 张三 is away from 2026-12-01 to 2026-12-01")
+        "✅ Recorded: 张三 is away from 1 Dec 2026 to 1 Dec 2026")

@@ -134,7 +134,7 @@ async def test_the_checklist_comes_after_the_plate_and_gates_the_work(shop: Shop
         *["☑ " + BOXES[b] for b in (Box.ppe, Box.cover, Box.seat_cover, Box.floor_mat,
                                     Box.wheel_cover)],
         "",
-        "✅ Complete at 11-30 09:02. Work can start: mark the items on the order card."]
+        "✅ Complete at 30 Nov 09:02. Work can start: mark the items on the order card."]
     order = await the_order(shop, order_id)
     assert order.checklist_done_at == shop.now()
     await tech.tap("Done: 1. Change oil")
@@ -331,7 +331,7 @@ async def test_a_lift_starts_when_the_named_watcher_confirms(shop: Shop) -> None
     assert card.text.splitlines() == [
         f"🏗 Lift watch · {number} · 京A12345 (Toyota Camry)",
         "Zhang Tech asks Wang Tech to watch the vehicle while it is raised (N5). Requested at "
-        "11-30 09:00.",
+        "30 Nov 09:00.",
         "Go to the vehicle, then confirm."]
     assert card.buttons == [("👀 I am watching", f"lfw:{watch.id}:ok")]
 
@@ -344,11 +344,11 @@ async def test_a_lift_starts_when_the_named_watcher_confirms(shop: Shop) -> None
     replies = await watcher.tap("I am watching")
     assert replies[-1] == f"Confirmed: you are watching the lift on {number}."
     assert card.buttons == [] and card.text.endswith(
-        "✅ Wang Tech confirmed watching at 11-30 09:02; the lift is recorded as started.")
+        "✅ Wang Tech confirmed watching at 30 Nov 09:02; the lift is recorded as started.")
     assert tech.last.text == (f"✅ Wang Tech is watching: the lift on {number} is recorded as "
-                              "started at 11-30 09:02. You may raise the vehicle.")
+                              "started at 30 Nov 09:02. You may raise the vehicle.")
     assert await watcher.tap_data(f"lfw:{watch.id}:ok", card) == [
-        "Wang Tech already confirmed watching this lift at 11-30 09:02."]
+        "Wang Tech already confirmed watching this lift at 30 Nov 09:02."]
     [watch] = await watches(shop)
     assert (watch.status, watch.confirmed_by, watch.confirmed_at) == (
         "confirmed", watcher.staff_id, shop.now())
@@ -392,7 +392,7 @@ async def test_no_confirmation_in_five_minutes_alerts_the_team_leaders_once(shop
         assert "✅ Zhao Leader confirmed watching at" in message.text
     assert "✅ Zhao Leader is watching" in tech.last.text
     assert await watcher.tap_data(f"lfw:{watch.id}:ok", watcher.last) == [
-        "Zhao Leader already confirmed watching this lift at 11-30 09:35."]
+        "Zhao Leader already confirmed watching this lift at 30 Nov 09:35."]
     assert await actions(shop, "lift.") == ["lift.request", "lift.alert", "lift.take_over"]
 
 
@@ -404,10 +404,10 @@ async def test_naming_someone_else_withdraws_the_first_request(shop: Shop) -> No
     await tech.tap("Zhao Leader")
     first, second = await watches(shop)
     assert (first.status, second.status) == ("cancelled", "requested")
-    assert card.buttons == [] and "Withdrawn at 11-30 09:00: Zhang Tech named someone else." \
+    assert card.buttons == [] and "Withdrawn at 30 Nov 09:00: Zhang Tech named someone else." \
         in card.text
     assert await watcher.tap_data(f"lfw:{first.id}:ok", card) == [
-        "This request was withdrawn by Zhang Tech at 11-30 09:00; nothing was changed."]
+        "This request was withdrawn by Zhang Tech at 30 Nov 09:00; nothing was changed."]
     await leader.tap("I am watching")
     async with shop.db.session() as session:
         summary = await checklist_summary(session, start=shop.now() - timedelta(hours=1),

@@ -109,9 +109,9 @@ async def test_escalated_on_day_two_exactly_once_with_the_call_notes(shop: Shop)
     for supervisor in (boss, other_boss):
         card = supervisor.last
         for part in ("⚠️ Complaint not solved within 2 days", "Customer: 王先生 · 13812345678",
-                     "Vehicle: 京A12345", "Clerk: Li Clerk", "Opened: 11-30 09:00",
+                     "Vehicle: 京A12345", "Clerk: Li Clerk", "Opened: 30 Nov 09:00",
                      "Complaint: The brakes squeal again",
-                     "Call notes (11-30 09:00, satisfaction 2/5):",
+                     "Call notes (30 Nov 09:00, satisfaction 2/5):",
                      "Unhappy: the noise came back after two days"):
             assert part in card.text, part
         assert card.buttons == [("✍️ Record solution", f"cp:{complaint_id}:solve"),
@@ -171,14 +171,14 @@ async def test_supervisor_records_the_solution_and_the_clerk_is_sent_to_call(sho
         assert part in told.text, part
     assert told.buttons == [("📝 Log call", f"fu:{callback.id}:log")]
     for each in (card, other_card):
-        assert "✅ Solved by Ma Boss at 12-02 10:00: Free re-check of the brake pads on " \
+        assert "✅ Solved by Ma Boss at 2 Dec 10:00: Free re-check of the brake pads on " \
                "Friday" in each.text
         assert "The clerk is to call the customer back today." in each.text
         assert each.buttons == [("📜 History", f"cp:{complaint_id}:hist")]
 
     # The other supervisor's old button: told who solved it, nothing changes.
     replies = await other_boss.tap_data(f"cp:{complaint_id}:solve", other_card)
-    assert replies == ["Already solved by Ma Boss at 12-02 10:00: Free re-check of the brake "
+    assert replies == ["Already solved by Ma Boss at 2 Dec 10:00: Free re-check of the brake "
                        "pads on Friday"]
     replies = await other_boss.tap_data(f"cp:{complaint_id}:back", other_card)
     assert replies[0].startswith("Already solved by Ma Boss")
@@ -223,7 +223,7 @@ async def test_callback_reminder_at_five_and_the_supervisors_next_morning(shop: 
         assert notice.text.startswith("⚠️ 王先生 was not told the solution to their complaint "
                                       "on the day it was found.")
         assert "Clerk: Li Clerk" in notice.text
-        assert "Solved by Ma Boss at 12-02 10:00: Free re-check on Friday" in notice.text
+        assert "Solved by Ma Boss at 2 Dec 10:00: Free re-check on Friday" in notice.text
     shop.advance(minutes=5)
     assert await run_job(shop) == 0
 
@@ -231,9 +231,9 @@ async def test_callback_reminder_at_five_and_the_supervisors_next_morning(shop: 
     assert history_text.splitlines()[:2] == [
         "📜 Complaint of 王先生: The brakes squeal again",
         "Status: solved, customer not told yet"]
-    assert "11-30 09:00 opened by Li Clerk, to be researched" in history_text
-    assert "12-02 09:00 escalated to the supervisors (open 2 days)" in history_text
-    assert "12-02 10:00 solved by Ma Boss: Free re-check on Friday" in history_text
+    assert "30 Nov 09:00 opened by Li Clerk, to be researched" in history_text
+    assert "2 Dec 09:00 escalated to the supervisors (open 2 days)" in history_text
+    assert "2 Dec 10:00 solved by Ma Boss: Free re-check on Friday" in history_text
 
 
 async def test_no_reminder_once_the_callback_is_logged(shop: Shop) -> None:
@@ -269,10 +269,10 @@ async def test_no_reminder_once_the_callback_is_logged(shop: Shop) -> None:
         "📜 Complaint of 王先生: The brakes squeal again",
         "Status: solved, customer told",
         "",
-        "11-30 09:00 opened by Li Clerk, to be researched",
-        "12-02 09:00 escalated to the supervisors (open 2 days)",
-        "12-02 10:00 solved by Ma Boss: Free re-check on Friday",
-        "12-02 15:00 customer told by Li Clerk",
+        "30 Nov 09:00 opened by Li Clerk, to be researched",
+        "2 Dec 09:00 escalated to the supervisors (open 2 days)",
+        "2 Dec 10:00 solved by Ma Boss: Free re-check on Friday",
+        "2 Dec 15:00 customer told by Li Clerk",
     ]
 
 
@@ -295,7 +295,7 @@ async def test_assign_back_then_the_clerk_solves_it(shop: Shop) -> None:
     assert "Note: Ask the workshop whether the pads were glazed" in note.text
     assert note.buttons == [("✍️ Record solution", f"cp:{complaint_id}:solve")]
     for each in (card, other_card):
-        assert "↩️ Assigned back to Li Clerk by Ma Boss at 12-02 09:00." in each.text
+        assert "↩️ Assigned back to Li Clerk by Ma Boss at 2 Dec 09:00." in each.text
         assert each.buttons == [("📜 History", f"cp:{complaint_id}:hist")]
     assert await other_boss.tap_data(f"cp:{complaint_id}:back", other_card) == [
         "This complaint is being researched now; nothing was changed."]
@@ -310,7 +310,7 @@ async def test_assign_back_then_the_clerk_solves_it(shop: Shop) -> None:
     assert replies[0].startswith("✅ Solution saved.\n\n✅ Li Clerk found a solution")
     assert "Call the customer back TODAY" in replies[0]
     assert clerk.last.buttons == [("📝 Log call", f"fu:{callback.id}:log")]
-    assert "✅ Solved by Li Clerk at 12-05 09:00" in card.text
+    assert "✅ Solved by Li Clerk at 5 Dec 09:00" in card.text
     async with shop.db.session() as session:
         events = await history(session, complaint_id)
     assert [(e.action, e.staff_id, e.note) for e in events][2:] == [
@@ -402,8 +402,8 @@ async def test_complaints_list_for_clerks_and_supervisors(shop: Shop) -> None:
         "📜 Complaint of 王先生: The brakes squeal again",
         "Status: with the supervisor",
         "",
-        "11-30 09:00 opened by Li Clerk, to be researched",
-        "12-02 09:00 escalated to the supervisors (open 2 days)",
+        "30 Nov 09:00 opened by Li Clerk, to be researched",
+        "2 Dec 09:00 escalated to the supervisors (open 2 days)",
     ]
 
     # Standing in for Li Clerk today, Wu Clerk sees Li's complaints too, and may solve them.

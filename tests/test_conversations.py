@@ -92,7 +92,7 @@ async def test_an_extra_item_request_saved_before_the_refiling_goes_on_after_it(
     await shop.restart()
 
     replies = await tech.send("Both blades are torn and smear the screen")
-    assert replies == ["Send photos of it if you can, then tap Continue. No photos? Tap Skip."]
+    assert replies == ["Send photos of it if you can. No photos? Tap Skip."]
     await tech.tap("Skip")
     replies = await tech.send("300 150")
     assert replies[0].startswith("⏳ “Replace wiper blades” was sent to the advisor")

@@ -162,14 +162,14 @@ async def test_an_area_with_nobody_responsible_is_said_plainly(shop: Shop) -> No
     card = leader.last
     assert card.text.splitlines()[-1] == (
         "⚠️ Nobody is responsible for Tool room; a team leader sets someone with /duty. Due "
-        "11-30 17:30.")
+        "30 Nov 17:30.")
     [reminder] = await reminders(shop)
     assert card.buttons == [("✅ Done", f"dty:{reminder.id}:done"),
                             ("📷 Done with a photo", f"dty:{reminder.id}:photo")]
     shop.advance(minutes=31)
     assert await run(shop) == 0  # the team leaders have it already: no "missed" on top
     await leader.tap("✅ Done")
-    assert "✅ Done by Zhao Leader at 11-30 18:01." in card.text
+    assert "✅ Done by Zhao Leader at 30 Nov 18:01." in card.text
 
 
 async def test_reminders_go_out_at_their_times_once(shop: Shop) -> None:
@@ -181,7 +181,7 @@ async def test_reminders_go_out_at_their_times_once(shop: Shop) -> None:
     assert await run(shop) == 1
     card = tech.last
     [evening] = await reminders(shop)
-    assert card.text.splitlines() == [*EVENING, "Responsible: Zhang Tech · due 11-30 17:30"]
+    assert card.text.splitlines() == [*EVENING, "Responsible: Zhang Tech · due 30 Nov 17:30"]
     assert card.buttons == [("✅ Done", f"dty:{evening.id}:done"),
                             ("📷 Done with a photo", f"dty:{evening.id}:photo")]
     calls = len(shop.api.calls)
@@ -196,9 +196,9 @@ async def test_reminders_go_out_at_their_times_once(shop: Shop) -> None:
         "evening", tech.staff_id, evening.due_at)
 
     assert (await tech.tap("✅ Done"))[-1] == "Recorded: before leaving done."
-    assert card.buttons == [] and card.text.endswith("✅ Done by Zhang Tech at 11-30 17:35.")
+    assert card.buttons == [] and card.text.endswith("✅ Done by Zhang Tech at 30 Nov 17:35.")
     assert await tech.tap_data(f"dty:{evening.id}:done", card) == [
-        "Already done by Zhang Tech at 11-30 17:35."]
+        "Already done by Zhang Tech at 30 Nov 17:35."]
 
     shop.advance(hours=14, minutes=55)  # Tuesday 08:30
     assert await run(shop) == 1
@@ -234,7 +234,7 @@ async def test_a_missed_confirmation_goes_to_the_team_leader_once_after_30_minut
     shop.advance(minutes=5)
     await tech.tap_data(f"dty:{reminder.id}:done", tech_card)
     for message in (tech_card, alert, other_leader.last):
-        assert message.buttons == [] and "✅ Done by Zhang Tech at 11-30 18:35." in message.text
+        assert message.buttons == [] and "✅ Done by Zhang Tech at 30 Nov 18:35." in message.text
     async with shop.db.session() as session:
         summary = await duty_summary(session, start=shop.now() - timedelta(days=1),
                                      end=shop.now())
@@ -282,7 +282,7 @@ async def test_the_weekly_summary_goes_to_the_supervisors_once(shop: Shop) -> No
     shop.advance(minutes=1)  # 18:00
     await run(shop)
     summary = supervisor.last.text.splitlines()
-    assert summary[0] == "📊 Duty compliance, week 2026-W49 (2026-11-30 – 2026-12-06)"
+    assert summary[0] == "📊 Duty compliance, week 2026-W49 (30 Nov 2026 – 6 Dec 2026)"
     # Monday evening, Tuesday morning, and Saturday's morning, wash and evening (the bot
     # was down from Tuesday to Saturday afternoon), for two areas.
     assert summary[1] == ("All areas: 2 of 10 confirmed (20.0%), 0 late, 8 missed.")
@@ -320,13 +320,13 @@ async def test_done_with_a_photo(shop: Shop) -> None:
     assert (await tech.send_photo("floor-2"))[-1].startswith("2 photos kept.")
     assert (await tech.tap("Done — send"))[-1] == (
         "✅ Recorded: before leaving done, with 2 photos.")
-    assert card.text.endswith("✅ Done by Zhang Tech at 11-30 17:30. 📷 2 photos")
+    assert card.text.endswith("✅ Done by Zhang Tech at 30 Nov 17:30. 📷 2 photos")
     async with shop.db.session() as session:
         photos = (await session.exec(select(Attachment.file_id).where(
             Attachment.owner == "duty_reminder", Attachment.owner_id == reminder.id))).all()
     assert sorted(photos) == ["floor-1", "floor-2"]
     assert await tech.tap_data(f"dty:{reminder.id}:photo", card) == [
-        "Already done by Zhang Tech at 11-30 17:30."]
+        "Already done by Zhang Tech at 30 Nov 17:30."]
 
 
 async def test_cancel_a_photo_and_someone_else_and_two_at_once(shop: Shop) -> None:

@@ -82,7 +82,7 @@ async def test_a_report_with_a_photo_and_a_compensation(shop: Shop) -> None:
     card = boss.last
     assert card.text.splitlines() == [
         f"🛠 Equipment damage #{saved.id}: 2-post lift No. 2",
-        "Reported by Zhang Tech at 11-30 09:00",
+        "Reported by Zhang Tech at 30 Nov 09:00",
         "Misuse: yes",
         "",
         "Arm lock spring broken; the arm slips",
@@ -108,7 +108,7 @@ async def test_a_report_with_a_photo_and_a_compensation(shop: Shop) -> None:
     shop.advance(minutes=5)
     replies = await boss.tap("Zhang Tech")
     decided = ("💰 Compensation ¥300.00, paid by Zhang Tech — decided by Sun Supervisor at "
-               "11-30 09:05.")
+               "30 Nov 09:05.")
     assert replies[-1] == f"#{saved.id} 2-post lift No. 2: {decided}"
     for message in (card, boss2.last):
         assert message.buttons == [] and message.text.endswith(decided)
@@ -118,7 +118,7 @@ async def test_a_report_with_a_photo_and_a_compensation(shop: Shop) -> None:
     assert (saved.status, saved.amount_fen, saved.payer_id, saved.decided_by) == (
         "compensation", 30000, tech.staff_id, boss.staff_id)
     assert await boss2.tap_data(f"dmg:{saved.id}:pay", boss2.last) == [
-        "Already decided by Sun Supervisor at 11-30 09:05: compensation."]
+        "Already decided by Sun Supervisor at 30 Nov 09:05: compensation."]
     assert await actions(shop) == ["damage.report", "damage.decide"]
     async with shop.db.session() as session:
         photos = (await session.exec(select(Attachment.file_id).where(
@@ -170,16 +170,16 @@ async def test_the_register_is_for_supervisors(shop: Shop) -> None:
     replies = await boss.send("/damage list")
     assert replies[-1].splitlines() == [
         "🛠 Equipment damage register (W8), newest first:",
-        f"#{second.id} 11-30 10:00 Torque wrench — Zhang Tech, misuse: no. ⏳ undecided",
-        f"#{first.id} 11-30 09:00 2-post lift No. 2 — Zhang Tech, misuse: yes. 🙅 No "
-        "compensation — decided by Sun Supervisor at 11-30 10:00."]
+        f"#{second.id} 30 Nov 10:00 Torque wrench — Zhang Tech, misuse: no. ⏳ undecided",
+        f"#{first.id} 30 Nov 09:00 2-post lift No. 2 — Zhang Tech, misuse: yes. 🙅 No "
+        "compensation — decided by Sun Supervisor at 30 Nov 10:00."]
     assert boss.last.buttons == [(f"⚖️ Decide #{second.id}", f"dmg:{second.id}:card")]
     await boss.tap(f"Decide #{second.id}")
     assert boss.last.buttons == [("💰 Compensation", f"dmg:{second.id}:pay"),
                                  ("🙅 No compensation", f"dmg:{second.id}:none")]
     await boss.tap("No compensation")
     assert await boss.tap_data(f"dmg:{second.id}:card", boss.last) == [
-        "Already decided by Sun Supervisor at 11-30 10:00: no compensation."]
+        "Already decided by Sun Supervisor at 30 Nov 10:00: no compensation."]
 
 
 async def test_cancel_wrong_input_and_a_restart_mid_report(shop: Shop) -> None:

@@ -89,7 +89,7 @@ async def test_report_with_photos_reaches_the_advisor_who_acknowledges_once(shop
         f"🔧 Unlisted fault on {number} · 京A12345",
         "Vehicle: Toyota Camry",
         "Technician: Zhang Tech",
-        "Reported at 11-30 09:00",
+        "Reported at 30 Nov 09:00",
         "",
         DESCRIPTION,
         "",
@@ -99,10 +99,10 @@ async def test_report_with_photos_reaches_the_advisor_who_acknowledges_once(shop
 
     shop.advance(minutes=3)
     assert (await advisor.tap("Acknowledge"))[-1] == "Acknowledged. The technician has been told."
-    assert card.text.endswith("\n✅ Acknowledged by Liu Advisor at 11-30 09:03.")
+    assert card.text.endswith("\n✅ Acknowledged by Liu Advisor at 30 Nov 09:03.")
     assert card.buttons == []
     assert tech.last.text == (f"👌 Liu Advisor acknowledged your fault report on {number} at "
-                              f"11-30 09:03:\n{DESCRIPTION}")
+                              f"30 Nov 09:03:\n{DESCRIPTION}")
     saved = await only_report(shop)
     assert saved.status == FaultStatus.acknowledged and saved.acknowledged_at == shop.now()
     async with shop.db.session() as session:
@@ -131,10 +131,10 @@ async def test_double_tap_and_second_advisor_learn_who_acknowledged(shop: Shop) 
         second_card.text)
     assert (await other.tap("Acknowledge"))[-1] == "Acknowledged. The technician has been told."
     for card in (first_card, second_card):
-        assert card.text.endswith("✅ Acknowledged by Chen Advisor at 11-30 09:11.")
+        assert card.text.endswith("✅ Acknowledged by Chen Advisor at 30 Nov 09:11.")
         assert card.buttons == []
 
-    already = ["Already acknowledged by Chen Advisor at 11-30 09:11."]
+    already = ["Already acknowledged by Chen Advisor at 30 Nov 09:11."]
     shop.advance(minutes=1)
     assert await advisor.tap_data(f"flt:{rid}:ack", first_card) == already
     assert await other.tap_data(f"flt:{rid}:ack", second_card) == already

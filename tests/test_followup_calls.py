@@ -143,8 +143,8 @@ async def test_first_call_is_sent_on_day_three_at_nine_once(shop: Shop) -> None:
     text = clerk.last.text
     for part in (f"📞 First call · 王先生 · 京A12345  [FU-{followup_id}]",
                  "Phone: 13812345678", "Vehicle: 京A12345 · —",
-                 "Consultation on 2026-11-30: Asked about the 40,000 km service",
-                 "Window: 2026-12-03 to 2026-12-07 · attempts without an answer: 0",
+                 "Consultation on 30 Nov 2026: Asked about the 40,000 km service",
+                 "Window: 3 Dec 2026 to 7 Dec 2026 · attempts without an answer: 0",
                  "Talking points:"):
         assert part in text, part
     assert clerk.last.buttons == [("📝 Log call", f"fu:{followup_id}:log"),
@@ -205,7 +205,7 @@ async def test_reminders_go_to_the_stand_in_and_back(shop: Shop) -> None:
     assert "🔁 You stand in for Clerk Li: this is Clerk Li's customer." in card.text
     assert "Phone: 13812345678" in card.text
     today = await standin.send("/today")
-    assert ("• 王先生 · 京A12345 — First call, 2026-12-03 to 2026-12-07 (for Clerk Li's "
+    assert ("• 王先生 · 京A12345 — First call, 3 Dec 2026 to 7 Dec 2026 (for Clerk Li's "
             "customer)") in today[0]
     assert standin.last.buttons == [("📝 王先生 · First call", f"fu:{first}:log")]
 
@@ -225,7 +225,7 @@ async def test_reminders_go_to_the_stand_in_and_back(shop: Shop) -> None:
     second = (await rows(shop, FollowUp, FollowUp.kind == "second_call"))[0]
     text = card_of(clerk, second.id).text  # type: ignore[arg-type]
     assert "stand in" not in text
-    assert "Last call on 2026-12-04 (Clerk Wu) covered: Usage and opinions." in text
+    assert "Last call on 4 Dec 2026 (Clerk Wu) covered: Usage and opinions." in text
     assert cards_sent(standin, second.id) == 0  # type: ignore[arg-type]
     assert customer_id == second.customer_id
 
@@ -246,7 +246,7 @@ async def test_a_customer_without_a_clerk_goes_to_the_supervisors(shop: Shop) ->
     await boss.tap("Log call", message=card_of(boss, first))
     await log_it(boss)
     for person in (boss, other_boss):
-        assert "✅ Logged by Boss Ma at 12-03 09:00." in card_of(person, first).text
+        assert "✅ Logged by Boss Ma at 3 Dec 09:00." in card_of(person, first).text
 
 
 async def test_talking_points_on_the_second_call(shop: Shop) -> None:
@@ -271,12 +271,12 @@ async def test_talking_points_on_the_second_call(shop: Shop) -> None:
     second = (await rows(shop, FollowUp, FollowUp.kind == "second_call"))[0]
     text = card_of(clerk, second.id).text  # type: ignore[arg-type]
     for part in ("📞 Second call · 王先生 · 京A12345", "Vehicle: 京A12345 · Camry",
-                 "Window: 2026-12-10 to 2026-12-17",
-                 "• Next maintenance: 2027-05-30",
+                 "Window: 10 Dec 2026 to 17 Dec 2026",
+                 "• Next maintenance: 30 May 2027",
                  "• Services wanted: Pick-up and drop-off",
                  "• Open complaint (being researched): Wants a cheaper tyre quote",
-                 "• Upcoming: “Winter check” on 2027-01-20, Shop hall",
-                 "• Last call on 2026-12-03 (Clerk Li) covered: Usage and opinions, Car-care tips. "
+                 "• Upcoming: “Winter check” on 20 Jan 2027, Shop hall",
+                 "• Last call on 3 Dec 2026 (Clerk Li) covered: Usage and opinions, Car-care tips. "
                  "Notes: Happy with the brakes",
                  "• Bring something new this time; do not repeat the last call."):
         assert part in text, part
@@ -295,7 +295,7 @@ async def test_maintenance_and_campaign_calls_and_the_callback(shop: Shop) -> No
     maintenance = (await rows(shop, FollowUp, FollowUp.kind == "maintenance"))[0]
     text = card_of(clerk, maintenance.id).text  # type: ignore[arg-type]
     assert "📞 Maintenance due · 王先生 · 京A12345" in text
-    assert "Maintenance is due on 2026-12-05 (last service: —)." in text
+    assert "Maintenance is due on 5 Dec 2026 (last service: —)." in text
     assert await remind(shop) == 0
     assert len(await rows(shop, FollowUp, FollowUp.kind == "maintenance")) == 1
 
@@ -310,11 +310,11 @@ async def test_maintenance_and_campaign_calls_and_the_callback(shop: Shop) -> No
     assert await remind(shop) == 1
     campaign_call = (await rows(shop, FollowUp, FollowUp.kind == "campaign"))[0]
     card = card_of(clerk, campaign_call.id)  # type: ignore[arg-type]
-    assert "Invite to “Owners' evening” on 2026-12-10, Hotel Beijing." in card.text
+    assert "Invite to “Owners' evening” on 10 Dec 2026, Hotel Beijing." in card.text
     assert "What it is: Dinner and a talk on winter driving" in card.text
     await clerk.tap("Log call", message=card)
     replies = await log_it(clerk, topics=("Events and offers",))
-    assert ("• Invitation letter due by 2026-12-02; register it with /letter when "
+    assert ("• Invitation letter due by 2 Dec 2026; register it with /letter when "
             "sent.") in replies[-1]
     letter = (await rows(shop, Letter))[0]
     assert letter.campaign_id == campaign_call.campaign_id
@@ -349,10 +349,10 @@ async def test_no_answer_comes_back_the_next_working_day(shop: Shop) -> None:
     clerk, _boss, _customer, first = await first_call_due(shop)
     thursday = card_of(clerk, first)
     replies = await clerk.tap("No answer", message=thursday)
-    assert replies[-1:] == ["Counted: attempt 1 without an answer. The call comes back 12-04 "
+    assert replies[-1:] == ["Counted: attempt 1 without an answer. The call comes back 4 Dec "
                        "09:00."]
     assert card_of(clerk, first).text.endswith(
-        "📵 No answer (attempt 1), Clerk Li at 12-03 09:00. It comes back 12-04 09:00.")
+        "📵 No answer (attempt 1), Clerk Li at 3 Dec 09:00. It comes back 4 Dec 09:00.")
     assert card_of(clerk, first).buttons == []
     assert await remind(shop) == 0
     go(shop, "12-04 09:00")
@@ -363,7 +363,7 @@ async def test_no_answer_comes_back_the_next_working_day(shop: Shop) -> None:
     go(shop, "12-05 09:00")
     assert await remind(shop) == 1
     replies = await clerk.tap("No answer", message=card_of(clerk, first))
-    assert replies[-1:] == ["Counted: attempt 3 without an answer. The call comes back 12-07 "
+    assert replies[-1:] == ["Counted: attempt 3 without an answer. The call comes back 7 Dec "
                        "09:00."]
     go(shop, "12-06 10:00")
     assert await remind(shop) == 0
@@ -375,7 +375,7 @@ async def test_no_answer_comes_back_the_next_working_day(shop: Shop) -> None:
     # "Not reached" in the log-call flow counts the same way.
     await clerk.tap("Log call", message=card_of(clerk, first))
     replies = await clerk.tap("No answer")
-    assert replies[-1:] == ["Counted: attempt 4 without an answer. The call comes back 12-08 "
+    assert replies[-1:] == ["Counted: attempt 4 without an answer. The call comes back 8 Dec "
                        "09:00."]
     assert await rows(shop, CallLog) == []
     audited = await rows(shop, AuditEvent, AuditEvent.action == "followup.no_answer")
@@ -389,8 +389,8 @@ async def test_snooze(shop: Shop) -> None:
     assert [label for label, _ in clerk.last.buttons] == [
         "1 hour", "3 hours", "Tomorrow morning", "Next week"]
     replies = await clerk.tap("3 hours")
-    assert replies[-1] == "⏰ Snoozed until 12-03 12:00."
-    assert card_of(clerk, first).text.endswith("⏰ Snoozed by Clerk Li until 12-03 12:00.")
+    assert replies[-1] == "⏰ Snoozed until 3 Dec 12:00."
+    assert card_of(clerk, first).text.endswith("⏰ Snoozed by Clerk Li until 3 Dec 12:00.")
     go(shop, "12-03 11:59")
     assert await remind(shop) == 0
     go(shop, "12-03 12:00")
@@ -398,16 +398,16 @@ async def test_snooze(shop: Shop) -> None:
     # An hour before closing: "1 hour" lands on the next opening.
     go(shop, "12-03 17:30")
     await clerk.tap("Snooze", message=card_of(clerk, first))
-    assert (await clerk.tap("1 hour"))[-1] == "⏰ Snoozed until 12-04 09:00."
+    assert (await clerk.tap("1 hour"))[-1] == "⏰ Snoozed until 4 Dec 09:00."
     go(shop, "12-04 09:00")
     assert await remind(shop) == 1
     await clerk.tap("Snooze", message=card_of(clerk, first))
-    assert (await clerk.tap("Next week"))[-1] == "⏰ Snoozed until 12-07 09:00."
+    assert (await clerk.tap("Next week"))[-1] == "⏰ Snoozed until 7 Dec 09:00."
     go(shop, "12-07 09:00")
     assert await remind(shop) == 1
     await clerk.tap("Snooze", message=card_of(clerk, first))
     assert (await clerk.tap("Next week"))[-1] == (
-        "⏰ Snoozed until 12-14 09:00.\nThat is after the window ends (12-08 00:00); it will "
+        "⏰ Snoozed until 14 Dec 09:00.\nThat is after the window ends (8 Dec 00:00); it will "
         "be reported overdue then.")
     assert len(await rows(shop, AuditEvent, AuditEvent.action == "followup.snooze")) == 4
     # A snooze choice tapped again after the call was logged is refused with who and when.
@@ -416,7 +416,7 @@ async def test_snooze(shop: Shop) -> None:
     snoozes = [m for m in clerk.api.messages.values() if m.chat_id == clerk.user_id
                and m.text.startswith("⏰ Snoozed until")]
     assert await clerk.tap_data(f"fu:{first}:sz:tm", snoozes[0]) == [
-        "Already logged by Clerk Li at 12-07 09:00; nothing was changed."]
+        "Already logged by Clerk Li at 7 Dec 09:00; nothing was changed."]
 
 
 async def test_wrong_number_removes_it_from_the_archive(shop: Shop) -> None:
@@ -431,9 +431,9 @@ async def test_wrong_number_removes_it_from_the_archive(shop: Shop) -> None:
     replies = await clerk.tap("Yes, wrong number")
     assert replies[-1] == ("☎️ 13812345678 was removed from 王先生's archive. Please find the "
                            "right number and add it to the archive (/customer 京A12345). "
-                           "The call comes back 12-04 09:00.")
+                           "The call comes back 4 Dec 09:00.")
     assert card_of(clerk, first).text.endswith(
-        "☎️ Wrong number, reported by Clerk Li at 12-03 09:00. It comes back 12-04 09:00.")
+        "☎️ Wrong number, reported by Clerk Li at 3 Dec 09:00. It comes back 4 Dec 09:00.")
     customer = (await rows(shop, Customer, Customer.id == customer_id))[0]
     assert customer.phones == ""
     found = await followup(shop, first)
@@ -475,11 +475,11 @@ async def test_log_a_call_with_a_complaint_then_the_second_call(shop: Shop) -> N
     assert replies[-1] == (
         "✅ Call with 王先生 logged.\nTopics: Usage and opinions, Car-care tips\n"
         "Satisfaction: 4/5\nNotes: Happy with the repair. But the brakes squeak again when "
-        "cold.\n\nNext:\n• Second call due 2026-12-10 to 2026-12-17; you will be reminded.\n"
+        "cold.\n\nNext:\n• Second call due 10 Dec 2026 to 17 Dec 2026; you will be reminded.\n"
         "• Complaint being researched: Brakes squeak when cold. If it is still open at "
-        "12-05 10:15, it goes to the supervisor.")
+        "5 Dec 10:15, it goes to the supervisor.")
     assert card_of(clerk, first).text == (
-        f"📞 First call · 王先生 · 京A12345  [FU-{first}]\n✅ Logged by Clerk Li at 12-03 10:15.")
+        f"📞 First call · 王先生 · 京A12345  [FU-{first}]\n✅ Logged by Clerk Li at 3 Dec 10:15.")
     assert card_of(clerk, first).buttons == []
 
     call = (await rows(shop, CallLog))[0]
@@ -532,13 +532,13 @@ async def test_log_by_replying_to_the_reminder(shop: Shop) -> None:
     # Replying again to the same (now old) reminder: told who logged it; nothing written.
     shop.advance(hours=2)
     replies = await reply_to(clerk, card_of(clerk, first), "Called again")
-    assert replies == ["Already logged by Clerk Li at 12-03 09:00; nothing was changed."]
+    assert replies == ["Already logged by Clerk Li at 3 Dec 09:00; nothing was changed."]
     assert len(await rows(shop, CallLog)) == 1
     # A reply to a message that only looks like a card is not taken for one.
     fake = SentMessage(message_id=99999, chat_id=clerk.user_id, text="[FU-1] ?")
     assert await reply_to(clerk, fake, "notes") == [
-        "That message is not a follow-up reminder. Reply to a reminder card, tap 📝 Log "
-        "call, or send /logcall."]
+        "That message is not a follow-up reminder. Reply to a reminder card, or send "
+        "/logcall."]
 
 
 async def test_two_people_log_the_same_call(shop: Shop) -> None:
@@ -557,14 +557,14 @@ async def test_two_people_log_the_same_call(shop: Shop) -> None:
     shop.advance(minutes=5)
     replies = await boss.tap("No")
     assert replies[-1] == (
-        "Already logged by Clerk Li at 12-03 09:00; nothing was changed.\nNothing was "
+        "Already logged by Clerk Li at 3 Dec 09:00; nothing was changed.\nNothing was "
         "saved. Your notes, to copy if you need them:\nCustomer called about the bill")
     assert [c.clerk_id for c in await rows(shop, CallLog)] == [clerk.staff_id]
     # Tapping 📝 on the logged card is refused the same way, and so are the other buttons.
     for data in (f"fu:{first}:log", f"fu:{first}:na", f"fu:{first}:sz", f"fu:{first}:wn",
                  f"fu:{first}:wn:ok"):
         assert await clerk.tap_data(data, card_of(clerk, first)) == [
-            "Already logged by Clerk Li at 12-03 09:00; nothing was changed."], data
+            "Already logged by Clerk Li at 3 Dec 09:00; nothing was changed."], data
     # A forged id names no follow-up.
     for data in ("fu:999:log", "fu:999:na", "fu:999:sz:3h", "fu:999:wn:ok"):
         assert await clerk.tap_data(data, card_of(clerk, first)) == [
@@ -600,11 +600,11 @@ async def test_inbound_calls_with_logcall(shop: Shop) -> None:
     # Once 王先生's first call is due, an inbound call from him may close it.
     go(shop, "12-03 10:00")
     replies = await clerk.send("/logcall 13812345678")
-    assert replies == ["王先生 has an open follow-up: First call, 2026-12-03 to 2026-12-07. Log "
+    assert replies == ["王先生 has an open follow-up: First call, 3 Dec 2026 to 7 Dec 2026. Log "
                        "this call as that follow-up?"]
     await clerk.tap("Yes, as that follow-up")
     replies = await log_it(clerk, reached=False)
-    assert "• Second call due 2026-12-10 to 2026-12-17; you will be reminded." in replies[-1]
+    assert "• Second call due 10 Dec 2026 to 17 Dec 2026; you will be reminded." in replies[-1]
     call = (await rows(shop, CallLog, CallLog.customer_id == wang))[0]
     assert (call.followup_id, call.direction) == (first, "inbound")
     assert (await followup(shop, first)).status == "done"
@@ -640,16 +640,16 @@ async def test_today_lists_due_overdue_and_done(shop: Shop) -> None:
     await log_it(clerk)
     replies = await clerk.send("/today")
     assert replies == [
-        "📋 Follow-up calls today, 2026-12-08\n\n"
-        "Due (1):\n• 赵先生 · 京C11111 — First call, 2026-12-05 to 2026-12-09\n"
-        "⚠️ Overdue (1):\n• 王先生 · 京A12345 — First call, window ended 12-08 00:00\n"
-        "✅ Done today (1):\n• 李女士 · 京B67890 — First call, logged 12-08 09:00 by Clerk Li"]
+        "📋 Follow-up calls today, 8 Dec 2026\n\n"
+        "Due (1):\n• 赵先生 · 京C11111 — First call, 5 Dec 2026 to 9 Dec 2026\n"
+        "⚠️ Overdue (1):\n• 王先生 · 京A12345 — First call, window ended 8 Dec 00:00\n"
+        "✅ Done today (1):\n• 李女士 · 京B67890 — First call, logged 8 Dec 09:00 by Clerk Li"]
     assert clerk.last.buttons == [("📝 王先生 · First call", f"fu:{overdue}:log"),
                                   ("📝 赵先生 · First call", f"fu:{due}:log")]
     replies = await boss.send("/today")
-    assert replies[0].startswith("📋 Follow-up calls today, 2026-12-08 — everyone\n\n👤 Clerk Li\n"
+    assert replies[0].startswith("📋 Follow-up calls today, 8 Dec 2026 — everyone\n\n👤 Clerk Li\n"
                                  "Due (1):")
-    assert "👤 Clerk Wu\nDue (1):\n• 钱女士 · 京D22222 — First call, 2026-12-05 to 2026-12-09" in \
+    assert "👤 Clerk Wu\nDue (1):\n• 钱女士 · 京D22222 — First call, 5 Dec 2026 to 9 Dec 2026" in \
         replies[0]
     assert {data for _, data in boss.last.buttons} == {
         f"fu:{due}:log", f"fu:{overdue}:log", f"fu:{wus}:log"}
@@ -662,11 +662,11 @@ async def test_overdue_is_told_once_and_stays_open(shop: Shop) -> None:
     go(shop, "12-08 09:00")
     assert await remind(shop) == 2
     card = card_of(clerk, first)
-    assert ("⚠️ Overdue: the window ended 12-08 00:00 without a logged call. It stays on your "
+    assert ("⚠️ Overdue: the window ended 8 Dec 00:00 without a logged call. It stays on your "
             "list until it is logged.") in card.text
     assert ("📝 Log call", f"fu:{first}:log") in card.buttons
     assert boss.last.text == ("⚠️ Overdue: First call for 王先生 (京A12345). The window ended "
-                              "12-08 00:00 without a logged call.\nIt stays on Clerk Li's "
+                              "8 Dec 00:00 without a logged call.\nIt stays on Clerk Li's "
                               "list.")
     assert await remind(shop) == 0
     go(shop, "12-09 09:00")
@@ -679,7 +679,7 @@ async def test_overdue_is_told_once_and_stays_open(shop: Shop) -> None:
     await clerk.tap("Log call", message=card)
     await log_it(clerk)
     assert (await followup(shop, first)).status == "done"
-    assert card_of(clerk, first).text.endswith("✅ Logged by Clerk Li at 12-09 09:00.")
+    assert card_of(clerk, first).text.endswith("✅ Logged by Clerk Li at 9 Dec 09:00.")
 
 
 async def test_a_call_first_reminded_after_its_window_is_one_card(shop: Shop) -> None:
@@ -689,9 +689,9 @@ async def test_a_call_first_reminded_after_its_window_is_one_card(shop: Shop) ->
     await shop.restart()
     assert await remind(shop) == 2
     assert cards_sent(clerk, first) == 1
-    assert "⚠️ Overdue: the window ended 12-08 00:00" in card_of(clerk, first).text
+    assert "⚠️ Overdue: the window ended 8 Dec 00:00" in card_of(clerk, first).text
     assert [t for t in boss.inbox if "Overdue" in t] == [
-        "⚠️ Overdue: First call for 王先生 (京A12345). The window ended 12-08 00:00 without a "
+        "⚠️ Overdue: First call for 王先生 (京A12345). The window ended 8 Dec 00:00 without a "
         "logged call.\nIt stays on Clerk Li's list."]
     shop.advance(minutes=1)
     assert await remind(shop) == 0
@@ -776,8 +776,8 @@ async def test_nonsense_at_every_step_loses_nothing(shop: Shop) -> None:
     assert await clerk.tap("Done") == ["Tick at least one topic first."]
     await clerk.tap("Usage and opinions")
     await clerk.tap("Done")
-    assert await clerk.send("great") == ["Please tap a number from 1 to 5 (or Not asked)."]
-    assert await clerk.send("7") == ["Please tap a number from 1 to 5 (or Not asked)."]
+    assert await clerk.send("great") == ["Please tap a number from 1 to 5 (or “Not asked”)."]
+    assert await clerk.send("7") == ["Please tap a number from 1 to 5 (or “Not asked”)."]
     assert await clerk.send_photo("face") == [OFF_STEP]
     assert (await clerk.send("2"))[-1].startswith("What did the customer say?")
     assert await clerk.tap("Done") == ["Please write at least a line of notes first."]
@@ -828,4 +828,4 @@ async def test_a_restart_mid_conversation_continues(shop: Shop) -> None:
     assert (call.topics, call.satisfaction, call.notes) == (
         "events,visit", 1, "Unhappy with the wait\nWants to be called before 10")
     # The card was edited by the new application.
-    assert card_of(clerk, first).text.endswith("✅ Logged by Clerk Li at 12-03 09:00.")
+    assert card_of(clerk, first).text.endswith("✅ Logged by Clerk Li at 3 Dec 09:00.")

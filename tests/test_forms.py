@@ -110,7 +110,7 @@ async def test_the_archive_has_a_row_per_visit_with_the_history(
         "Vehicle type": "轿车", "Service items": "Asked about a paint scratch",
         "Maintenance cycle": "6 months", "Next maintenance": datetime(2027, 4, 6, 0, 0),
         "Services the customer wants": "Pick-up and delivery",
-        "Service history": "2026-10-06 consultation 沪B54321 Asked about a paint scratch",
+        "Service history": "6 Oct 2026 consultation 沪B54321 Asked about a paint scratch",
         "Tracking clerk": "Clerk Li", "Archive completed": datetime(2026, 10, 7, 10, 0),
     }
     wang = dict(zip(rows[0], rows[1], strict=True))
@@ -132,7 +132,7 @@ async def test_the_call_log_has_every_call_with_how_complaints_were_handled(
         "Topics covered": "Usage and opinions; New service needs", "Satisfaction": 4,
         "Notes": "Car runs well; asks about brakes", "Request or complaint": COMPLAINT,
         "How it was handled": f"solved, customer told\nSolution: {SOLUTION}\n"
-                              "Customer told at 10-12 17:00",
+                              "Customer told at 12 Oct 2026 17:00",
     }
     by_date = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     standin = by_date[datetime(2026, 10, 15, 10, 0)]
@@ -275,7 +275,7 @@ async def test_export_each_form_for_last_month(shop: Shop) -> None:
         name, data, caption = documents(shop, boss)[-1]
         assert name == f"{TITLES[form][1]} 2026-10-01_2026-10-31.xlsx"
         noun = "row" if count == 1 else "rows"
-        assert caption == f"{TITLES[form][1]}, 2026-10-01 – 2026-10-31: {count} {noun}."
+        assert caption == f"{TITLES[form][1]}, 1 Oct 2026 – 31 Oct 2026: {count} {noun}."
         sheets, rows = read(data)
         assert sheets == [TITLES[form][1]] and rows[0] == HEADERS[form][1]
         assert len(rows) == 1 + count
@@ -310,21 +310,21 @@ async def test_typed_periods_this_month_and_this_year(shop: Shop) -> None:
     await boss.tap("Follow-up register")
     await boss.send("2026-10-15 – 2026-10-16")
     assert documents(shop, boss)[-1][2] == (
-        "Follow-up register, 2026-10-15 – 2026-10-16: 2 rows.")
+        "Follow-up register, 15 Oct 2026 – 16 Oct 2026: 2 rows.")
     await boss.send("/export")
     await boss.tap("Follow-up register")
     await boss.send("2026-03")
-    assert documents(shop, boss)[-1][2] == "Follow-up register, 2026-03-01 – 2026-03-31: 1 row."
+    assert documents(shop, boss)[-1][2] == "Follow-up register, 1 Mar 2026 – 31 Mar 2026: 1 row."
     await boss.send("/export")
     await boss.tap("Follow-up register")
     await boss.tap("This year")
     assert documents(shop, boss)[-1][2] == (
-        "Follow-up register, 2026-01-01 – 2026-11-30: 7 rows.")
+        "Follow-up register, 1 Jan 2026 – 30 Nov 2026: 7 rows.")
     await boss.send("/export")
     await boss.tap("Follow-up register")
     await boss.tap("This month")
     assert documents(shop, boss)[-1][2] == (
-        "Follow-up register, 2026-11-01 – 2026-11-30: 0 rows.")
+        "Follow-up register, 1 Nov 2026 – 30 Nov 2026: 0 rows.")
 
 
 async def test_bad_periods_keep_the_step(shop: Shop) -> None:

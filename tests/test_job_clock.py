@@ -84,10 +84,10 @@ async def test_start_pause_resume_finish_adds_up_the_running_time(shop: Shop) ->
 
     at(shop, "09:00")
     assert "⏱ Clock running on 1. Change oil." in await tech.tap("Start 1.")
-    assert "⬜ 1. Change oil ⏱ running since 11-30 09:00, standard 1.5 h" in tech.last.text
+    assert "⬜ 1. Change oil ⏱ running since 30 Nov 09:00, standard 1.5 h" in tech.last.text
     assert "⏸ Pause 1." in [label for label, _ in tech.last.buttons]
     stale = await tech.tap_data(f"clk:{first.id}:start", tech.last)
-    assert stale == ["The clock on “Change oil” is already running (since 11-30 09:00)."]
+    assert stale == ["The clock on “Change oil” is already running (since 30 Nov 09:00)."]
 
     at(shop, "10:00")
     assert "⏸ Clock paused on 1. Change oil." in await tech.tap("Pause 1.")
@@ -98,13 +98,13 @@ async def test_start_pause_resume_finish_adds_up_the_running_time(shop: Shop) ->
     at(shop, "11:00")
     await shop.restart()  # the clock lives in the database
     assert "⏱ Clock running on 1. Change oil." in await tech.tap("Resume 1.")
-    assert "running since 11-30 11:00, 1.0 h clocked" in tech.last.text
+    assert "running since 30 Nov 11:00, 1.0 h clocked" in tech.last.text
     at(shop, "11:30")
     await tech.tap("Done: 1.")
     [item, _other] = await items(shop, order_id)
     assert item.status == ItemStatus.done and item.clock_started_at is None
     assert item.clock_seconds == 90 * 60
-    assert "✅ 1. Change oil (done 11-30 11:30) ⏱ 1.5 h clocked, standard 1.5 h" in tech.last.text
+    assert "✅ 1. Change oil (done 30 Nov 11:30) ⏱ 1.5 h clocked, standard 1.5 h" in tech.last.text
     assert [(local(i.started_at), local(i.stopped_at), i.stop_reason)
             for i in await intervals(shop, first.id)] == [
         ("09:00", "10:00", "pause"), ("11:00", "11:30", "done")]

@@ -56,18 +56,39 @@ def test_words_in_the_readers_language_and_an_unknown_value_as_stored() -> None:
 
 
 def test_one_way_to_show_a_day_and_a_window() -> None:
-    """The translator shows every day as 2026-12-03, a moment by its day in the shop's zone, and
+    """The translator shows every day as 3 Dec 2026, a moment by its day in the shop's zone, and
     a window by its first and last whole day (its end is the first instant after it)."""
     from datetime import UTC, date, datetime
 
     zh = Translator("zh_CN", ZoneInfo("Asia/Shanghai"))
     en = Translator("en", ZoneInfo("Asia/Shanghai"))
     late_evening = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)  # 00:30 on 1 January in Shanghai
-    assert en.day(late_evening) == "2027-01-01"
-    assert en.day(date(2026, 12, 3)) == "2026-12-03"
+    assert en.day(late_evening) == "1 Jan 2027"
+    assert zh.day(late_evening) == "2027年1月1日"
+    assert en.day(date(2026, 12, 3)) == "3 Dec 2026"
     assert en.day(None) == "—"
     start = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)  # 3 December, 00:00 in Shanghai
     until = datetime(2026, 12, 7, 16, 0, tzinfo=UTC)  # 8 December, 00:00: the 7th is the last
-    assert en.last_day(until) == "2026-12-07"
-    assert en.window(start, until) == "2026-12-03 to 2026-12-07"
-    assert zh.window(start, until) == "2026-12-03 至 2026-12-07"
+    assert en.last_day(until) == "7 Dec 2026"
+    assert en.window(start, until) == "3 Dec 2026 to 7 Dec 2026"
+    assert zh.window(start, until) == "2026年12月3日 至 2026年12月7日"
+    assert en.typed_day(date(2026, 12, 3)) == zh.typed_day(date(2026, 12, 3)) == "2026-12-03"
+
+
+def test_a_moment_shows_its_date_spelled_out_and_its_year_when_not_this_years() -> None:
+    """12月7日 00:05 / 7 Dec 00:05, never the ambiguous 12-07; the year only when the moment
+    is not in the shop's current year (by the shop's clock, passed in), or none is known."""
+    from datetime import UTC, datetime
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 12, 6, 16, 10, tzinfo=UTC)  # 7 December 2026, 00:10 in Shanghai
+    zh, en = Translator("zh_CN", shanghai, now), Translator("en", shanghai, now)
+    opened = datetime(2026, 12, 6, 16, 5, tzinfo=UTC)  # 00:05 on the 7th in Shanghai
+    assert zh.time(opened) == "12月7日 00:05"
+    assert en.time(opened) == "7 Dec 00:05"
+    last_year = datetime(2025, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 on New Year's Eve
+    assert zh.time(last_year) == "2025年12月31日 23:59"
+    assert en.time(last_year) == "31 Dec 2025 23:59"
+    new_year = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # 00:00 on 1 January 2027 there
+    assert en.time(new_year) == "1 Jan 2027 00:00"  # next year, by the shop's zone
+    assert Translator("en", shanghai).time(opened) == "7 Dec 2026 00:05"  # no clock: a year

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -12,6 +13,7 @@ from models.audit import Actor, AuditEvent
 from models.db import Database
 from models.extra_item import parse_estimate
 from models.rules import Refused
+from models.shop_time import ShopCalendar
 from models.staff import Role, add_staff
 from models.work_order import (
     TRANSITIONS,
@@ -27,6 +29,7 @@ from models.work_order import (
 )
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+CALENDAR = ShopCalendar(ZoneInfo("Asia/Shanghai"))
 ACTOR = Actor(None, None)
 
 
@@ -94,7 +97,8 @@ async def _order(db: Database, **overrides: object):  # type: ignore[no-untyped-
                       complaint="noise", items=["Change oil", "Replace filter"])
         fields.update(overrides)
         order = await open_order(session, advisor=advisor, technician=tech, now=NOW,
-                                 actor=ACTOR, **fields)  # type: ignore[arg-type]
+                                 actor=ACTOR, calendar=CALENDAR,
+                                 **fields)  # type: ignore[arg-type]
         await session.commit()
         return order, advisor, tech
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import select
 
 from models.staff import Role
 from models.work_order import OrderItem, WorkOrder
+from tests.flows import open_order
 from tests.shop import Person, Shop
 
 pytestmark = pytest.mark.both_channels
@@ -123,3 +126,16 @@ async def test_draft_survives_a_restart(shop: Shop) -> None:
     await advisor.send("Change oil")
     await advisor.tap("Zhang Tech")
     assert "🔎 Confirm plate" in [label for label, _ in tech.last.buttons]
+
+
+async def test_the_order_number_carries_the_shops_date_not_utcs(shop: Shop) -> None:
+    """00:04 on 7 December in Shanghai is still 6 December in UTC: the number says the 7th."""
+    advisor = await shop.hire("Liu Advisor", Role.advisor)
+    tech = await shop.hire("Zhang Tech", Role.technician)
+    shop.clock.set(datetime(2026, 12, 6, 16, 4, tzinfo=UTC))  # 2026-12-07 00:04 in Shanghai
+    order_id = await open_order(shop, advisor, tech)
+    async with shop.db.session() as session:
+        order = await session.get(WorkOrder, order_id)
+    assert order is not None
+    assert order.number == f"WO261207-{order_id:05d}"
+    assert order.number in advisor.last.text

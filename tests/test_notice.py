@@ -87,7 +87,7 @@ async def test_post_to_a_role_and_a_named_person(shop: Shop) -> None:
     assert "like 2026-12-03 14:00" in (await supervisor.send("Thursday afternoon"))[-1]
     assert "already passed" in (await supervisor.send("2026-11-30 08:59"))[-1]
     assert "more than a year" in (await supervisor.send("2028-01-01 09:00"))[-1]
-    assert "Starts 12-03 14:00" in (await supervisor.send("2026-12-03 14:00"))[-1]
+    assert "Starts 3 Dec 14:00" in (await supervisor.send("2026-12-03 14:00"))[-1]
     await supervisor.send("Training room 2")
     await supervisor.tap("Technician")
     assert "✅ Technician" in [label for label, _ in supervisor.last.buttons]
@@ -98,7 +98,7 @@ async def test_post_to_a_role_and_a_named_person(shop: Shop) -> None:
     assert "✅ Wang Advisor" in [label for label, _ in supervisor.last.buttons]
     await supervisor.tap("Done")
     summary = supervisor.last.text
-    assert "Brake system training" in summary and "When: 12-03 14:00" in summary
+    assert "Brake system training" in summary and "When: 3 Dec 14:00" in summary
     assert "Invited (3 people): Li Tech, Wang Advisor, Zhang Tech" in summary
     replies = await supervisor.tap("Post notice")
     assert "✅ Notice posted to 3 people." in replies[-1]
@@ -135,13 +135,13 @@ async def test_answers_on_the_card(shop: Shop) -> None:
     assert "Please send some text." in (await tech2.send("   "))[-1]
     replies = await tech2.send("On leave that day")
     assert "Noted: you can't attend" in replies[-1]
-    assert "❌ Li Tech can't attend “Brake system training” (12-03 14:00): On leave that day" \
+    assert "❌ Li Tech can't attend “Brake system training” (3 Dec 14:00): On leave that day" \
         in supervisor.last.text
     assert "Your answer: ❌ can't attend (On leave that day)." in tech2.find_button(
         "Will attend after all")[0].text
     # A change of mind is told too.
     await tech2.tap("Will attend after all")
-    assert "Li Tech will attend “Brake system training” (12-03 14:00) after all." in \
+    assert "Li Tech will attend “Brake system training” (3 Dec 14:00) after all." in \
         supervisor.last.text
     # Someone else's card: refused, nothing changed.
     replies = await tech2.tap_data(f"nti:{rows[tech1.staff_id].id}:no", tech2.last)
@@ -181,7 +181,7 @@ async def test_reminder_once_an_hour_before_and_not_to_decliners(shop: Shop) -> 
     await jobs.workshop.run(shop.services, shop.now())  # the every-minute job runs this part
     assert reminders(tech1) == 1 and reminders(advisor) == 1 and reminders(tech2) == 0
     text = advisor.last.text
-    assert "⏰ Reminder: this starts at 12-03 14:00." in text and "Will you attend?" in text
+    assert "⏰ Reminder: this starts at 3 Dec 14:00." in text and "Will you attend?" in text
     assert "Your answer: ✅ will attend." in tech1.last.text
     # Never twice: not on the next run, not after a restart.
     shop.advance(minutes=1)
@@ -226,12 +226,12 @@ async def test_roll_call_attendance_and_register(shop: Shop) -> None:
     await supervisor.tap("Brake system training")
     assert "Attendance not saved yet." in supervisor.last.text
     replies = await supervisor.tap_data(f"ntc:{notice.id}:mark", supervisor.last)
-    assert "Attendance can be marked once it starts (12-03 14:00)." in replies[-1]
+    assert "Attendance can be marked once it starts (3 Dec 14:00)." in replies[-1]
     # At the start the organiser is asked, once.
     shop.clock.set(STARTS)
     await remind(shop)
     roll = supervisor.last
-    assert "🗒 “Brake system training” starts now (12-03 14:00)." in roll.text
+    assert "🗒 “Brake system training” starts now (3 Dec 14:00)." in roll.text
     assert "Invited 3: 2 will attend, 1 can't, 0 no answer." in roll.text
     await remind(shop)
     assert sum("starts now" in t for t in supervisor.inbox) == 1
@@ -247,17 +247,17 @@ async def test_roll_call_attendance_and_register(shop: Shop) -> None:
     await supervisor.tap("Li Tech")  # said yes, did not come
     replies = await supervisor.tap("Save (1 present)")
     assert "✅ Attendance saved for “Brake system training”: 1 present, 2 absent." in replies[-1]
-    assert "✅ Attendance saved by Chen Supervisor at 12-03 14:00." in roll.text
+    assert "✅ Attendance saved by Chen Supervisor at 3 Dec 14:00." in roll.text
     assert roll.buttons == []
     rows = await invitees(shop)
     assert [rows[p.staff_id].attended for p in (tech1, tech2, advisor)] == [True, False, False]
     # Final: a second marking is refused with who saved it.
     replies = await supervisor.tap_data(f"ntc:{notice.id}:mark", supervisor.last)
-    assert "Attendance was already saved by Chen Supervisor at 12-03 14:00." in replies[-1]
+    assert "Attendance was already saved by Chen Supervisor at 3 Dec 14:00." in replies[-1]
     # The register.
     await supervisor.send("/notice list")
     register = supervisor.last.text
-    assert "12-03 14:00 Training “Brake system training”, Training room 2" in register
+    assert "3 Dec 14:00 Training “Brake system training”, Training room 2" in register
     assert "Attended 1, absent 2." in register
     await supervisor.tap("Brake system training")
     detail = supervisor.last.text

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
+from bot.i18n import Translator
 from models.attachment import Attachment
 from models.audit import AuditEvent
 from models.card import CardMessage
@@ -115,7 +116,7 @@ async def test_request_reaches_every_clerk_and_is_issued_against_the_old_part(
         for part in (f"🔩 Part request #1 · {number} · 京A12345", "Vehicle: Toyota Camry",
                      "Technician: Zhang Tech", "Item: 2. Replace filter",
                      "Part: 04152-YZZA1 · oil filter", "Quantity: 2",
-                     "Old part: 📷 1 photo of the old part", "Requested at 11-30 09:00"):
+                     "Old part: 📷 1 photo of the old part", "Requested at 30 Nov 09:00"):
             assert part in text, part
         assert person.last.buttons == [("📤 Issue", "prt:1:issue"),
                                        ("📦 Out of stock", "prt:1:oos"),
@@ -134,8 +135,8 @@ async def test_request_reaches_every_clerk_and_is_issued_against_the_old_part(
     assert "📤 Issued #1: 04152-YZZA1 · oil filter × 2 (old part received). The technician has " \
            "been told." in replies
     for text, buttons in (await cards_in_chats(shop, request.id)).values():
-        assert "📤 Issued by Wang Clerk at 11-30 09:05." in text
-        assert "♻️ Old part received by Wang Clerk at 11-30 09:05." in text
+        assert "📤 Issued by Wang Clerk at 30 Nov 09:05." in text
+        assert "♻️ Old part received by Wang Clerk at 30 Nov 09:05." in text
         assert buttons == []
     assert tech.last.text == (f"📤 Part issued for {number}, item “2. Replace filter”: "
                               "04152-YZZA1 · oil filter × 2 (by Wang Clerk).")
@@ -148,9 +149,9 @@ async def test_request_reaches_every_clerk_and_is_issued_against_the_old_part(
 
     # The stale card and a second tap learn who issued it.
     assert await other.tap_data("prt:1:issue", other.last) == [
-        "Already issued by Wang Clerk at 11-30 09:05."]
+        "Already issued by Wang Clerk at 30 Nov 09:05."]
     assert await other.tap_data("prt:1:decline", other.last) == [
-        "Already issued by Wang Clerk at 11-30 09:05."]
+        "Already issued by Wang Clerk at 30 Nov 09:05."]
     assert await audited(shop, "part.issue") == 1
 
 
@@ -170,17 +171,17 @@ async def test_out_of_stock_tells_technician_and_advisor_then_issue_old_part_lat
     assert await clerk.send("2026-11-29") == ["That date has passed; please choose a later one."]
     assert await clerk.send("2026-02-30") == ["Please send a date like 2026-12-01."]
     replies = await clerk.send("2026-12-03")
-    assert replies[-1] == ("📦 #1 刹车片 marked out of stock, expected 2026-12-03. The technician "
+    assert replies[-1] == ("📦 #1 刹车片 marked out of stock, expected 3 Dec 2026. The technician "
                            "and the advisor have been told.")
     told = (f"📦 Part out of stock for {number} (京A12345), item “1. Change oil”: 刹车片 × 1. "
-            "Expected 2026-12-03 (parts clerk Wang Clerk).")
+            "Expected 3 Dec 2026 (parts clerk Wang Clerk).")
     assert tech.last.text == told
     assert advisor.last.text == told
     text, buttons = (await cards_in_chats(shop, 1))[clerk.user_id]
-    assert "📦 Out of stock (Wang Clerk, 11-30 09:00); expected 2026-12-03." in text
+    assert "📦 Out of stock (Wang Clerk, 30 Nov 09:00); expected 3 Dec 2026." in text
     assert buttons == ["prt:1:issue", "prt:1:decline"]
     assert await clerk.tap_data("prt:1:oos", clerk.last) == [
-        "Already marked out of stock by Wang Clerk at 11-30 09:00."]
+        "Already marked out of stock by Wang Clerk at 30 Nov 09:00."]
 
     shop.advance(days=3)
     await clerk.tap("Issue")
@@ -197,9 +198,9 @@ async def test_out_of_stock_tells_technician_and_advisor_then_issue_old_part_lat
     replies = await clerk.tap("Old part received")
     assert replies[-1] == "♻️ Old part received: #1 刹车片."  # after the card's redraw
     text, buttons = (await cards_in_chats(shop, 1))[clerk.user_id]
-    assert "♻️ Old part received by Wang Clerk at 12-03 11:00." in text and buttons == []
+    assert "♻️ Old part received by Wang Clerk at 3 Dec 11:00." in text and buttons == []
     assert (await clerk.tap_data("prt:1:old", clerk.last))[-1].startswith(
-        "The old part was already settled by Wang Clerk at 12-03 11:00: old part received.")
+        "The old part was already settled by Wang Clerk at 3 Dec 11:00: old part received.")
     assert await audited(shop, "part.old_part") == 1
     assert [e for e in ("part.request", "part.out_of_stock", "part.issue")
             if not await audited(shop, e)] == []
@@ -221,7 +222,7 @@ async def test_decline_with_a_reason_and_a_new_request_can_follow(shop: Shop) ->
                               "04152-YZZA1 · oil filter × 2 — Wang Clerk: Use the filter from "
                               "the service kit")
     text, buttons = (await cards_in_chats(shop, 1))[clerk.user_id]
-    assert "❌ Declined by Wang Clerk at 11-30 09:00: Use the filter from the service kit" in text
+    assert "❌ Declined by Wang Clerk at 30 Nov 09:00: Use the filter from the service kit" in text
     assert buttons == []
     # The technician asks again straight from the answer.
     await tech.tap("Request part")
@@ -272,12 +273,12 @@ async def test_lost_old_part_is_a_compensation_entry_for_the_supervisors(shop: S
         for part in ("⚠️ Compensation entry: old part lost or damaged on purpose",
                      "Technician: Zhang Tech", "Part: 04152-YZZA1 · oil filter × 1",
                      f"Order: {number} · 京A12345", "Amount: ¥80.50 — pay the amount",
-                     "Recorded by Wang Clerk at 11-30 09:00"):
+                     "Recorded by Wang Clerk at 30 Nov 09:00"):
             assert part in text, part
     assert tech.last.text.endswith("\nA compensation entry was recorded: pay the amount, "
                                    "¥80.50.")
     text, _buttons = (await cards_in_chats(shop, 1))[clerk.user_id]
-    assert ("⚠️ Old part lost or damaged on purpose (Wang Clerk, 11-30 09:00): Zhang Tech to "
+    assert ("⚠️ Old part lost or damaged on purpose (Wang Clerk, 30 Nov 09:00): Zhang Tech to "
             "pay the amount, ¥80.50.") in text
     assert await audited(shop, "part.compensation") == 1
 
@@ -337,12 +338,12 @@ async def test_two_clerks_issue_at_the_same_moment(shop: Shop) -> None:
     assert await audited(shop, "part.issue") == 1
     winner, loser, lost = ((clerk, other, second) if request.issued_by == clerk.staff_id
                            else (other, clerk, first))
-    assert f"Already issued by {winner.name} at 11-30 09:00." in lost
-    assert loser.last.text == f"Already issued by {winner.name} at 11-30 09:00."
+    assert f"Already issued by {winner.name} at 30 Nov 09:00." in lost
+    assert loser.last.text == f"Already issued by {winner.name} at 30 Nov 09:00."
     outcome = "received" if winner is clerk else "none"
     assert request.old_part == outcome
     for text, buttons in (await cards_in_chats(shop, request.id)).values():
-        assert f"📤 Issued by {winner.name} at 11-30 09:00." in text and buttons == []
+        assert f"📤 Issued by {winner.name} at 30 Nov 09:00." in text and buttons == []
     assert sum("Part issued for" in t for t in tech.inbox) == 1
 
 
@@ -352,11 +353,17 @@ async def test_a_reason_typed_after_someone_else_decided(shop: Shop) -> None:
     order_id = await order_in_progress(shop, advisor, tech)
     await ask_for_part(tech, order_id)
     await clerk.tap("Decline")
+    question = clerk.last
     shop.advance(minutes=2)
     await other.tap("Issue")
     await other.tap("Old part received")
-    assert await clerk.send("We have no such filter") == [
-        "Already issued by Zhao Clerk at 11-30 09:02."]
+    # The clerk's question says at once that the step is over (handlers/chat/deciding.py) …
+    at = Translator("en", shop.settings.tz, shop.now()).time(shop.now())
+    issued = f"Already issued by Zhao Clerk at {at}."
+    assert question.text.endswith(f"\n\n⏹ {issued} This step has ended; nothing you entered in "
+                                  "it was saved.")
+    # … and what they type next is not taken as a reason.
+    assert await clerk.send("We have no such filter") == [issued]
     request = await the_request(shop)
     assert (request.status, request.decline_reason) == ("issued", None)
     assert await audited(shop, "part.decline") == 0
@@ -384,7 +391,7 @@ async def test_issue_and_out_of_stock_race(shop: Shop) -> None:
     assert sum("Part issued for" in t for t in tech.inbox) == 1
     assert sum("Part out of stock for" in t for t in tech.inbox) == stock
     if not stock:
-        assert other.last.text == "Already issued by Wang Clerk at 11-30 09:00."
+        assert other.last.text == "Already issued by Wang Clerk at 30 Nov 09:00."
 
 
 async def test_only_clerks_decide(shop: Shop) -> None:
@@ -612,19 +619,19 @@ async def test_part_that_does_not_match_goes_back_uninstalled(shop: Shop) -> Non
         text = person.last.text
         for part in ("↩️ Part returned uninstalled — it does not match",
                      f"#1 04152-YZZA1 · oil filter × 2 · {number} · 京A12345",
-                     "Technician: Zhang Tech", "Issued by Wang Clerk at 11-30 09:00",
+                     "Technician: Zhang Tech", "Issued by Wang Clerk at 30 Nov 09:00",
                      "Reason: Thread is M16, the car needs M20",
                      "Nothing was installed; please take the part back."):
             assert part in text, part
         assert shop.photos_to(person)[-1] == "wrong-part"
     for text, buttons in (await cards_in_chats(shop, 1)).values():
-        assert ("↩️ Returned uninstalled by Zhang Tech at 11-30 09:30 — does not match: Thread "
+        assert ("↩️ Returned uninstalled by Zhang Tech at 30 Nov 09:30 — does not match: Thread "
                 "is M16, the car needs M20") in text
         assert buttons == []
     assert await audited(shop, "part.return") == 1
     # Returned once; the old button says so.
     assert await tech.tap_data("prt:1:ret", tech.last) == [
-        "Already returned uninstalled by Zhang Tech at 11-30 09:30."]
+        "Already returned uninstalled by Zhang Tech at 30 Nov 09:30."]
     # A new request follows from the answer.
     await tech.tap("Request part")
     await tech.tap("1. Change oil")
@@ -657,13 +664,13 @@ async def test_the_parts_list(shop: Shop) -> None:
     open_list, issued, awaiting = replies[-3:]
     assert open_list.splitlines() == [
         "📋 2 open part requests (oldest first):",
-        f"#2 11-30 09:10 · {number} · B-2002 · bulb × 2 · Zhang Tech",
-        f"#3 11-30 09:20 · {number} · C-3003 · fuse × 2 · Zhang Tech · 📦 expected 2026-12-04",
+        f"#2 30 Nov 09:10 · {number} · B-2002 · bulb × 2 · Zhang Tech",
+        f"#3 30 Nov 09:20 · {number} · C-3003 · fuse × 2 · Zhang Tech · 📦 expected 4 Dec 2026",
     ]
     assert issued.splitlines()[0] == "📤 1 part issued today:"
     assert awaiting.splitlines() == [
         "♻️ 1 old part still to be handed in:",
-        f"#1 11-30 09:00 · {number} · A-1001 · wiper × 2 · Zhang Tech"]
+        f"#1 30 Nov 09:00 · {number} · A-1001 · wiper × 2 · Zhang Tech"]
     await clerk.tap("#2 B-2002")
     assert clerk.last.text.startswith("🔩 Part request #2")
     assert [d for _, d in clerk.last.buttons] == ["prt:2:issue", "prt:2:oos", "prt:2:decline"]

@@ -112,8 +112,8 @@ async def test_self_check_leader_and_inspector_then_the_car_is_delivered(shop: S
     card = leader.last
     assert card.text.splitlines()[:4] == [
         f"🔍 Team leader check: {NUMBER} · 京A12345", "Vehicle: Toyota Camry",
-        "Technician: Zhang Tech", "Self-checked at 11-30 09:00"]
-    assert "✅ 1. Change oil (done 11-30 09:00)" in card.text
+        "Technician: Zhang Tech", "Self-checked at 30 Nov 09:00"]
+    assert "✅ 1. Change oil (done 30 Nov 09:00)" in card.text
     assert [label for label, _ in card.buttons] == ["✅ Pass", "🔁 Rework"]
     assert not any(text.startswith("🔍") for text in inspector.inbox)
     assert await inspector.send("/qc") == ["Nothing waits for your check."]
@@ -128,13 +128,13 @@ async def test_self_check_leader_and_inspector_then_the_car_is_delivered(shop: S
     copies = await card_copies(shop, leader_check.id)  # type: ignore[arg-type]
     assert len(copies) == 2  # the pushed card and the one /qc showed
     for _chat, text, buttons in copies:
-        assert text.endswith("✅ Passed by Wang Leader at 11-30 09:10.") and buttons == []
+        assert text.endswith("✅ Passed by Wang Leader at 30 Nov 09:10.") and buttons == []
     assert "✅ Wang Leader (team leader) passed WO261130-00001; it goes to the final " \
         "inspection." in tech.inbox
     assert (await order_of(shop, order_id)).status == OrderStatus.leader_passed
     inspection = inspector.last
     assert inspection.text.startswith(f"🔍 Final inspection: {NUMBER} · 京A12345")
-    assert "Passed by the team leader Wang Leader at 11-30 09:10" in inspection.text
+    assert "Passed by the team leader Wang Leader at 30 Nov 09:10" in inspection.text
     assert await advisor.send(f"/deliver {NUMBER}") == [
         "This cannot be done now: the order is passed by the team leader."]
 
@@ -144,7 +144,7 @@ async def test_self_check_leader_and_inspector_then_the_car_is_delivered(shop: S
     assert (await order_of(shop, order_id)).status == OrderStatus.inspected
     ready = advisor.last
     assert ready.text == (f"🚗 {NUMBER} (京A12345, 王先生) passed the final inspection by Zhao "
-                          "Inspector at 11-30 09:20: the car is ready for delivery.")
+                          "Inspector at 30 Nov 09:20: the car is ready for delivery.")
     assert ready.buttons == [("🚗 Delivered to the customer", f"ord:{order_id}:deliver")]
     assert tech.last.text == (f"✅ Zhao Inspector passed the final inspection of {NUMBER}: the "
                               "car is ready for delivery.")
@@ -180,7 +180,7 @@ async def test_rework_by_the_leader_and_by_the_inspector_is_counted(shop: Shop) 
             "self-check again.") in tech.inbox
     assert "⬜ 2. Replace filter" in tech.last.text
     [(_chat, text, buttons)] = await card_copies(shop, (await checks(shop, order_id))[0].id)  # type: ignore[arg-type]
-    assert text.endswith("🔁 Sent back for rework by Wang Leader at 11-30 09:00: “Replace "
+    assert text.endswith("🔁 Sent back for rework by Wang Leader at 30 Nov 09:00: “Replace "
                          "filter” — Filter housing leaks oil") and buttons == []
 
     # Round two: the reworked item's boxes are empty again, the other's stay ticked.
@@ -229,7 +229,7 @@ async def test_two_inspectors_passing_at_once_one_wins(shop: Shop) -> None:
     assert check.status == "passed"
     winner, lost = ((inspector, second) if check.decided_by == inspector.staff_id
                     else (other, first))
-    assert f"Already passed by {winner.name} at 11-30 09:00." in lost
+    assert f"Already passed by {winner.name} at 30 Nov 09:00." in lost
     assert (await order_of(shop, order_id)).status == OrderStatus.inspected
     assert await actions(shop, "order.inspector_pass") == 1
     assert sum("is ready for delivery" in t for t in advisor.inbox) == 1
@@ -280,9 +280,9 @@ async def test_double_taps_and_decided_cards(shop: Shop) -> None:
     check = await pending_check(shop, order_id)
     card, data = leader.find_button("✅ Pass")
     await leader.tap_data(data, card)
-    assert await leader.tap_data(data, card) == ["Already passed by Wang Leader at 11-30 09:00."]
+    assert await leader.tap_data(data, card) == ["Already passed by Wang Leader at 30 Nov 09:00."]
     assert await leader.tap_data(f"qc:{check}:rework", card) == [
-        "Already passed by Wang Leader at 11-30 09:00."]
+        "Already passed by Wang Leader at 30 Nov 09:00."]
     assert await actions(shop, "qc.pass") == 1
     # The self-check buttons are spent once the order has moved on.
     assert await tech.tap_data(f"ord:{order_id}:checked", tech.last) == [
@@ -313,9 +313,9 @@ async def test_rework_cancel_restart_and_a_stale_item_button(shop: Shop) -> None
     assert replies[-1] == f"🔁 “Change oil” on {NUMBER} went back to Zhang Tech for rework."
     assert (await checks(shop, order_id))[0].reason == "Drain plug not torqued"
     assert await leader.tap_data(item_data, question) == [
-        "Already sent back for rework by Wang Leader at 11-30 09:00."]
+        "Already sent back for rework by Wang Leader at 30 Nov 09:00."]
     assert await leader.tap_data(f"qc:{check}:pass", question) == [
-        "Already sent back for rework by Wang Leader at 11-30 09:00."]
+        "Already sent back for rework by Wang Leader at 30 Nov 09:00."]
 
 
 async def test_the_checklist_survives_a_restart_and_refuses_strangers(shop: Shop) -> None:
@@ -358,8 +358,9 @@ async def test_handing_on_to_the_next_process(shop: Shop) -> None:
     shop.advance(minutes=30)
 
     assert await tech.tap("Hand on to the next process") == [
-        f"{NUMBER}: hand it on to which technician? The order stays in progress with them. "
-        "/cancel stops."]
+        f"{NUMBER}: hand it on to which technician? They get the order card with your note and "
+        "carry on the work; the order leaves your /orders and a job clock you have running on "
+        "it stops. The advisor is told. /cancel stops."]
     assert [label for label, _ in tech.last.buttons] == ["Wu Tech"]
     assert await tech.tap("Wu Tech") == [
         "A note for Wu Tech: what is done, what comes next (a bay, a part, a test)?"]
@@ -367,16 +368,24 @@ async def test_handing_on_to_the_next_process(shop: Shop) -> None:
         "Finish this step first, or send /cancel to stop. Nothing was lost."]
     assert await tech.send("   ") == ["Please send some text."]
     replies = await tech.send("Oil drained; wheel alignment in bay 3 next")
-    assert replies[-1] == f"➡️ {NUMBER} is now with Wu Tech; they have your note."
+    assert replies[-1] == (
+        f"➡️ {NUMBER} (京A12345) is now with Wu Tech. They have the order card and your note, "
+        "and carry on the work; the self-check and QC come when they finish.\n"
+        "It has left your /orders, and a job clock you had running on it stopped.\n"
+        "The advisor Liu Advisor has been told.")
 
     order = await order_of(shop, order_id)
     assert (order.status, order.technician_id) == (OrderStatus.in_progress, other.staff_id)
-    assert (f"➡️ Zhang Tech handed {NUMBER} on to you:\nOil drained; wheel alignment in bay 3 "
-            "next") in other.inbox
+    assert (f"➡️ Zhang Tech handed {NUMBER} (京A12345) on to you, with this note:\nOil "
+            "drained; wheel alignment in bay 3 next\n\nYour order card for it follows: carry on "
+            "with the items still open; when they are done, tap “🏁 Self-check and hand over” to "
+            "send it to QC.") in other.inbox
     assert other.last.text.startswith(f"Work order {NUMBER}")
     assert "Done: 1. Change oil" in [label for label, _ in other.last.buttons][1]
     assert advisor.last.text == (f"➡️ {NUMBER} (京A12345) went from Zhang Tech to Wu Tech: Oil "
-                                 "drained; wheel alignment in bay 3 next")
+                                 "drained; wheel alignment in bay 3 next\nThe work goes on "
+                                 "with Wu Tech; you will be told when the car has passed its "
+                                 "checks and is ready to hand back.")
     # The clock Zhang left running stopped with the hand-over.
     item = (await items(shop, order_id))[0]
     assert item.clock_started_at is None and item.clock_seconds == 30 * 60

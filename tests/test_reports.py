@@ -291,7 +291,7 @@ async def test_report_for_a_month_sends_figures_chart_and_spreadsheet(shop: Shop
     _li, _wu, boss, _year = await staff_of_the_year(shop)
     replies = await boss.send("/report 2026-10")
     text = "\n\n".join(replies)
-    assert replies[0].startswith("📊 Follow-up report 2026-10 (2026-10-01 – 2026-10-31)")
+    assert replies[0].startswith("📊 Follow-up report 2026-10 (1 Oct 2026 – 31 Oct 2026)")
     assert "So far" not in text
     total = text.split("\n\n")[1]
     assert total.splitlines() == [
@@ -304,7 +304,7 @@ async def test_report_for_a_month_sends_figures_chart_and_spreadsheet(shop: Shop
         "• Archives complete within 2 days: 1 of 3 visits",
         "• Letters sent: 2",
     ]
-    assert "Campaigns\n• Autumn check day (customer event, 2026-10-30): 1 of 2 customers "\
+    assert "Campaigns\n• Autumn check day (customer event, 30 Oct 2026): 1 of 2 customers "\
         "called; letters sent: 1" in text
     assert "👤 Clerk Li\n• Follow-ups due: 6 — on time 3, late 0, missed 3, still open 0" in text
     assert "👤 Clerk Wu\n• Follow-ups due: 2 — on time 0, late 1, missed 1, still open 0\n" \
@@ -327,17 +327,17 @@ async def test_report_for_a_month_sends_figures_chart_and_spreadsheet(shop: Shop
 async def test_report_without_argument_is_last_month_and_a_year_says_so_far(shop: Shop) -> None:
     _li, _wu, boss, _year = await staff_of_the_year(shop)
     assert (await boss.send("/report"))[0].startswith(
-        "📊 Follow-up report 2026-10 (2026-10-01 – 2026-10-31)")
+        "📊 Follow-up report 2026-10 (1 Oct 2026 – 31 Oct 2026)")
     replies = await boss.send("/report 2026")
     assert replies[0].splitlines()[:2] == [
-        "📊 Follow-up report 2026 (2026-01-01 – 2026-12-31)",
-        "So far, as of 11-30 09:00; the period is not over.",
+        "📊 Follow-up report 2026 (1 Jan 2026 – 31 Dec 2026)",
+        "So far, as of 30 Nov 09:00; the period is not over.",
     ]
     assert "• Follow-ups due: 10 — on time 4, late 1, missed 5, still open 0" in replies[0]
     names = [c.files["document"][0] for c in files_to(shop, boss, "sendDocument")]
     assert names == ["report-2026-10.xlsx", "report-2026.xlsx"]
     assert (await boss.send("/report 2026-11"))[0].startswith(
-        "📊 Follow-up report 2026-11 (2026-11-01 – 2026-11-30)\nSo far")
+        "📊 Follow-up report 2026-11 (1 Nov 2026 – 30 Nov 2026)\nSo far")
 
 
 async def test_an_empty_month_still_reports(shop: Shop) -> None:
@@ -412,7 +412,7 @@ async def test_the_first_of_the_month_from_eight_once(shop: Shop) -> None:
     shop.clock.set(local(12, 1, 8, 0))
     assert await reports.run(shop.services, shop.now()) == 2
     [text] = reports_to(shop, boss)
-    assert text.startswith("📊 Follow-up report 2026-11 (2026-11-01 – 2026-11-30)")
+    assert text.startswith("📊 Follow-up report 2026-11 (1 Nov 2026 – 30 Nov 2026)")
     assert "So far" not in text
     for supervisor in (boss, chinese_boss):
         assert [c.files["photo"][0] for c in files_to(shop, supervisor, "sendPhoto")] == \
@@ -461,8 +461,8 @@ async def test_on_new_years_day_the_year_too(shop: Shop) -> None:
     assert await reports.run(shop.services, shop.now()) == 2  # one supervisor, two reports
     texts = reports_to(shop, boss)
     assert [t.splitlines()[0] for t in texts] == [
-        "📊 Follow-up report 2026-12 (2026-12-01 – 2026-12-31)",
-        "📊 Follow-up report 2026 (2026-01-01 – 2026-12-31)",
+        "📊 Follow-up report 2026-12 (1 Dec 2026 – 31 Dec 2026)",
+        "📊 Follow-up report 2026 (1 Jan 2026 – 31 Dec 2026)",
     ]
     assert "• Follow-ups due: 10 — on time 4, late 1, missed 5, still open 0" in texts[1]
     assert [c.files["document"][0] for c in files_to(shop, boss, "sendDocument")] == \

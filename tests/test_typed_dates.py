@@ -113,7 +113,7 @@ async def test_campaign_takes_a_date_written_with_slashes(shop: Shop) -> None:
         "Where does it take place? The address goes into the invitation. Or tap “No address”."]
     await boss.send("Shop, 1 Jianguo Road")
     replies = await boss.tap("All customers")
-    assert "Date: 2026-12-03 · Address: Shop, 1 Jianguo Road" in replies[0]
+    assert "Date: 3 Dec 2026 · Address: Shop, 1 Jianguo Road" in replies[0]
     await boss.tap("Create campaign")
     async with shop.db.session() as session:
         (campaign,) = (await session.exec(select(Campaign))).all()

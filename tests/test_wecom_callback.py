@@ -87,6 +87,41 @@ async def test_a_wrong_signature_is_refused(shop: WeComShop,
     await still_serving(shop, tech)
 
 
+async def test_a_signature_that_is_not_ascii_is_refused(shop: WeComShop) -> None:
+    """Found by fuzzing: compare_digest raised TypeError on a non-ASCII str (HTTP 500)."""
+    tech = await shop.hire("Zhang Tech", Role.technician)
+    for signature in ("签名" * 20, "é" * 40, "\u0000" * 40, "🔑"):
+        query, body = shop.envelope(text(tech, "/orders", 4))
+        query["msg_signature"] = signature
+        assert (await shop.post(query, body)).status_code == 403
+        timestamp, nonce = str(int(shop.now().timestamp())), "nonce1"
+        echo = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce,
+                "echostr": shop.crypto.encrypt("6743128893454343928")}
+        assert (await shop.client.get(shop.callback_url, params=echo)).status_code == 403
+    assert shop.fake.sent() == [] and await inbound_rows(shop) == 0
+    await still_serving(shop, tech)
+
+
+async def test_a_userid_wecom_never_makes_is_refused_before_anything_is_written(
+        shop: WeComShop) -> None:
+    """Found by fuzzing: a userid longer than its column dropped the message after its
+    de-duplication key was saved."""
+    tech = await shop.hire("Zhang Tech", Role.technician)
+    for userid in ("z" * 65, "zhang\nsan", "zhang\x00san"):
+        query, body = shop.envelope({**text(tech, "/orders", 5), "FromUserName": userid})
+        assert (await shop.post(query, body)).status_code in (400, 403)  # NUL: not even XML
+    assert shop.fake.sent() == [] and await inbound_rows(shop) == 0
+    # A click whose fields add up past the key's column is still taken in, once.
+    click = {"ToUserName": CORP_ID, "FromUserName": tech.userid, "CreateTime": 1796000400,
+             "MsgType": "event", "Event": "template_card_event", "EventKey": "x" * 150,
+             "TaskId": "t" * 100, "ResponseCode": "r" * 60, "AgentID": 1000002}
+    for _ in range(2):
+        query, body = shop.envelope(click)
+        assert (await shop.post(query, body)).status_code == 200
+    assert await inbound_rows(shop) == 1
+    await still_serving(shop, tech)
+
+
 async def test_a_wrong_corp_id_is_refused(shop: WeComShop,
                                           caplog: pytest.LogCaptureFixture) -> None:
     tech = await shop.hire("Zhang Tech", Role.technician)

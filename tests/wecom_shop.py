@@ -348,6 +348,10 @@ class WeComShop:
     def photos_to(self, person: WeComPerson) -> list[str]:
         return self.api.photos_to(person.user_id)
 
+    def refuse_photos(self, *media_ids: str) -> None:
+        """WeCom will not send these pictures (40007 invalid media_id)."""
+        self.fake.refused_media.update(media_ids)
+
     # --- people --------------------------------------------------------------------------------
     async def hire(self, name: str, *roles: Role, locale: str = "en",
                    bind: bool = True) -> WeComPerson:

@@ -51,7 +51,9 @@ class WeComCrypto:
 
     def check(self, msg_signature: str, timestamp: str, nonce: str, encrypted: str) -> None:
         expected = self.sign(timestamp, nonce, encrypted)
-        if not hmac.compare_digest(expected, (msg_signature or "").lower()):
+        # Compared as bytes: compare_digest refuses non-ASCII str with a TypeError.
+        given = (msg_signature or "").lower().encode("utf-8", "replace")
+        if not hmac.compare_digest(expected.encode(), given):
             raise CryptoError("wrong signature")
 
     def encrypt(self, message: str | bytes, *, random: bytes | None = None) -> str:

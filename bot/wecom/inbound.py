@@ -9,6 +9,7 @@ logged and ignored. Replies to a numbered list (a keyboard too big for a card) a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 import re
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 COMMAND_KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 LIST_ANSWER = re.compile(r"^\s*(\d{1,2})\s*$")
 MAX_FIELD = 16_384
+MAX_USERID = 64  # models.wecom.WeComUser.userid
+MAX_KEY = 200  # models.wecom.WeComInbound.key
 
 
 class Rejected(Exception):
@@ -95,19 +98,28 @@ def open_callback(crypto: WeComCrypto, query: Mapping[str, str], body: bytes, *,
     fields = parse_xml(plain)
     if fields.get("ToUserName") != crypto.receive_id:
         raise Rejected(f"message for another corp: {fields.get('ToUserName', '')[:40]!r}")
-    if not fields.get("FromUserName"):
+    userid = fields.get("FromUserName", "")
+    if not userid:
         raise Rejected("no FromUserName")
+    # Real userids are at most 64 characters of letters, digits and a few marks: anything
+    # else is refused before a byte is written (it would not fit the column, or a log line).
+    if len(userid) > MAX_USERID or not userid.isprintable():
+        raise Rejected(f"FromUserName is not a WeCom userid: {userid[:40]!r}…")
     return fields
 
 
 def dedupe_key(fields: Mapping[str, str]) -> str:
     if fields.get("MsgId"):
-        return f"msg:{fields['MsgId']}"
-    # FromUserName+CreateTime is WeCom's advice; the card's response code, new with every
-    # click, keeps two real clicks within one second apart while a resend still matches.
-    return ":".join(("evt", fields.get("FromUserName", ""), fields.get("CreateTime", ""),
-                     fields.get("Event", ""), fields.get("TaskId", ""),
-                     fields.get("EventKey", ""), fields.get("ResponseCode", "")))
+        key = f"msg:{fields['MsgId']}"
+    else:
+        # FromUserName+CreateTime is WeCom's advice; the card's response code, new with every
+        # click, keeps two real clicks within one second apart while a resend still matches.
+        key = ":".join(("evt", fields.get("FromUserName", ""), fields.get("CreateTime", ""),
+                        fields.get("Event", ""), fields.get("TaskId", ""),
+                        fields.get("EventKey", ""), fields.get("ResponseCode", "")))
+    if len(key) > MAX_KEY:  # the column's width: a longer key is kept as its digest
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return key
 
 
 class Dispatcher:

@@ -487,7 +487,7 @@ class WeComRequest(BaseRequest):
         async with self.db.session() as session:
             staff = await staff_for_account(session, "wecom", userid)
         locale = (staff.locale if staff is not None else None) or self.settings.default_locale
-        return Translator(locale, self.settings.tz)
+        return Translator(locale, self.settings.tz, self.clock.now())
 
     # --- sending and recording -------------------------------------------------------------------
     def _message(self, chat_id: int, message_id: int, **extra: Any) -> dict[str, Any]:

@@ -133,7 +133,7 @@ async def got_clerk(update: Update, context: WorkshopContext) -> int:
     draft(context, DRAFT)["clerk_id"] = clerk.id
     today = context.services.settings.calendar.local_date(context.now())
     await reply(update, _("{name} is away from which day? (e.g. {today})").format(
-        name=clerk.name, today=_.day(today)))
+        name=clerk.name, today=_.typed_day(today)))
     return FIRST
 
 

@@ -141,7 +141,7 @@ async def start_from_reply(update: Update, context: WorkshopContext) -> int:
                                  message.reply_to_message.message_id)
             if card is None or card.kind != CardKind.followup:
                 await reply(update, _("That message is not a follow-up reminder. Reply to a "
-                                      "reminder card, tap 📝 Log call, or send /logcall."))
+                                      "reminder card, or send /logcall."))
                 return END
             followup = await open_followup(session, card.ref_id)
             customer = await get_customer(session, followup.customer_id)
@@ -310,7 +310,7 @@ async def got_satisfaction_text(update: Update, context: WorkshopContext) -> int
     assert update.message is not None
     text = (update.message.text or "").strip()
     if text not in {"1", "2", "3", "4", "5"}:
-        await reply(update, context._("Please tap a number from 1 to 5 (or Not asked)."))
+        await reply(update, context._("Please tap a number from 1 to 5 (or “Not asked”)."))
         return SATISFACTION
     draft(context, DRAFT)["satisfaction"] = int(text)
     return await ask_notes(update, context)

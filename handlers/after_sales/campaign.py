@@ -54,10 +54,19 @@ def audience_name(_: Translator, audience: str, value: str | None) -> str:
     if audience == Audience.model:
         return _("customers with a {model}").format(model=value)
     if audience == Audience.visited_since:
-        return _("customers who visited since {date}").format(date=value)
+        return _("customers who visited since {date}").format(date=_shown_day(_, value))
     if audience == Audience.not_visited_since:
-        return _("customers who have not visited since {date}").format(date=value)
+        return _("customers who have not visited since {date}").format(
+            date=_shown_day(_, value))
     return _("all customers")
+
+
+def _shown_day(_: Translator, value: str | None) -> str:
+    """A day kept as ISO text (the audience's), as people read days."""
+    try:
+        return _.day(date.fromisoformat(value or ""))
+    except ValueError:
+        return value or "—"
 
 
 def kind_buttons(_: Translator) -> InlineKeyboardMarkup:

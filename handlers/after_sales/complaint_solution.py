@@ -4,13 +4,16 @@
 complaint's clerk — asks what was found or decided; the first solution wins, every copy of
 the card says who found it, and whoever calls the customer today is told to call back today.
 "Assign back" (supervisors) returns an escalated complaint to its clerk, with a note if there
-is one.
+is one. Whoever is in the middle of either when the other happens, or when someone else records
+the solution, has their step ended with who did it (:mod:`handlers.chat.deciding`).
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
@@ -28,7 +31,8 @@ from handlers.after_sales.cards.complaint import (
     standin_note,
     tell_clerk,
 )
-from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text
+from handlers.chat.conversation import END, Decides, conversation, draft, drop_draft, read_text
+from handlers.chat.deciding import end_other_steps
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.absence import Route
 from models.card import CardKind
@@ -115,6 +119,7 @@ async def got_solution(update: Update, context: WorkshopContext) -> int:
         if to.staff_id != context.me.id:
             await tell_clerk(services, session, complaint,
                              partial(call_back_today, facts=facts, callback=callback), now)
+    await end_other_steps(context, CardKind.complaint, complaint_id)
     drop_draft(context, DRAFT_SOLVE)
     if to.staff_id == context.me.id:
         text, markup = call_back_today(_, facts, to, callback)
@@ -214,10 +219,42 @@ async def hand_back(update: Update, context: WorkshopContext, note: str | None) 
                 [button(t("✍️ Record solution"), f"{COMPLAINT_PREFIX}:{complaint_id}:solve")])
 
         await tell_clerk(services, session, complaint, render, now)
+    await end_other_steps(context, CardKind.complaint, complaint_id)
     drop_draft(context, DRAFT_BACK)
     await reply(update, _("↩️ Assigned back to {clerk}; they have been told.").format(
         clerk=facts.clerk.name if facts.clerk else "—"))
     return END
+
+
+# --- steps someone else's decision ended -----------------------------------------------------
+
+
+async def solution_still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,
+                              form: dict[str, Any], _: Translator) -> str | None:
+    """A solution being written goes on while the complaint is still being researched (or
+    escalated) and ``staff`` may solve it; else the words why not."""
+    today = context.services.settings.calendar.local_date(context.now())
+    try:
+        complaint = await get_complaint(session, form["complaint_id"])
+        await require_may_solve(session, complaint, staff, today)
+    except Refused as refused:
+        return refusal(_, refused)
+    if complaint.status in (ComplaintStatus.researching, ComplaintStatus.escalated):
+        return None
+    return moved_text(_, await complaint_facts(session, complaint))
+
+
+async def back_still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,
+                          form: dict[str, Any], _: Translator) -> str | None:
+    """Assigning back goes on while the complaint is still escalated."""
+    try:
+        require_supervisor(staff)
+        complaint = await get_complaint(session, form["complaint_id"])
+    except Refused as refused:
+        return refusal(_, refused)
+    if complaint.status == ComplaintStatus.escalated:
+        return None
+    return moved_text(_, await complaint_facts(session, complaint))
 
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
@@ -225,6 +262,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "complaint_solution",
             draft_key=DRAFT_SOLVE,
+            decides=Decides(CardKind.complaint, "complaint_id", solution_still_open),
             entry_points=[CallbackQueryHandler(start_solution,
                                                pattern=rf"^{COMPLAINT_PREFIX}:\d+:solve$")],
             states={SOLUTION: [MessageHandler(TEXT, got_solution)]},
@@ -232,6 +270,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "complaint_back",
             draft_key=DRAFT_BACK,
+            decides=Decides(CardKind.complaint, "complaint_id", back_still_open),
             entry_points=[CallbackQueryHandler(start_back,
                                                pattern=rf"^{COMPLAINT_PREFIX}:\d+:back$")],
             states={BACK_NOTE: [

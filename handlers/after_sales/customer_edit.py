@@ -230,7 +230,7 @@ async def got_value(update: Update, context: WorkshopContext) -> int:
     form.pop("vehicle_id", None)
     await reply(update, _("Saved — {field}: {value}").format(field=_(EDIT_FIELDS[field]),
                                                              value=value)
-                + "\n" + missing_text(_, missing) + "\n" + _("Another field, or “Done”?"),
+                + "\n" + missing_text(_, missing) + "\n" + _("Another field, or tap “Done”?"),
                 field_keyboard(_, form["customer_id"], missing))
     return FIELD
 

@@ -10,7 +10,9 @@ channel → a summary for the register (跟踪服务信函登记表).
 from __future__ import annotations
 
 from datetime import date, time, timedelta
+from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
@@ -25,7 +27,8 @@ from bot.i18n import Translator
 from bot.refusals import refusal, refuse
 from handlers.after_sales.cards.letter import LETTER_PREFIX, LetterFacts, letter_card, letter_facts
 from handlers.after_sales.customer_pick import CustomerPick
-from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text
+from handlers.chat.conversation import END, Decides, conversation, draft, drop_draft, read_text
+from handlers.chat.deciding import end_other_steps
 from handlers.chat.labels import letter_channel_name, letter_kind_name
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.card import CardKind
@@ -41,7 +44,7 @@ from models.letter import (
 )
 from models.rules import Refused
 from models.shop_time import parse_day
-from models.staff import require_after_sales
+from models.staff import Staff, require_after_sales
 
 PREFIX = "ltr"  # the callback data of this module's buttons: ltr:…
 
@@ -190,11 +193,25 @@ async def record(update: Update, context: WorkshopContext, day: date, *, letter_
         facts = await letter_facts(session, letter)
         await services.messenger.update_cards(session, CardKind.letter, id_of(letter),
                                               lambda t: letter_card(t, facts))
+    await end_other_steps(context, CardKind.letter, id_of(letter))
     drop_draft(context, draft_key)
     await reply(update, _("✅ Registered: {kind} to {customer}, sent by {channel} on {date}.")
                 .format(kind=letter_kind_name(_, letter.kind), customer=facts.customer.name,
                         channel=letter_channel_name(_, letter.channel), date=_.day(day)))
     return END
+
+
+async def sent_still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,
+                          form: dict[str, Any], _: Translator) -> str | None:
+    """Recording how a letter went out goes on until someone records it (once)."""
+    try:
+        require_after_sales(staff)
+        letter = await get_letter(session, form["letter_id"])
+    except Refused as refused:
+        return refusal(_, refused)
+    if letter.sent_at is None:
+        return None
+    return already_sent(_, await letter_facts(session, letter))
 
 
 # --- /letter: register a letter by hand ------------------------------------------------------
@@ -334,6 +351,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "letter_sent",
             draft_key=DRAFT_SENT,
+            decides=Decides(CardKind.letter, "letter_id", sent_still_open),
             entry_points=[CallbackQueryHandler(start_sent, pattern=rf"^{LETTER_PREFIX}:\d+:sent$")],
             states={
                 CHANNEL: [CallbackQueryHandler(got_channel,

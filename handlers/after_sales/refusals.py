@@ -32,7 +32,8 @@ REFUSALS: RefusalTexts = {
     "standin_is_clerk": lambda _, p: _("The stand-in must be someone other than the absent "
                                        "clerk."),
     "absence_overlaps": lambda _, p: _("That clerk is already away from {starts_on} to "
-                                       "{ends_on}.").format(**p),
+                                       "{ends_on}.").format(starts_on=_.day(p["starts_on"]),
+                                                            ends_on=_.day(p["ends_on"])),
     "complaint_missing": lambda _, p: _("That complaint no longer exists."),
     "complaint_moved": lambda _, p: _("This complaint has moved on (now: {status}); "
                                       "nothing was changed.").format(**p),

@@ -3,14 +3,18 @@ always gets out, anything off-step is answered; drafts kept in ``user_data``; te
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Message, Update
 from telegram.ext import ConversationHandler
 
 from bot.context import WorkshopContext
-from handlers.chat.ui import answer_tap, reply
+from bot.i18n import Translator
+from handlers.chat.ui import SENT, answer_tap, reply
+from models.staff import Staff
 
 END = ConversationHandler.END
 
@@ -101,28 +105,135 @@ def keep_photo(context: WorkshopContext, draft_key: str, message: Message, limit
 # of the others refuse while it is set, and each conversation's catch-all fallbacks answer
 # anything that is not part of the current step. /cancel always gets out.
 IN = "_conversation"
+# A conversation whose steps decide a shared record (an extra item, a part request …) keeps,
+# while it is open, what it is deciding and the prompts it sent, in ``user_data[STEP]``:
+# {"conversation", "kind", "ref", "staff", "since", "state", "prompts": [{"chat", "message",
+# "text", "buttons"}], "busy" while one of its handlers runs, and "ended" (the words why) once
+# someone else's decision ended it}.
+# ``handlers.chat.deciding`` ends the step when another person decides the record first.
+STEP = "_deciding"
+MAX_PROMPTS = 4  # the prompts of a step that are kept (each one with buttons, and the newest)
+
+# Whether a step on a record can still go anywhere, for ``staff``, with the conversation's
+# draft; None when it can, else the words why not, in the translator's language. The context
+# is the current update's (the shop's clock and settings), not necessarily ``staff``'s.
+StillOpen = Callable[[WorkshopContext, AsyncSession, Staff, dict[str, Any], Translator],
+                     Awaitable[str | None]]
 
 
-def _wrap_entry(name: str, callback: Callable[..., Any]) -> Callable[..., Any]:
+@dataclass(frozen=True)
+class Decides:
+    """What a conversation's steps decide: a record of ``kind`` (a CardKind) whose id is the
+    draft's ``ref_key``, and how to tell whether such a step can still go anywhere."""
+
+    kind: str
+    ref_key: str
+    still_open: StillOpen
+
+
+class Conversation(ConversationHandler[WorkshopContext]):
+    """A persistent ConversationHandler that knows its draft and, for a decision, what its
+    steps decide."""
+
+    __slots__ = ("decides", "draft_key")
+
+    def __init__(self, *, draft_key: str, decides: Decides | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.draft_key = draft_key
+        self.decides = decides
+
+    def end_for(self, chat_id: int, user_id: int) -> None:
+        """End one person's conversation from outside its own steps (when someone else's
+        decision left it nothing to do). python-telegram-bot has no public way to do this;
+        this is its own bookkeeping (``_update_state``), and the change is persisted like
+        any other."""
+        self._update_state(self.END, (chat_id, user_id))
+
+
+def _prompt(message: Message) -> dict[str, Any]:
+    return {"chat": message.chat_id, "message": message.message_id, "text": message.text or "",
+            "buttons": message.reply_markup is not None
+            and bool(message.reply_markup.inline_keyboard)}
+
+
+def _note_step(context: WorkshopContext, name: str, conv: Conversation, state: object,
+               sent: list[Message]) -> None:
+    """Remember what a decision step is deciding and the prompts it sent: each prompt that has
+    buttons, and the newest question. A reply that keeps the step where it was (a text that
+    was too long …) is not a prompt."""
+    decides = conv.decides
+    user_data = context.user_data
+    if decides is None or user_data is None:
+        return
+    step = user_data.get(STEP)
+    if not isinstance(step, dict) or step.get("conversation") != name:
+        ref = (user_data.get(conv.draft_key) or {}).get(decides.ref_key)
+        if ref is None or context.staff is None:
+            return
+        step = user_data[STEP] = {
+            "conversation": name, "kind": str(decides.kind), "ref": ref,
+            "staff": context.staff.id, "since": context.now().isoformat(), "state": None,
+            "prompts": [],
+        }
+    if not sent or (state == step.get("state") and not any(_prompt(m)["buttons"]
+                                                            for m in sent)):
+        step["state"] = state
+        return
+    kept = [p for p in step.get("prompts", []) if p.get("buttons")]
+    step["prompts"] = (kept + [_prompt(m) for m in sent])[-MAX_PROMPTS:]
+    step["state"] = state
+
+
+def forget_step(context: WorkshopContext) -> None:
+    """The person is in no conversation any more."""
+    if context.user_data is not None:
+        context.user_data.pop(IN, None)
+        context.user_data.pop(STEP, None)
+
+
+def _wrap_entry(name: str, conv: Conversation,
+                callback: Callable[..., Any]) -> Callable[..., Any]:
     async def entry(update: Update, context: WorkshopContext) -> object:
         current = (context.user_data or {}).get(IN)
         if current not in (None, name):
             await wrong_input(update, context)
             return END
-        result = await callback(update, context)
+        sent: list[Message] = []
+        token = SENT.set(sent)
+        try:
+            result = await callback(update, context)
+        finally:
+            SENT.reset(token)
         if result is not None and result != END and context.user_data is not None:
             context.user_data[IN] = name
+            context.user_data.pop(STEP, None)
+            _note_step(context, name, conv, result, sent)
         return result
 
     entry.__doc__ = callback.__doc__
     return entry
 
 
-def _wrap_step(callback: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap_step(name: str, conv: Conversation,
+               callback: Callable[..., Any]) -> Callable[..., Any]:
     async def step(update: Update, context: WorkshopContext) -> object:
-        result = await callback(update, context)
-        if result == END and context.user_data is not None:
-            context.user_data.pop(IN, None)
+        sent: list[Message] = []
+        token = SENT.set(sent)
+        # While the step's own handler runs (it may be deciding right now), another decision
+        # leaves it alone: the handler hears the outcome itself.
+        busy = (context.user_data or {}).get(STEP)
+        if isinstance(busy, dict):
+            busy["busy"] = True
+        try:
+            result = await callback(update, context)
+        finally:
+            SENT.reset(token)
+            if isinstance(busy, dict):
+                busy.pop("busy", None)
+        if result == END:
+            forget_step(context)
+        elif result is not None:
+            _note_step(context, name, conv, result, sent)
         return result
 
     step.__doc__ = callback.__doc__
@@ -135,21 +246,21 @@ def conversation(
     entry_points: list[Any],
     states: dict[object, list[Any]],
     draft_key: str | None = None,
-) -> ConversationHandler[WorkshopContext]:
-    """A persistent conversation with /cancel and catch-alls for anything off-step."""
+    decides: Decides | None = None,
+) -> Conversation:
+    """A persistent conversation with /cancel and catch-alls for anything off-step. With
+    ``decides``, its steps decide a shared record: ``handlers.chat.deciding`` ends a person's
+    step there when someone else decides the record first."""
     from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-    for handler in entry_points:
-        handler.callback = _wrap_entry(name, handler.callback)
-    for step_handlers in states.values():
-        for handler in step_handlers:
-            handler.callback = _wrap_step(handler.callback)
-    fallbacks = [
-        CommandHandler("cancel", _wrap_step(cancel_handler(draft_key or name))),
+    fallbacks: list[Any] = [
+        CommandHandler("cancel", cancel_handler(draft_key or name)),
         MessageHandler(filters.ALL, wrong_input),
         CallbackQueryHandler(wrong_input),
     ]
-    return ConversationHandler(
+    conv = Conversation(
+        draft_key=draft_key or name,
+        decides=decides,
         entry_points=entry_points,
         states=states,
         fallbacks=fallbacks,
@@ -157,12 +268,18 @@ def conversation(
         persistent=True,
         allow_reentry=False,
     )
+    for handler in entry_points:
+        handler.callback = _wrap_entry(name, conv, handler.callback)
+    for step_handlers in states.values():
+        for handler in step_handlers:
+            handler.callback = _wrap_step(name, conv, handler.callback)
+    fallbacks[0].callback = _wrap_step(name, conv, fallbacks[0].callback)
+    return conv
 
 
 async def nothing_to_cancel(update: Update, context: WorkshopContext) -> None:
     """/cancel outside any conversation: say so, and clear a stale marker if there is one."""
-    if context.user_data is not None:
-        context.user_data.pop(IN, None)
+    forget_step(context)
     await reply(update, context._("There is nothing to cancel."))
 
 

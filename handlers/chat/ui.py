@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.i18n import Translator
 from bot.messenger import clip
+
+# The messages :func:`reply` sent while a conversation step ran: the conversation wrapper
+# (``handlers.chat.conversation``) sets a list here around each step, to know a step's prompts.
+SENT: ContextVar[list[Message] | None] = ContextVar("sent_by_this_step", default=None)
 
 
 async def reply(
@@ -19,7 +24,11 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(clip(text), reply_markup=markup)
+    message = await chat.send_message(clip(text), reply_markup=markup)
+    sent = SENT.get()
+    if sent is not None:
+        sent.append(message)
+    return message
 
 
 async def answer_tap(update: Update, text: str | None = None, alert: bool = False) -> None:

@@ -10,6 +10,8 @@ the card then says who and when.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -18,7 +20,16 @@ from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.refusals import refusal, refuse
 from bot.settings import Settings
-from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo, read_text
+from handlers.chat.conversation import (
+    END,
+    Decides,
+    conversation,
+    draft,
+    drop_draft,
+    keep_photo,
+    read_text,
+)
+from handlers.chat.deciding import end_other_steps
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from handlers.duty.cards import DUTY_PREFIX, kind_name, reminder_card, reminder_facts
 from models.card import CardKind
@@ -40,6 +51,7 @@ from models.duty import (
     set_responsible,
 )
 from models.rules import Refused
+from models.staff import Staff
 
 PREFIX = "dut"  # the callback data of this module's buttons: dut:…
 
@@ -330,6 +342,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "duty_photo",
             draft_key=PHOTO_DRAFT,
+            decides=Decides(CardKind.duty_reminder, "reminder_id", photo_still_open),
             entry_points=[CallbackQueryHandler(photo_start, pattern=rf"^{DUTY_PREFIX}:\d+:photo$")],
             states={
                 PHOTOS: [
@@ -362,7 +375,18 @@ async def record_done(
         facts = await reminder_facts(session, reminder)
         await context.services.messenger.update_cards(
             session, CardKind.duty_reminder, reminder_id, lambda t: reminder_card(t, facts))
+    await end_other_steps(context, CardKind.duty_reminder, reminder_id)
     return reminder
+
+
+async def photo_still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,
+                           form: dict[str, Any], _: Translator) -> str | None:
+    """Photos for a reminder go on while nobody has confirmed it (the first one counts)."""
+    try:
+        await check_confirmable(session, reminder_id=form["reminder_id"], staff=staff)
+    except Refused as refused:
+        return refusal(_, refused)
+    return None
 
 
 async def done(update: Update, context: WorkshopContext) -> None:

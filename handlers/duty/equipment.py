@@ -9,6 +9,7 @@ reporter (and whoever pays) is told. ``/damage list`` is the register, for super
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
@@ -18,7 +19,16 @@ from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import Rendered
 from bot.refusals import refusal, refuse
-from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo, read_text
+from handlers.chat.conversation import (
+    END,
+    Decides,
+    conversation,
+    draft,
+    drop_draft,
+    keep_photo,
+    read_text,
+)
+from handlers.chat.deciding import end_other_steps
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.attachment import Attachment, attachments_of
 from models.card import CardKind
@@ -267,6 +277,7 @@ async def no_compensation(update: Update, context: WorkshopContext) -> None:
             return
         await session.commit()
         await announce(context, session, report)
+    await end_other_steps(context, CardKind.damage_report, id_of(report))
     await answer_tap(update, context._("Decided: no compensation for #{id}.").format(
         id=report.id))
 
@@ -288,6 +299,16 @@ async def compensation_start(update: Update, context: WorkshopContext) -> int:
                                   "/cancel stops.").format(id=report.id,
                                                            equipment=report.equipment))
     return AMOUNT
+
+
+async def still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,
+                     form: dict[str, Any], _: Translator) -> str | None:
+    """A compensation being set goes on while nobody has decided the report."""
+    try:
+        await check_decidable(session, report_id=form["report_id"], supervisor=staff)
+    except Refused as refused:
+        return refusal(_, refused)
+    return None
 
 
 async def got_amount(update: Update, context: WorkshopContext) -> int:
@@ -336,6 +357,7 @@ async def got_payer(update: Update, context: WorkshopContext) -> int:
         await session.commit()
         await announce(context, session, report)
         facts = await card_facts(session, report)
+    await end_other_steps(context, CardKind.damage_report, id_of(report))
     drop_draft(context, DECISION_DRAFT)
     await answer_tap(update)
     await query.edit_message_text(_("#{id} {equipment}: {decision}").format(
@@ -412,6 +434,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "damage_decision",
             draft_key=DECISION_DRAFT,
+            decides=Decides(CardKind.damage_report, "report_id", still_open),
             entry_points=[CallbackQueryHandler(compensation_start, pattern=rf"^{PREFIX}:\d+:pay$")],
             states={
                 AMOUNT: [MessageHandler(TEXT, got_amount)],

@@ -43,6 +43,7 @@ from models.checklist import (
 )
 from models.db import id_of
 from models.rules import Refused
+from models.staff import Role
 from models.work_order import WorkOrder, items_of
 
 PREFIX = "ckl"  # the callback data of this module's buttons: ckl:…
@@ -189,6 +190,9 @@ async def start_work(update: Update, context: WorkshopContext) -> None:
 async def list_open(update: Update, context: WorkshopContext) -> None:
     """/checklist: the checklist of every order at work that still needs one."""
     _ = context._
+    if not context.me.has(Role.technician, Role.team_leader):
+        await refuse(update, context, Refused("checklist_not_floor"))
+        return
     async with context.services.db.session() as session:
         orders = await open_checklists_of(session, context.me)
         for order in orders:

@@ -70,8 +70,8 @@ async def got_reason(update: Update, context: WorkshopContext) -> int:
         return REASON
     draft(context, DRAFT)["reason"] = value
     _ = context._
-    await reply(update, _("Send photos of it if you can, then tap Continue. No photos? Tap "
-                          "Skip."),
+    # Continue comes with the first photo; until then only Skip is there to tap.
+    await reply(update, _("Send photos of it if you can. No photos? Tap Skip."),
                 keyboard([button(_("Skip"), f"{PREFIX}:photos:done")]))
     return PHOTOS
 

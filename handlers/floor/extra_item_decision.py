@@ -1,12 +1,21 @@
 """W5: an advisor approves an extra item (recording how the customer consented) or rejects it
 (with a reason). The first decision wins; every copy of the card then shows it, and the
 technician is told. A second tap, or a second advisor, is told who decided and when.
+
+While one advisor is in the middle of it (asking the customer, writing the reason), a second
+advisor who taps Approve or Reject is told "Wang is on it since 10:42" instead of being asked
+too, so the customer is not phoned twice; a "Decide it myself" button (``…:ok:go`` /
+``…:no:go``) lets them go ahead anyway — the first advisor's step stays open (they may be on
+the phone right now), and whichever decision is recorded first counts. When someone decides,
+every other advisor's open step on the item ends and its question says who decided
+(:mod:`handlers.chat.deciding`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
@@ -15,6 +24,7 @@ from bot.i18n import Translator
 from bot.refusals import refusal, refuse
 from handlers.chat.conversation import (
     END,
+    Decides,
     conversation,
     draft,
     drop_draft,
@@ -22,6 +32,7 @@ from handlers.chat.conversation import (
     stale_button,
     wrong_input,
 )
+from handlers.chat.deciding import end_other_steps, someone_on_it
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from handlers.floor.cards import EXTRA_PREFIX, consent_name, extra_item_card, send_technician_card
 from models.card import CardKind
@@ -50,6 +61,7 @@ async def start(update: Update, context: WorkshopContext) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
     request_id = callback_int(update)
+    verb, *anyway = query.data.split(":")[2:]
     async with context.services.db.session() as session:
         try:
             request = await check_decidable(session, request_id=request_id, advisor=context.me)
@@ -57,10 +69,13 @@ async def start(update: Update, context: WorkshopContext) -> int:
         except Refused as refused:
             await refuse(update, context, refused)
             return END
+    if not anyway and await someone_on_it(update, context, CardKind.extra_item, request_id,
+                                          f"{EXTRA_PREFIX}:{request_id}:{verb}:go"):
+        return END
     drop_draft(context, DRAFT)
     draft(context, DRAFT)["request_id"] = request_id
     await answer_tap(update)
-    if query.data.endswith(":no"):
+    if verb == "no":
         await reply(update, _("{number}: reject “{item}”. Why? The technician will read your "
                               "reason.").format(number=order.number, item=request.description))
         return REASON
@@ -145,6 +160,7 @@ async def record(update: Update, context: WorkshopContext, **choice: Any) -> int
                 session, technician, lambda t: (decision_for_technician(t, order, request,
                                                                         advisor), None))
         await send_technician_card(context.services, session, order)
+    await end_other_steps(context, CardKind.extra_item, id_of(request))
     drop_draft(context, DRAFT)
     if request.status == Decision.approved:
         text = _("✅ Approved: “{item}” on {number} (consent: {consent}). The technician has "
@@ -172,6 +188,17 @@ def decision_for_technician(
                            reason=request.reject_reason)
 
 
+async def still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,
+                     form: dict[str, Any], _: Translator) -> str | None:
+    """An approval or rejection under way can go on while the item waits, the order is in
+    progress and ``staff`` is an advisor; else the words why not."""
+    try:
+        await check_decidable(session, request_id=form["request_id"], advisor=staff)
+    except Refused as refused:
+        return refusal(_, refused)
+    return None
+
+
 async def consent_out_of_step(update: Update, context: WorkshopContext) -> None:
     """A consent button with no approval under way: a forged tap, or an old question."""
     async with context.services.db.session() as session:
@@ -188,7 +215,9 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "extra_decision",
             draft_key=DRAFT,
-            entry_points=[CallbackQueryHandler(start, pattern=rf"^{EXTRA_PREFIX}:\d+:(ok|no)$")],
+            decides=Decides(CardKind.extra_item, "request_id", still_open),
+            entry_points=[CallbackQueryHandler(start,
+                                               pattern=rf"^{EXTRA_PREFIX}:\d+:(ok|no)(:go)?$")],
             states={
                 CONSENT: [CallbackQueryHandler(got_consent, pattern=CONSENT_DATA)],
                 CONSENT_NOTE: [MessageHandler(TEXT, got_consent_note)],

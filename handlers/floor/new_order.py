@@ -30,7 +30,7 @@ async def start(update: Update, context: WorkshopContext) -> int:
     """Only advisors open orders; a fresh draft each time."""
     _ = context._
     if not context.me.has(Role.advisor):
-        await reply(update, _("Only advisors can do this; nothing was changed."))
+        await reply(update, refusal(_, Refused("not_advisor")))
         return END
     drop_draft(context, DRAFT)
     draft(context, DRAFT)
@@ -190,6 +190,7 @@ async def got_technician(update: Update, context: WorkshopContext) -> int:
                 technician=technician,
                 now=context.now(),
                 actor=context.actor,
+                calendar=context.services.settings.calendar,
             )
         except Refused as refused:
             await session.rollback()

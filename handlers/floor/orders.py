@@ -35,6 +35,9 @@ async def list_orders(update: Update, context: WorkshopContext) -> None:
     """A technician's open orders as cards; an advisor's orders with their state."""
     _ = context._
     me = context.me
+    if not me.has(Role.technician, Role.team_leader, Role.advisor):
+        await refuse(update, context, Refused("orders_not_floor"))
+        return
     sent = 0
     async with context.services.db.session() as session:
         if me.has(Role.technician, Role.team_leader):

@@ -25,6 +25,12 @@ def _lifting_already(_: Translator, p: dict[str, Any]) -> str:
 
 
 REFUSALS: RefusalTexts = {
+    "orders_not_floor": lambda _, p: _(
+        "Work orders are for technicians, team leaders and advisors. Send /help to see what "
+        "you can do."),
+    "checklist_not_floor": lambda _, p: _(
+        "Pre-work checklists are for technicians and team leaders. Send /help to see what you "
+        "can do."),
     "plate_typo": lambda _, p: _(
         "“{plate}” does not look like a plate. Please type the plate on the vehicle again."
     ).format(**p),

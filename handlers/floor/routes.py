@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.chat.routes import Routes, routes_of
 from handlers.floor import (
+    approvals,
     checklist,
     extra_item,
     extra_item_decision,
@@ -29,4 +30,5 @@ def routes() -> Routes:
         lifting.handlers(),
         job_clock.handlers(),
         orders.handlers(),
+        approvals.handlers(),
     )

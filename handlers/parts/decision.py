@@ -6,6 +6,9 @@ purpose → a compensation entry for the supervisors. **Out of stock** asks the 
 the technician and the advisor are told. **Decline** asks why. The first decision wins; every
 copy of the card then shows it, and a later tap is told who decided and when. An old part
 that comes in after the issue is one tap ("♻️ Old part received"), or written off as lost.
+When a clerk decides, another clerk's open step that the decision made pointless ends at once
+and its question says who decided (:mod:`handlers.chat.deciding`); a step the decision leaves
+possible stays (declining a part another clerk marked out of stock).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from bot.messenger import Rendered
 from bot.refusals import refusal, refuse
 from handlers.chat.conversation import (
     END,
+    Decides,
     conversation,
     draft,
     drop_draft,
@@ -30,6 +34,7 @@ from handlers.chat.conversation import (
     stale_button,
     wrong_input,
 )
+from handlers.chat.deciding import end_other_steps
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from handlers.floor.cards import ORDER_PREFIX
 from handlers.parts.cards import (
@@ -41,6 +46,7 @@ from handlers.parts.cards import (
     redraw_cards,
     settlement_name,
 )
+from models.card import CardKind
 from models.parts import (
     Action,
     Loss,
@@ -65,6 +71,7 @@ from models.work_order import get_order
 TEXT = filters.TEXT & ~filters.COMMAND
 OLD_PART, EXPECTED, REASON, AMOUNT, SETTLEMENT = range(5)
 DECISION = "parts_decision"
+ACTIONS = {"issue": Action.issue, "oos": Action.out_of_stock, "decline": Action.decline}
 CHOICE_DATA = (rf"^{PART_PREFIX}:\d+:"
                r"(i:(received|awaiting|none|lost)|eta:tomorrow|pay:(replace|pay))$")
 
@@ -84,8 +91,7 @@ async def start_decision(update: Update, context: WorkshopContext) -> int:
                                                clerk=context.me)
                 order = await get_order(session, request.order_id)
             else:
-                action = {"issue": Action.issue, "oos": Action.out_of_stock,
-                          "decline": Action.decline}[verb]
+                action = ACTIONS[verb]
                 order, request = await check_decidable(session, request_id=request_id,
                                                        clerk=context.me, action=action)
         except Refused as refused:
@@ -243,6 +249,7 @@ async def decided(update: Update, context: WorkshopContext, **choice: Any) -> in
         await session.commit()
         facts = await redraw_cards(context, session, request)
         await tell_others(context, session, facts, verb, entry)
+    await end_other_steps(context, CardKind.part_request, request_id)
     drop_draft(context, DECISION)
     text = done_text(_, facts, verb)
     if update.callback_query is not None:
@@ -356,18 +363,38 @@ async def old_part_received(update: Update, context: WorkshopContext) -> None:
             return
         await session.commit()
         await redraw_cards(context, session, request)
+    await end_other_steps(context, CardKind.part_request, request_id)
     await answer_tap(update, context._("♻️ Old part received: #{id} {part}.").format(
         id=request.id, part=part_label(request)))
 
 
+async def still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,
+                     form: dict[str, Any], _: Translator) -> str | None:
+    """A clerk's step goes on while its action still applies to the request: issue or decline
+    a pending or out-of-stock part, mark a pending one out of stock, write off an old part
+    still to come; else the words why not."""
+    try:
+        if form.get("verb") == "lost":
+            await check_awaiting(session, request_id=form["request_id"], clerk=staff)
+        else:
+            await check_decidable(session, request_id=form["request_id"], clerk=staff,
+                                  action=ACTIONS[form.get("verb", "issue")])
+    except Refused as refused:
+        return refusal(_, refused)
+    return None
+
+
 async def choice_out_of_step(update: Update, context: WorkshopContext) -> None:
     """An old-part, date or settlement button with no decision under way: a forged tap, or
-    an old question."""
-    try:
-        require_clerk(context.me)
-    except Refused as refused:
-        await refuse(update, context, refused)
-        return
+    an old question (on a part decided since, the answer says who decided it and when)."""
+    async with context.services.db.session() as session:
+        try:
+            require_clerk(context.me)
+            await check_decidable(session, request_id=callback_int(update), clerk=context.me,
+                                  action=Action.issue)
+        except Refused as refused:
+            await refuse(update, context, refused)
+            return
     await stale_button(update, context)
 
 
@@ -376,6 +403,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "parts_decision",
             draft_key=DECISION,
+            decides=Decides(CardKind.part_request, "request_id", still_open),
             entry_points=[CallbackQueryHandler(
                 start_decision, pattern=rf"^{PART_PREFIX}:\d+:(issue|oos|decline|lost)$")],
             states={

@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
+from bot.messenger import not_shown_note, with_note
 from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, local_time, reply
 from handlers.parts.cards import PART_PREFIX, card_facts, part_card, settlement_name
@@ -131,9 +132,11 @@ async def show_card(update: Update, context: WorkshopContext) -> None:
         facts = await card_facts(session, request)
         await answer_tap(update)
         # From either channel, and after WeCom's media ids expired (uploaded again).
-        await context.services.messenger.show_photos(session, context.channel, chat.id,
-                                                      facts.photos, context.now())
-        message = await reply(update, *part_card(context._, facts))
+        not_shown = await context.services.messenger.show_photos(
+            session, context.channel, chat.id, facts.photos, context.now())
+        text, markup = part_card(context._, facts)
+        message = await reply(update, with_note(text, not_shown_note(context._, not_shown)),
+                              markup)
         if message is not None:
             session.add(CardMessage(
                 kind=CardKind.part_request, ref_id=request_id, staff_id=id_of(context.me),

@@ -7,19 +7,24 @@ inspection.
    ready for delivery and tells the order's advisor.
 3. Rework asks which item and why; the item returns to the technician with the reason.
 
-The first decision on a check wins; every copy of its card then says who decided and when.
+The first decision on a check wins; every copy of its card then says who decided and when,
+and another checker's rework question on it ends, saying the same (:mod:`handlers.chat.deciding`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
+from bot.i18n import Translator
 from bot.refusals import refusal, refuse
 from handlers.chat.conversation import (
     END,
+    Decides,
     conversation,
     draft,
     drop_draft,
@@ -27,6 +32,7 @@ from handlers.chat.conversation import (
     stale_button,
     wrong_input,
 )
+from handlers.chat.deciding import end_other_steps
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from handlers.floor.cards import ORDER_PREFIX, send_technician_card
 from handlers.qc.cards import QC_PREFIX, check_facts, qc_card, stage_title
@@ -133,6 +139,7 @@ async def passed(update: Update, context: WorkshopContext) -> None:
                     "✅ {name} passed the final inspection of {number}: the car is ready for "
                     "delivery.").format(name=me.name, number=order.number), None), now=now)
             told = _("Passed. The advisor has been told the car is ready for delivery.")
+    await end_other_steps(context, CardKind.qc_check, id_of(check))
     await answer_tap(update, told)
 
 
@@ -219,11 +226,22 @@ async def rework_reason(update: Update, context: WorkshopContext) -> int:
                     stage=stage_title(t, stage), number=order.number, name=me.name,
                     item=item.description, reason=check.reason), None), now=now)
             await send_technician_card(context.services, session, order)
+    await end_other_steps(context, CardKind.qc_check, id_of(check))
     drop_draft(context, REWORK)
     await reply(update, _("🔁 “{item}” on {number} went back to {name} for rework.").format(
         item=item.description, number=order.number,
         name=technician.name if technician else "—"))
     return END
+
+
+async def still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,
+                     form: dict[str, Any], _: Translator) -> str | None:
+    """A rework question goes on while the check waits and ``staff`` may decide it."""
+    try:
+        await check_decidable(session, check_id=form["check_id"], staff=staff)
+    except Refused as refused:
+        return refusal(_, refused)
+    return None
 
 
 async def rework_out_of_step(update: Update, context: WorkshopContext) -> None:
@@ -242,6 +260,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             REWORK,
             draft_key=REWORK,
+            decides=Decides(CardKind.qc_check, "check_id", still_open),
             entry_points=[CallbackQueryHandler(rework_start, pattern=rf"^{QC_PREFIX}:\d+:rework$")],
             states={
                 ITEM: [CallbackQueryHandler(rework_item, pattern=rf"^{PREFIX}:\d+:\d+$")],

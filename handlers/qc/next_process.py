@@ -48,8 +48,10 @@ async def next_start(update: Update, context: WorkshopContext) -> int:
         await reply(update, _("There is no other active technician to hand {number} on "
                               "to.").format(number=order.number))
         return END
-    await reply(update, _("{number}: hand it on to which technician? The order stays in "
-                          "progress with them. /cancel stops.").format(number=order.number),
+    await reply(update, _("{number}: hand it on to which technician? They get the order card "
+                          "with your note and carry on the work; the order leaves your /orders "
+                          "and a job clock you have running on it stops. The advisor is told. "
+                          "/cancel stops.").format(number=order.number),
                 keyboard(*[[button(s.name[:60], f"{PREFIX}:{order.id}:{s.id}")] for s in targets]))
     return PICK
 
@@ -103,23 +105,41 @@ async def next_note(update: Update, context: WorkshopContext) -> int:
             await reply(update, refusal(_, refused))
             return END
         await session.commit()
+        # The next technician: who sent it, the note, and what to do with the card that follows.
         await messenger.send(session, target, lambda t: (t(
-            "➡️ {name} handed {number} on to you:\n{note}").format(
-                name=previous.name, number=order.number, note=note), None), now=now)
+            "➡️ {name} handed {number} ({plate}) on to you, with this note:\n{note}\n\n"
+            "Your order card for it follows: carry on with the items still open; when they "
+            "are done, tap “{button}” to send it to QC.").format(
+                name=previous.name, number=order.number, plate=order.plate, note=note,
+                button=t("🏁 Self-check and hand over")), None), now=now)
         await send_technician_card(context.services, session, order)
         if previous.id != me.id:  # a team leader moved it: the previous technician hears too
             await messenger.send(session, previous, lambda t: (t(
-                "➡️ {name} handed {number} on to {target}.").format(
-                    name=me.name, number=order.number, target=target.name), None), now=now)
+                "➡️ {name} handed {number} ({plate}) on to {target}: it has left your /orders, "
+                "and a job clock you had running on it stopped.").format(
+                    name=me.name, number=order.number, plate=order.plate,
+                    target=target.name), None), now=now)
         advisor = await session.get(Staff, order.advisor_id)
         if advisor is not None:
             await messenger.send(session, advisor, lambda t: (t(
-                "➡️ {number} ({plate}) went from {previous} to {target}: {note}").format(
+                "➡️ {number} ({plate}) went from {previous} to {target}: {note}\n"
+                "The work goes on with {target}; you will be told when the car has passed its "
+                "checks and is ready to hand back.").format(
                     number=order.number, plate=order.plate, previous=previous.name,
                     target=target.name, note=note), None), now=now)
     drop_draft(context, NEXT)
-    await reply(update, _("➡️ {number} is now with {name}; they have your note.").format(
-        number=order.number, name=target.name))
+    lines = [_("➡️ {number} ({plate}) is now with {name}. They have the order card and your "
+               "note, and carry on the work; the self-check and QC come when they finish.")
+             .format(number=order.number, plate=order.plate, name=target.name)]
+    if previous.id == me.id:
+        lines.append(_("It has left your /orders, and a job clock you had running on it "
+                       "stopped."))
+    else:
+        lines.append(_("{name} has been told; a job clock they had running on it stopped.")
+                     .format(name=previous.name))
+    if advisor is not None:
+        lines.append(_("The advisor {name} has been told.").format(name=advisor.name))
+    await reply(update, "\n".join(lines))
     return END
 
 

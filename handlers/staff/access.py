@@ -6,14 +6,18 @@ everything else for strangers and deactivated accounts.
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update, User
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.context import WorkshopContext
-from bot.i18n import Translator, locale_from_language_code
+from bot.i18n import locale_from_language_code
 from models.staff import staff_for_account
 
 GROUP = -100
+
+log = logging.getLogger(__name__)
 
 
 def user_key(user: User, channel: str) -> str:
@@ -39,20 +43,38 @@ async def identify(update: Update, context: WorkshopContext) -> None:
     if user is None or chat is None or chat.type != chat.PRIVATE:
         raise ApplicationHandlerStop
     services = context.services
-    async with services.db.session() as session:
-        staff = await staff_for_account(session, context.channel, user_key(user, context.channel))
-        if staff is not None and staff.active and staff.last_channel != context.channel:
-            staff.last_channel = context.channel  # NOTIFY_CHANNELS=preferred follows this
-            await session.commit()
     fallback = locale_from_language_code(user.language_code, services.settings.default_locale)
+    try:
+        async with services.db.session() as session:
+            staff = await staff_for_account(session, context.channel,
+                                            user_key(user, context.channel))
+            if staff is not None and staff.active and staff.last_channel != context.channel:
+                staff.last_channel = context.channel  # NOTIFY_CHANNELS=preferred follows this
+                await session.commit()
+    except Exception:
+        # The gate fails closed: without knowing who this is, no handler may run (the
+        # database unreachable or read-only). One answer, in the person's language.
+        log.exception("the access gate could not identify user %s on %s", user.id,
+                      context.channel)
+        _ = services.translator_for(None, fallback)
+        text = _("The workshop system cannot be reached just now; nothing was changed. "
+                 "Please try again in a moment.")
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(text, show_alert=True)
+            else:
+                await chat.send_message(text)
+        except Exception:
+            log.exception("could not tell user %s that the gate failed", user.id)
+        raise ApplicationHandlerStop from None
     if staff is not None and staff.active:
         context.staff = staff
         context._ = services.translator_for(staff)
         return
     if _is_start_with_code(update):
-        context._ = Translator(fallback, services.settings.tz)
+        context._ = services.translator_for(None, fallback)
         return  # /start CODE binds a new account; handlers.staff.start takes it from here
-    _ = Translator((staff.locale if staff else None) or fallback, services.settings.tz)
+    _ = services.translator_for(staff, fallback)
     if staff is None:
         text = _("This bot is for the workshop's staff. Ask your service manager for an "
                  "invite code.")

@@ -7,10 +7,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import WorkshopContext
 from bot.i18n import locale_from_language_code
+from bot.refusals import refusal
 from bot.settings import LOCALES
 from handlers.chat.ui import answer_tap, button, keyboard, reply
 from handlers.staff.access import user_key
-from handlers.staff.menus import set_menu
+from handlers.staff.menus import help_lines, set_menu
+from models.rules import Refused
 from models.staff import InviteError, Role, redeem_invite, set_on_duty
 
 PREFIX = "lang"  # the callback data of this module's buttons: lang:…
@@ -67,32 +69,8 @@ def help_text(context: WorkshopContext) -> str:
     if staff is None:
         return _("This bot is for the workshop's staff. Ask your service manager for an "
                  "invite code.")
-    lines = [_("Hello, {name}.").format(name=staff.name)]
-    if staff.has(Role.technician, Role.team_leader):
-        lines.append(_("/orders — your work orders: confirm the plate, mark items done, "
-                       "report faults, request extra items, self-check."))
-    if staff.has(Role.advisor):
-        lines.append(_("/neworder — open a work order and assign a technician."))
-        lines.append(_("/orders — the orders you opened and what waits for you."))
-        lines.append(_("/onduty, /offduty — whether escalations reach you."))
-    if staff.has(Role.technician, Role.team_leader):
-        lines.append(_("/checklist — pre-work checklists still open (N1–N7)."))
-    if staff.has(Role.team_leader, Role.inspector):
-        lines.append(_("/qc — orders waiting for your check."))
-    if staff.has(Role.parts_clerk):
-        lines.append(_("/parts — parts requests, issued parts, old parts to hand in."))
-    if staff.has(Role.tracking_clerk, Role.supervisor):
-        lines.append(_("/today, /customer, /consult, /logcall, /complaints, /letter — "
-                       "the after-sales follow-up."))
-    if staff.has(Role.supervisor):
-        lines.append(_("/assign, /away, /campaign, /report, /export — for supervisors."))
-    if staff.has(Role.supervisor, Role.team_leader):
-        lines.append(_("/notice — post a training or meeting notice."))
-    if staff.has(Role.admin):
-        lines.append(_("/staff — the staff: invite someone, change roles, new invite codes, "
-                       "deactivate."))
-    lines.append(_("/duty — duty areas. /damage — report damaged equipment."))
-    lines.append(_("/lang — change the language. /cancel — stop the current step."))
+    lines = [_("Hello, {name}. What you can do:").format(name=staff.name)]
+    lines += help_lines(staff, _)  # the same table as the command menu
     return "\n".join(lines)
 
 
@@ -136,7 +114,7 @@ async def set_language(update: Update, context: WorkshopContext) -> None:
 async def duty(update: Update, context: WorkshopContext, on: bool) -> None:
     _ = context._
     if not context.me.has(Role.advisor):
-        await reply(update, _("Only advisors can do this; nothing was changed."))
+        await reply(update, refusal(_, Refused("not_advisor")))
         return
     async with context.services.db.session() as session:
         staff = await session.get(type(context.me), context.me.id)

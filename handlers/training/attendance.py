@@ -18,7 +18,15 @@ from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.messenger import clip
 from bot.refusals import refusal, refuse
-from handlers.chat.conversation import END, conversation, draft, drop_draft, wrong_input
+from handlers.chat.conversation import (
+    END,
+    Decides,
+    conversation,
+    draft,
+    drop_draft,
+    wrong_input,
+)
+from handlers.chat.deciding import end_other_steps
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply, toggle_tick
 from handlers.training.cards import (
     NOTICE_PREFIX,
@@ -119,6 +127,17 @@ async def toggle_present(update: Update, context: WorkshopContext) -> int:
     return MARK
 
 
+async def roll_still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,
+                          form: dict[str, Any], _: Translator) -> str | None:
+    """Ticking the register goes on until someone saves it (the first save is final)."""
+    try:
+        await check_markable(session, notice_id=form["notice_id"], staff=staff,
+                             now=context.now())
+    except Refused as refused:
+        return refusal(_, refused)
+    return None
+
+
 async def save_roll(update: Update, context: WorkshopContext) -> int:
     """Save the register; the first save wins, a later one is told who saved it and when."""
     _ = context._
@@ -142,6 +161,7 @@ async def save_roll(update: Update, context: WorkshopContext) -> int:
         await session.commit()
         counts = await notice_tally(session, id_of(notice))
         await redraw_roll_call(context, session, notice)
+    await end_other_steps(context, CardKind.notice_roll, id_of(notice))
     drop_draft(context, ROLL_DRAFT)
     await answer_tap(update)
     await query.edit_message_text(
@@ -221,6 +241,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
         conversation(
             "notice_roll",
             draft_key=ROLL_DRAFT,
+            decides=Decides(CardKind.notice_roll, "notice_id", roll_still_open),
             entry_points=[CallbackQueryHandler(start_roll, pattern=rf"^{NOTICE_PREFIX}:\d+:mark$")],
             states={MARK: [
                 CallbackQueryHandler(toggle_present, pattern=rf"^{NOTICE_PREFIX}:\d+:t:\d+$"),

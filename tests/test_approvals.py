@@ -1,0 +1,99 @@
+"""/approvals (advisors): every extra item and fault report waiting for me — on my orders, and
+when I am on duty the escalated ones of any order — oldest first, each as its card with its
+buttons; a decision taken on a copy is a decision like any other, and redraws every copy."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from jobs import fault_escalation
+from models.extra_item import ExtraItemRequest
+from models.fault_report import FaultReport
+from models.staff import Role
+from tests.flows import order_in_progress
+from tests.shop import Person, Shop
+from tests.test_decision_steps import at
+from tests.test_extra_item import ask_for_extra, escalate, set_duty
+from tests.test_fault_report import report
+
+pytestmark = pytest.mark.both_channels
+
+
+async def approvals(person: Person) -> list[tuple[str, list[str]]]:
+    """/approvals: the header, then each card as (text, button labels)."""
+    before = {key for key, message in person.api.messages.items()
+              if message.chat_id == person.user_id}
+    replies = await person.send("/approvals")
+    sent = sorted((m for key, m in person.api.messages.items()
+                   if m.chat_id == person.user_id and key not in before),
+                  key=lambda m: m.message_id)
+    assert [m.text for m in sent] == replies
+    return [(m.text, [label for label, _ in m.buttons]) for m in sent]
+
+
+async def test_what_waits_for_an_advisor(shop: Shop) -> None:
+    zhao = await shop.hire("Zhao Advisor", Role.advisor)
+    wang = await shop.hire("Wang Advisor", Role.advisor)
+    zhang = await shop.hire("Zhang Tech", Role.technician)
+    li = await shop.hire("Li Tech", Role.technician)
+    mine = await order_in_progress(shop, zhao, zhang)
+    theirs = await order_in_progress(shop, wang, li)
+    assert await approvals(zhao) == [("Nothing is waiting for an advisor's decision.", [])]
+
+    await report(zhang, "Rear brake hose cracked")
+    shop.advance(minutes=1)
+    await ask_for_extra(li, theirs, description="Replace cabin filter")
+    shop.advance(minutes=1)
+    await ask_for_extra(zhang, mine)
+    # Wang's item waits for Wang alone until it is escalated.
+    listed = await approvals(zhao)
+    assert listed[0] == ("2 items wait for an advisor's decision, oldest first:", [])
+    assert [buttons for _, buttons in listed[1:]] == [["👌 Acknowledge"],
+                                                      ["✅ Approve", "❌ Reject"]]
+    assert "Rear brake hose cracked" in listed[1][0]
+    assert "Item: Replace wiper blades" in listed[2][0]
+
+    shop.advance(minutes=16)
+    assert await escalate(shop) == 2
+    assert await fault_escalation.run(shop.services, shop.now()) == 1
+    await wang.tap("Approve", message=wang.find_button(data=await extra_data(shop, theirs))[0])
+    since = at(shop)
+    listed = await approvals(zhao)
+    assert listed[0][0] == "3 items wait for an advisor's decision, oldest first:"
+    texts = [text for text, _ in listed[1:]]
+    assert "Rear brake hose cracked" in texts[0]
+    assert "Item: Replace cabin filter" in texts[1] and "Item: Replace wiper blades" in texts[2]
+    assert texts[1].endswith(f"\n\n✋ Wang Advisor is on it since {since}.")  # asking the customer
+    assert "on it" not in texts[2]
+
+    # The copies' buttons are the cards' buttons; a decision on one redraws it like any card.
+    await zhao.tap("Acknowledge")
+    await zhao.tap("Approve")
+    await zhao.tap("phone")
+    copies = [m for m in shop.api.messages.values() if m.chat_id == zhao.user_id
+              and ("Rear brake hose cracked" in m.text or "Replace wiper blades" in m.text)
+              and "Acknowledged by" not in m.text and "Approved by" not in m.text
+              and m.buttons]
+    assert copies == []
+    async with shop.db.session() as session:
+        fault = (await session.exec(select(FaultReport))).one()
+        extra = (await session.exec(select(ExtraItemRequest).where(
+            ExtraItemRequest.order_id == mine))).one()
+    assert (fault.acknowledged_by, extra.decided_by) == (zhao.staff_id, zhao.staff_id)
+    listed = await approvals(zhao)
+    assert len(listed) == 2
+    assert listed[0] == ("1 item waits for an advisor's decision, oldest first:", [])
+    assert "Item: Replace cabin filter" in listed[1][0]
+
+    # Off duty, only my own orders; technicians have no approvals.
+    await set_duty(shop, zhao, False)
+    assert await approvals(zhao) == [("Nothing is waiting for an advisor's decision.", [])]
+    assert await zhang.send("/approvals") == ["Only advisors can do this; nothing was changed."]
+
+
+async def extra_data(shop: Shop, order_id: int) -> str:
+    async with shop.db.session() as session:
+        request = (await session.exec(select(ExtraItemRequest).where(
+            ExtraItemRequest.order_id == order_id))).one()
+    return f"xtr:{request.id}:ok"
