@@ -141,7 +141,8 @@ async def confirm_watch(
     session: AsyncSession, *, watch_id: int, staff: Staff, now: datetime, actor: Actor,
     take_over: bool = False,
 ) -> tuple[WorkOrder, LiftWatch]:
-    """The named watcher confirms — or, after the alert, a team leader takes the watch over.
+    """The named watcher confirms — or a team leader takes the watch over, at any time (a
+    leader on the floor may stand in; the alert only tells them when nobody has confirmed).
     The conditional update lets exactly one confirmation count; the lift starts with it."""
     watch = await get_watch(session, watch_id)
     if take_over:

@@ -423,6 +423,8 @@ async def check_awaiting(
 
 
 async def _refuse_old_part(session: AsyncSession, request: PartRequest) -> Refused:
+    if request.status == PartStatus.pending:  # nothing issued yet: no old part to settle
+        return Refused("parts_not_issued_yet")
     if request.status != PartStatus.issued:
         return await _refuse_taken(session, request)
     who = await session.get(Staff, request.old_part_by) if request.old_part_by else None

@@ -155,6 +155,19 @@ async def test_request_reaches_every_clerk_and_is_issued_against_the_old_part(
     assert await audited(shop, "part.issue") == 1
 
 
+async def test_settling_the_old_part_of_a_request_not_yet_issued_says_so(shop: Shop) -> None:
+    """Found by probing: it answered "Already pending by ? at …"."""
+    advisor, tech, clerk = await counter(shop)
+    order_id = await order_in_progress(shop, advisor, tech)
+    await ask_for_part(tech, order_id)
+    request = await the_request(shop)
+    for action in ("old", "lost"):
+        assert await clerk.tap_data(f"prt:{request.id}:{action}", clerk.last) == [
+            "This part has not been issued yet; the old part is settled once it is. Nothing "
+            "was changed."]
+    assert (await the_request(shop)).status == "pending"
+
+
 async def test_out_of_stock_tells_technician_and_advisor_then_issue_old_part_later(
         shop: Shop) -> None:
     advisor, tech, clerk = await counter(shop)

@@ -13,6 +13,9 @@ REFUSALS: RefusalTexts = {
     "parts_request_missing": lambda _, p: _("That part request no longer exists."),
     "parts_already_decided": lambda _, p: _("Already {decision} by {name} at {at}.").format(
         decision=part_status_name(_, p["decision"]), name=p["name"], at=_.time(p["at"])),
+    "parts_not_issued_yet": lambda _, p: _(
+        "This part has not been issued yet; the old part is settled once it is. Nothing was "
+        "changed."),
     "parts_old_part_settled": lambda _, p: _(
         "The old part was already settled by {name} at {at}: {outcome}. Nothing was changed."
     ).format(name=p["name"], at=_.time(p["at"]), outcome=old_part_name(_, p["outcome"])),
