@@ -6,16 +6,20 @@ kept; everything else the bot knows lives in the shop's own tables.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from copy import deepcopy
 from typing import Any
 
 from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from models.conversation_store import ConversationState, UserDataRow
 from models.db import Database
+
+_GONE = object()
 
 
 class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
@@ -28,6 +32,10 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         )
         self.db = db
         self.channel = channel
+        # Changes PTB handed over that are not in the database yet (newest per key).
+        self._unsaved_states: dict[tuple[str, str], object | None] = {}
+        self._unsaved_data: dict[int, dict[str, Any] | None] = {}
+        self._saving = asyncio.Lock()
 
     async def get_conversations(self, name: str) -> ConversationDict:
         async with self.db.session() as session:
@@ -44,29 +52,8 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        encoded = json.dumps(list(key))
-        async with self.db.session() as session:
-            row = (
-                await session.exec(
-                    select(ConversationState).where(
-                        ConversationState.channel == self.channel,
-                        ConversationState.name == name,
-                        ConversationState.key == encoded,
-                    )
-                )
-            ).first()
-            if new_state is None:
-                if row is not None:
-                    await session.delete(row)
-            elif row is None:
-                session.add(
-                    ConversationState(
-                        channel=self.channel, name=name, key=encoded, state=new_state
-                    )
-                )
-            else:
-                row.state = new_state
-            await session.commit()
+        self._unsaved_states[(name, json.dumps(list(key)))] = new_state
+        await self._save()
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
         async with self.db.session() as session:
@@ -76,29 +63,75 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         return {row.user_id: deepcopy(row.data) for row in rows}
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
-        async with self.db.session() as session:
-            row = (
-                await session.exec(
-                    select(UserDataRow).where(
-                        UserDataRow.channel == self.channel, UserDataRow.user_id == user_id
-                    )
-                )
-            ).first()
-            if row is None:
-                session.add(UserDataRow(channel=self.channel, user_id=user_id, data=data))
-            else:
-                row.data = deepcopy(data)
-            await session.commit()
+        self._unsaved_data[user_id] = deepcopy(data)
+        await self._save()
 
     async def drop_user_data(self, user_id: int) -> None:
-        async with self.db.session() as session:
+        self._unsaved_data[user_id] = None
+        await self._save()
+
+    async def _save(self) -> None:
+        """Write everything not yet saved in one transaction. PTB hands each change over once
+        and forgets it, so a write the database refuses stays here and goes with the next one
+        (or at ``flush``) instead of being lost: a restart never resumes at an older step."""
+        async with self._saving:
+            states, data = dict(self._unsaved_states), dict(self._unsaved_data)
+            if not states and not data:
+                return
+            async with self.db.session() as session:
+                for (name, encoded), state in states.items():
+                    await self._write_state(session, name, encoded, state)
+                for user_id, user_data in data.items():
+                    await self._write_user_data(session, user_id, user_data)
+                await session.commit()
+            for state_key, state in states.items():  # newer changes made meanwhile stay
+                if self._unsaved_states.get(state_key, _GONE) is state:
+                    del self._unsaved_states[state_key]
+            for user_id, user_data in data.items():
+                if self._unsaved_data.get(user_id, _GONE) is user_data:
+                    del self._unsaved_data[user_id]
+
+    async def _write_state(self, session: AsyncSession, name: str, encoded: str,
+                           state: object | None) -> None:
+        row = (
+            await session.exec(
+                select(ConversationState).where(
+                    ConversationState.channel == self.channel,
+                    ConversationState.name == name,
+                    ConversationState.key == encoded,
+                )
+            )
+        ).first()
+        if state is None:
+            if row is not None:
+                await session.delete(row)
+        elif row is None:
+            session.add(ConversationState(channel=self.channel, name=name, key=encoded,
+                                          state=state))
+        else:
+            row.state = state
+
+    async def _write_user_data(self, session: AsyncSession, user_id: int,
+                               data: dict[str, Any] | None) -> None:
+        if data is None:
             await session.exec(
                 delete(UserDataRow).where(
                     col(UserDataRow.channel) == self.channel,
                     col(UserDataRow.user_id) == user_id,
                 )
             )
-            await session.commit()
+            return
+        row = (
+            await session.exec(
+                select(UserDataRow).where(
+                    UserDataRow.channel == self.channel, UserDataRow.user_id == user_id
+                )
+            )
+        ).first()
+        if row is None:
+            session.add(UserDataRow(channel=self.channel, user_id=user_id, data=data))
+        else:
+            row.data = data
 
     async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
         """Nothing to do: this process is the only writer of its drafts."""
@@ -132,4 +165,5 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         return None
 
     async def flush(self) -> None:
-        return None
+        """At shutdown: one more try for what the database refused before."""
+        await self._save()

@@ -34,3 +34,49 @@ async def test_the_gate_fails_closed_with_one_answer(
     assert "the access gate could not identify" in caplog.text
     monkeypatch.undo()
     assert "no open work orders" in (await tech.send("/orders"))[-1]
+
+
+async def saved_state(shop: Shop, name: str) -> object | None:
+    from sqlmodel import select
+
+    from models.conversation_store import ConversationState
+
+    async with shop.db.session() as session:
+        row = (await session.exec(select(ConversationState).where(
+            ConversationState.name == name))).first()
+    return None if row is None else row.state
+
+
+@pytest.mark.telegram_only
+async def test_a_refused_persistence_write_is_retried_not_lost(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PTB hands each conversation change to the persistence once: a write the database
+    refused used to be forgotten, so a restart resumed at an older step."""
+    from bot.persistence import DatabasePersistence
+    from tests.flows import order_in_progress
+
+    advisor = await shop.hire("Liu Advisor", Role.advisor)
+    tech = await shop.hire("Zhang Tech", Role.technician)
+    order_id = await order_in_progress(shop, advisor, tech)
+    await tech.tap(data=f"ord:{order_id}:extra")
+    asking_description = await saved_state(shop, "extra_item")
+    assert asking_description is not None
+
+    real = DatabasePersistence._write_state
+
+    async def refuse_once(self: DatabasePersistence, *args: Any) -> None:
+        monkeypatch.setattr(DatabasePersistence, "_write_state", real)
+        raise ConnectionRefusedError("the database refuses connections")
+
+    monkeypatch.setattr(DatabasePersistence, "_write_state", refuse_once)
+    await tech.send("Replace wiper blades")  # the step moves on; its saving is refused
+    assert await saved_state(shop, "extra_item") == asking_description
+    assert any(isinstance(error, ConnectionRefusedError) for error in shop.errors)
+    shop.errors.clear()
+
+    await shop.app.update_persistence()  # the next save takes what was refused along
+    assert await saved_state(shop, "extra_item") not in (None, asking_description)
+    await shop.restart()
+    await tech.send("Both blades are torn")
+    assert "photo" in tech.last.text.lower()
