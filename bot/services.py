@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,6 +15,15 @@ from bot.messenger import Messenger
 from bot.settings import Settings
 from models.db import Database
 from models.staff import Staff
+
+
+def worker_id(clock: Clock) -> str:
+    """``host:pid:start`` — unique among the workers of a group of stores, and readable."""
+    started = clock.now().strftime("%Y%m%dT%H%M%S.%f")
+    return f"{socket.gethostname()[:64]}:{os.getpid()}:{started}:{next(_instances)}"
+
+
+_instances = itertools.count(1)  # two Services in one process (tests) are two workers
 
 
 @dataclass
@@ -30,9 +42,13 @@ class Services:
     # on one channel ends the steps people left open on it on the other
     # (``handlers.chat.deciding``).
     applications: dict[str, Any] = field(default_factory=dict)
+    # Who this process is in the job claims and the logs: host, pid and start time.
+    worker: str = ""
 
     def __post_init__(self) -> None:
         self.messenger.db = self.db  # where messages refused for now are kept
+        if not self.worker:
+            self.worker = worker_id(self.clock)
 
     def translator_for(self, staff: Staff | None, fallback: str | None = None) -> Translator:
         locale = (staff.locale if staff else None) or fallback or self.settings.default_locale

@@ -30,10 +30,12 @@ from handlers.after_sales.cards.followup import overdue_notice, reminder_card
 from models.absence import route
 from models.campaign import Campaign, upcoming
 from models.card import CardKind
+from models.claims import claim, release
 from models.customer import get_customer
 from models.db import id_of
 from models.followup import (
     FollowUp,
+    FollowUpStatus,
     due_reminders,
     is_overdue,
     mark_overdue_notified,
@@ -45,6 +47,10 @@ from models.talking_points import UPCOMING_DAYS, gather
 from models.visit_flow import schedule_maintenance_calls
 
 log = logging.getLogger(__name__)
+
+# What a worker claims before it sends (models.claims).
+REMIND = "followup.remind"
+OVERDUE = "followup.overdue"
 
 
 Recipient = tuple[Staff, Staff | None]  # who gets the card, and for whom they stand in
@@ -95,6 +101,20 @@ class _Run:
         self.supervisors = await active_with_role(self.session, Role.supervisor)
         self.campaigns = await upcoming(self.session, today=self.today, days=UPCOMING_DAYS)
 
+    async def claimed(self, kind: str, followup: FollowUp) -> bool:
+        """This worker's, and still to do (another may have done it since it was selected)."""
+        if not await claim(self.session, kind, id_of(followup), worker=self.services.worker,
+                           now=self.now):
+            return False
+        await self.session.refresh(followup)
+        still = (followup.reminded_at is None if kind == REMIND
+                 else followup.overdue_notified_at is None)
+        if followup.status != FollowUpStatus.open or not still:
+            await release(self.session, kind, id_of(followup), worker=self.services.worker)
+            await self.session.commit()
+            return False
+        return True
+
     async def responsible(self, followup: FollowUp) -> list[Recipient]:
         """The clerk today (or the stand-in); without an active one, every supervisor."""
         customer = await get_customer(self.session, followup.customer_id)
@@ -113,6 +133,8 @@ class _Run:
 
     async def remind(self, followup: FollowUp) -> int:
         followup_id = id_of(followup)
+        if not await self.claimed(REMIND, followup):
+            return 0
         recipients = await self.responsible(followup)
         if not recipients:
             log.warning("follow-up %s has nobody to go to (no clerk, no supervisor)",
@@ -132,6 +154,7 @@ class _Run:
         await mark_reminded(self.session, followup_id=followup_id,
                             staff_id=id_of(recipients[0][0]),
                             now=self.now)
+        await release(self.session, REMIND, followup_id, worker=self.services.worker)
         await self.session.commit()
         if overdue:
             self.overdue_carded.add(followup_id)
@@ -139,6 +162,8 @@ class _Run:
 
     async def tell_overdue(self, followup: FollowUp) -> int:
         followup_id = id_of(followup)
+        if not await self.claimed(OVERDUE, followup):
+            return 0
         recipients = await self.responsible(followup)
         points = await gather(self.session, followup, today=self.today,
                               campaigns=self.campaigns)
@@ -163,5 +188,6 @@ class _Run:
             sent += delivered > 0
         await self.session.commit()
         await mark_overdue_notified(self.session, followup_id=followup_id, now=self.now)
+        await release(self.session, OVERDUE, followup_id, worker=self.services.worker)
         await self.session.commit()
         return sent

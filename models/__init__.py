@@ -12,6 +12,7 @@ from models import (  # noqa: F401  (imported for their tables)
     campaign,
     card,
     checklist,
+    claims,
     complaint,
     conversation_store,
     customer,

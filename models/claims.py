@@ -1,0 +1,64 @@
+"""Several workers, one schedule: a job claims a due row before it sends anything for it.
+
+A claim is a row in ``job_claim`` keyed by what is claimed (``kind``, ``ref_id``) with who holds
+it and until when (a lease). Taking one is a single statement that only one worker can win —
+an insert when nobody holds it, a conditional update when the holder's lease has run out (a
+crashed worker's rows are taken over) — so it works the same on SQLite and PostgreSQL. The
+order is claim → send → record: a database that refuses writes means no claim and so no send;
+a crash after the send and before the record sends it at most once more, after the lease.
+The record and the release go in one transaction, and a claimer re-reads the row after
+winning, so a worker that selected the row before someone else recorded it sends nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import PrimaryKeyConstraint, delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, SQLModel, col, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.db import UTCDateTime
+
+LEASE = timedelta(minutes=5)  # longer than any send; a crashed worker's claim frees after it
+
+
+class JobClaim(SQLModel, table=True):
+    __tablename__ = "job_claim"
+    __table_args__ = (PrimaryKeyConstraint("kind", "ref_id", name="pk_job_claim"),)
+
+    kind: str = Field(max_length=32)  # what a job does with the row, e.g. "followup.remind"
+    ref_id: int
+    claimed_by: str = Field(max_length=128)  # the worker: host, pid, start time
+    claimed_until: datetime = Field(sa_type=UTCDateTime)
+
+
+async def claim(session: AsyncSession, kind: str, ref_id: int, *, worker: str, now: datetime,
+                lease: timedelta = LEASE) -> bool:
+    """Take ``(kind, ref_id)`` for ``worker`` until ``now + lease``; False when another worker
+    holds it. Commits, so the claim is visible to every other worker before anything is sent."""
+    until = now + lease
+    values = {"kind": kind, "ref_id": ref_id, "claimed_by": worker, "claimed_until": until}
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    taken = await session.exec(
+        insert(JobClaim).values(**values).on_conflict_do_nothing())
+    won = taken.rowcount == 1
+    if not won:  # held: take it over only when its lease has run out
+        taken = await session.exec(
+            update(JobClaim)
+            .where(col(JobClaim.kind) == kind, col(JobClaim.ref_id) == ref_id,
+                   col(JobClaim.claimed_until) <= now)
+            .values(claimed_by=worker, claimed_until=until))
+        won = taken.rowcount == 1
+    await session.commit()
+    return won
+
+
+async def release(session: AsyncSession, kind: str, ref_id: int, *, worker: str) -> None:
+    """With the record of what was sent, in the same transaction (the caller commits)."""
+    await session.exec(
+        delete(JobClaim).where(col(JobClaim.kind) == kind, col(JobClaim.ref_id) == ref_id,
+                               col(JobClaim.claimed_by) == worker))
