@@ -30,7 +30,7 @@ from handlers.after_sales.cards.followup import overdue_notice, reminder_card
 from models.absence import route
 from models.campaign import Campaign, upcoming
 from models.card import CardKind
-from models.claims import claim, release
+from models.claims import claim_row, release
 from models.customer import get_customer
 from models.db import id_of
 from models.followup import (
@@ -103,17 +103,13 @@ class _Run:
 
     async def claimed(self, kind: str, followup: FollowUp) -> bool:
         """This worker's, and still to do (another may have done it since it was selected)."""
-        if not await claim(self.session, kind, id_of(followup), worker=self.services.worker,
-                           now=self.now):
-            return False
-        await self.session.refresh(followup)
-        still = (followup.reminded_at is None if kind == REMIND
-                 else followup.overdue_notified_at is None)
-        if followup.status != FollowUpStatus.open or not still:
-            await release(self.session, kind, id_of(followup), worker=self.services.worker)
-            await self.session.commit()
-            return False
-        return True
+        def still_due(row: FollowUp) -> bool:
+            if row.status != FollowUpStatus.open:
+                return False
+            return (row.reminded_at if kind == REMIND else row.overdue_notified_at) is None
+
+        return await claim_row(self.session, kind, followup, worker=self.services.worker,
+                               now=self.now, still_due=still_due)
 
     async def responsible(self, followup: FollowUp) -> list[Recipient]:
         """The clerk today (or the stand-in); without an active one, every supervisor."""

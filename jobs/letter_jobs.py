@@ -23,9 +23,14 @@ from bot.services import Services
 from handlers.after_sales.cards.letter import LetterFacts, letter_card, letter_facts
 from models.absence import route
 from models.card import CardKind
+from models.claims import claim_row, release
 from models.db import id_of
 from models.letter import Letter, due_letters, overdue_letters
 from models.staff import Role, Staff, active_with_role
+
+# What a worker claims before it sends (models.claims).
+REMIND = "letter.remind"
+OVERDUE = "letter.overdue"
 
 
 async def run(services: Services, now: datetime) -> int:
@@ -41,9 +46,14 @@ async def remind(services: Services, now: datetime) -> int:
         for letter in await due_letters(session, now=now):
             if letter.due_at is not None and letter.due_at <= now:
                 continue  # the overdue notice below covers it
+            if not await claim_row(session, REMIND, letter, worker=services.worker, now=now,
+                                   still_due=lambda row: row.sent_at is None
+                                   and row.reminded_at is None):
+                continue
             facts = await letter_facts(session, letter)
             sent += (await to_clerk(services, session, letter, facts, now, overdue=False))[1]
             letter.reminded_at = now
+            await release(session, REMIND, id_of(letter), worker=services.worker)
             await session.commit()
     return sent
 
@@ -56,6 +66,9 @@ async def report_overdue(services: Services, now: datetime) -> int:
             return 0
         supervisors = await active_with_role(session, Role.supervisor)
         for letter in letters:
+            if not await claim_row(session, OVERDUE, letter, worker=services.worker, now=now,
+                                   still_due=lambda row: is_overdue(row, now)):
+                continue
             facts = await letter_facts(session, letter)
             clerk_id, told = await to_clerk(services, session, letter, facts, now, overdue=True)
             sent += told
@@ -67,8 +80,15 @@ async def report_overdue(services: Services, now: datetime) -> int:
                     card=(CardKind.letter, id_of(letter)), now=now,
                 )
             letter.reminded_at = now
+            await release(session, OVERDUE, id_of(letter), worker=services.worker)
             await session.commit()
     return sent
+
+
+def is_overdue(letter: Letter, now: datetime) -> bool:
+    """What ``overdue_letters`` selects, for one letter read again after its claim."""
+    return (letter.sent_at is None and letter.due_at is not None and letter.due_at <= now
+            and (letter.reminded_at is None or letter.reminded_at < letter.due_at))
 
 
 async def to_clerk(services: Services, session: AsyncSession, letter: Letter,

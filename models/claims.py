@@ -12,7 +12,9 @@ winning, so a worker that selected the row before someone else recorded it sends
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy import PrimaryKeyConstraint, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,7 +22,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+Row = TypeVar("Row", bound=_Stored)
 
 LEASE = timedelta(minutes=5)  # longer than any send; a crashed worker's claim frees after it
 
@@ -62,3 +72,19 @@ async def release(session: AsyncSession, kind: str, ref_id: int, *, worker: str)
     await session.exec(
         delete(JobClaim).where(col(JobClaim.kind) == kind, col(JobClaim.ref_id) == ref_id,
                                col(JobClaim.claimed_by) == worker))
+
+
+async def claim_row(session: AsyncSession, kind: str, row: Row, *, worker: str, now: datetime,
+                    still_due: Callable[[Row], bool], lease: timedelta = LEASE) -> bool:
+    """Claim a row a job selected, then read it again: another worker may have done it since
+    (it recorded and released in one transaction). False, with nothing held, when it is not
+    this worker's to do."""
+    ref_id = id_of(row)
+    if not await claim(session, kind, ref_id, worker=worker, now=now, lease=lease):
+        return False
+    await session.refresh(row)
+    if still_due(row):
+        return True
+    await release(session, kind, ref_id, worker=worker)
+    await session.commit()
+    return False

@@ -12,6 +12,7 @@ from collections import Counter
 from sqlmodel import select
 
 import jobs.followup_reminders
+import models.claims
 from bot.application import build_application
 from bot.messenger import Messenger
 from bot.services import Services
@@ -81,12 +82,12 @@ async def test_no_claim_no_send_when_the_database_refuses_writes(shop: Shop) -> 
     assert clerk.staff_id is not None
     await customer_visit(shop, clerk.staff_id)
     go(shop, "12-03 09:00")
-    real = jobs.followup_reminders.claim
+    real = models.claims.claim
 
     async def read_only(*args: object, **kwargs: object) -> bool:
         raise PermissionError("attempt to write a readonly database")
 
-    jobs.followup_reminders.claim = read_only  # type: ignore[assignment]
+    models.claims.claim = read_only  # type: ignore[assignment]
     try:
         for _ in range(3):
             try:
@@ -95,6 +96,6 @@ async def test_no_claim_no_send_when_the_database_refuses_writes(shop: Shop) -> 
                 pass
             shop.advance(minutes=1)
     finally:
-        jobs.followup_reminders.claim = real
+        models.claims.claim = real
     assert reminders_per_followup(shop, clerk.user_id) == Counter()
     assert await jobs.followup_reminders.run(shop.services, shop.now()) == 1
