@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, ColumnElement, UniqueConstraint, update
+from sqlalchemy import BigInteger, Column, ColumnElement, UniqueConstraint, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -221,9 +221,8 @@ async def bind_account(
     """Bind directly (the CLI's ``--wecom-userid``); replaces an earlier binding of that key."""
     existing = (
         await session.exec(
-            select(ChatAccount).where(
-                ChatAccount.channel == channel, ChatAccount.user_key == user_key
-            )
+            select(ChatAccount).where(ChatAccount.channel == channel,
+                                      _same_key(channel, user_key))
         )
     ).first()
     if existing is None:
@@ -247,10 +246,18 @@ async def staff_for_account(
         await session.exec(
             select(Staff)
             .join(ChatAccount, col(ChatAccount.staff_id) == col(Staff.id))
-            .where(ChatAccount.channel == channel, ChatAccount.user_key == user_key)
+            .where(ChatAccount.channel == channel, _same_key(channel, user_key))
         )
     ).first()
     return row
+
+
+def _same_key(channel: str, user_key: str) -> ColumnElement[bool]:
+    """WeCom userids are case-insensitive (WeCom treats ``ZhangSan`` and ``zhangsan`` as one
+    member); Telegram's numeric ids are compared as they are."""
+    if channel == "wecom":
+        return func.lower(col(ChatAccount.user_key)) == user_key.lower()
+    return col(ChatAccount.user_key) == user_key
 
 
 async def accounts_of(session: AsyncSession, staff_id: int) -> list[ChatAccount]:
