@@ -3,7 +3,8 @@ last month's report — the figures, the chart and the spreadsheet; on 1 January
 year's as well.
 
 The job runs every minute; an audit event per supervisor and period records that the report
-went out (sent first, recorded after: a crash in between sends it at most once more). The
+went out (claimed, sent, then recorded: a crash in between sends it at most once more, after the
+claim's lease; several workers send it once). The
 report is owed for the rest of the 1st, so one due while the bot was down goes out when it
 starts that day; after the 1st a supervisor asks with /report.
 """
@@ -16,6 +17,7 @@ from bot.i18n import Translator
 from bot.messenger import Render
 from bot.services import Services
 from handlers.after_sales.cards.report import report_file_name, report_files, report_messages
+from models.claims import claim, release
 from models.db import id_of
 from models.report import Period, Report, already_sent, due_periods, record_sent, report_for
 from models.staff import Role, active_with_role
@@ -41,6 +43,15 @@ async def run(services: Services, now: datetime) -> int:
             report = await report_for(session, period, calendar=calendar, now=now)
             rendered: dict[str, tuple[list[str], bytes, bytes]] = {}
             for supervisor in waiting:
+                # Once per group of stores, not once per worker: claim, then check again.
+                kind = f"report:{period.label}"
+                if not await claim(session, kind, id_of(supervisor), worker=services.worker,
+                                   now=now):
+                    continue
+                if await already_sent(session, period=period, staff_id=id_of(supervisor)):
+                    await release(session, kind, id_of(supervisor), worker=services.worker)
+                    await session.commit()
+                    continue
                 _ = messenger.translator(supervisor)
                 if _.locale not in rendered:
                     rendered[_.locale] = await _render(_, report, period, now)
@@ -55,6 +66,7 @@ async def run(services: Services, now: datetime) -> int:
                                           report_file_name(period, "xlsx"))
                 record_sent(session, period=period, staff_id=id_of(supervisor),
                             now=now, delivered=delivered)
+                await release(session, kind, id_of(supervisor), worker=services.worker)
                 await session.commit()
                 sent += 1
     return sent

@@ -99,3 +99,16 @@ async def test_no_claim_no_send_when_the_database_refuses_writes(shop: Shop) -> 
         models.claims.claim = real
     assert reminders_per_followup(shop, clerk.user_id) == Counter()
     assert await jobs.followup_reminders.run(shop.services, shop.now()) == 1
+
+
+async def test_the_monthly_report_goes_out_once_per_group_not_per_worker(shop: Shop) -> None:
+    from jobs import reports
+    from tests.test_reports import local, reports_to
+
+    boss = await shop.hire("Boss Ma", Role.supervisor)
+    other = await second_worker(shop)
+    shop.clock.set(local(12, 1, 8, 0))
+    sent = await asyncio.gather(reports.run(shop.services, shop.now()),
+                                reports.run(other, shop.now()))
+    assert sum(sent) == 1
+    assert len(reports_to(shop, boss)) == 1
