@@ -38,6 +38,7 @@ from bot.messenger import Rendered
 from bot.services import Services
 from handlers.floor.cards import advisor_card, technician_card
 from models.audit import Actor
+from models.card import CardKind
 from models.db import id_of
 from models.rules import Refused
 from models.staff import Staff
@@ -227,7 +228,7 @@ async def notify(services: Services, session: AsyncSession, order: WorkOrder) ->
     advisor = await session.get(Staff, order.advisor_id)
     if technician is not None:
         await messenger.send(session, technician, lambda t: technician_card(t, order, items),
-                             now=now)
+                             card=(CardKind.order_technician, id_of(order)), now=now)
     if advisor is not None:
         def render(t: Translator) -> Rendered:
             text, markup = advisor_card(t, order, items, technician)
@@ -235,7 +236,8 @@ async def notify(services: Services, session: AsyncSession, order: WorkOrder) ->
                 number=order.number, name=technician.name if technician else "—")
             return head + "\n\n" + text, markup
 
-        await messenger.send(session, advisor, render, now=now)
+        await messenger.send(session, advisor, render,
+                             card=(CardKind.order_advisor, id_of(order)), now=now)
 
 
 def _peer(request: Request) -> str:

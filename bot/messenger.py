@@ -323,6 +323,13 @@ class Messenger:
         return self.translator(staff) if staff is not None else \
             Translator(self.settings.default_locale, self.settings.tz, self.clock.now())
 
+    def remember(self, session: AsyncSession, card: tuple[str, int], staff_id: int,
+                 channel: str, message: Message, now: datetime | None = None) -> None:
+        """Remember a message the handler itself sent or edited (a reply turned into a card)
+        as a copy of ``card``, so later changes edit it too."""
+        self._remember_card(session, card, staff_id, channel, message.chat_id, message,
+                            now or self.clock.now())
+
     @staticmethod
     def _remember_card(session: AsyncSession, card: tuple[str, int], staff_id: int,
                        channel: str, chat_id: int, message: Message, now: datetime) -> None:
@@ -441,13 +448,16 @@ class Messenger:
         render: Render,
         *,
         now: datetime | None = None,
+        staff_id: int | None = None,
     ) -> int:
-        """Edit every copy of a card (each in its reader's language); returns how many (an
-        edit kept in the outbox counts)."""
+        """Edit every copy of a card (each in its reader's language; only ``staff_id``'s
+        copies when given); returns how many (an edit kept in the outbox counts)."""
         now = now or self.clock.now()
         edited = 0
         staff_cache: dict[int, Staff | None] = {}
         for card in await cards_of(session, kind, ref_id):
+            if staff_id is not None and card.staff_id != staff_id:
+                continue
             bot = self._bots.get(card.channel)
             if bot is None:
                 continue

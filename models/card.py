@@ -28,6 +28,9 @@ class CardKind(StrEnum):
     followup = "followup"  # A3, A6, A7: a follow-up call reminder
     complaint = "complaint"  # A6: the supervisors' escalation card
     letter = "letter"  # A8, A10: the clerk's letter task and its overdue notice
+    order_technician = "order_technician"  # W1–W7: the technician's living order card
+    order_advisor = "order_advisor"  # W1–W7: the advisor's living order card
+    plate_mismatch = "plate_mismatch"  # W1: the advisor's alert (ref_id: the order)
 
 
 class CardMessage(SQLModel, table=True):

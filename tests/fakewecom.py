@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterator
@@ -23,6 +24,22 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+# WeCom's documented limits (developer.work.weixin.qq.com/document/path/90236 "发送应用消息",
+# /94888 "更新模版卡片消息"): hard ones are refused, advised ones ("建议不超过…") are noted.
+TEXT_BYTES = 2048  # text.content: "最长不超过2048个字节"
+TASK_ID = re.compile(r"[0-9A-Za-z_\-@]{1,128}")  # "只能由数字、字母和'_-@'组成，最长128字节"
+KEY_BYTES = 1024  # button key: "最长支持1024字节"
+MAX_BUTTONS = 6  # button_list: "列表长度不超过6"
+MAX_ROWS = 6  # horizontal_content_list: "列表长度不超过6"
+ADVISED = {"main_title.title": 26, "sub_title_text": 112, "button.text": 10,
+           "keyname": 5, "value": 26}
+INVALID = 40058  # "不合法的参数": WeCom's answer to a body its schema does not allow
+EMPTY_TEXT = 44004  # "文本消息content参数为空"
+TOO_LONG = 45002  # "消息内容大小超过限制"
+BAD_CODE = 40058  # an unknown, spent or expired response_code: not a valid parameter
+CARD_TYPES = ("text_notice", "button_interaction")
+CARD_ACTION = 42045  # a text_notice card without its required card_action (WeCom community)
 
 PATHS = ("gettoken", "message/send", "message/update_template_card", "message/recall",
          "media/upload", "media/get", "menu/create")
@@ -52,6 +69,90 @@ def _multipart(raw: bytes, content_type: str) -> tuple[str, bytes, str]:
             return (part.get_filename() or "", payload if isinstance(payload, bytes) else b"",
                     part.get_content_type())
     return "", b"", ""
+
+
+Refusal = tuple[int, str]
+
+
+def _bad(message: str) -> Refusal:
+    return INVALID, f"invalid parameter: {message}"
+
+
+def check_card(card: Any, advice: list[str], *, update: bool = False) -> Refusal | None:
+    """What WeCom refuses in a ``template_card`` (send or update); advice is noted."""
+    if not isinstance(card, dict):
+        return _bad("template_card")
+    kind = card.get("card_type")
+    if kind not in CARD_TYPES:
+        return _bad(f"card_type {kind!r}")
+    title = (card.get("main_title") or {}).get("title")
+    if kind == "button_interaction" and not title:
+        return _bad("main_title.title is required")
+    if kind == "text_notice" and not title and not card.get("sub_title_text"):
+        return _bad("main_title.title or sub_title_text is required")
+    action = card.get("card_action") or {}
+    if kind == "text_notice" and not ((action.get("type") == 1 and action.get("url")) or
+                                      (action.get("type") == 2 and action.get("appid"))):
+        return CARD_ACTION, "Template_Card card_action Missing or Invalid"
+    task_id = card.get("task_id")
+    if task_id is not None and not TASK_ID.fullmatch(str(task_id)):
+        return _bad(f"task_id {task_id!r}")
+    if kind == "button_interaction" and not update and not task_id:
+        return _bad("task_id is required for button_interaction")
+    buttons = card.get("button_list")
+    if kind == "button_interaction":
+        if not isinstance(buttons, list) or not buttons:
+            return _bad("button_list is required for button_interaction")
+        if len(buttons) > MAX_BUTTONS:
+            return _bad(f"button_list has {len(buttons)} buttons, at most {MAX_BUTTONS}")
+        keys = [b.get("key") for b in buttons]
+        for button in buttons:
+            key, text = button.get("key"), button.get("text")
+            if not text:
+                return _bad("button_list.text is required")
+            if button.get("type", 0) == 0 and (not key or len(str(key).encode()) > KEY_BYTES):
+                return _bad(f"button_list.key {key!r}")
+            if button.get("style", 1) not in (1, 2, 3, 4):
+                return _bad(f"button_list.style {button.get('style')!r}")
+        if len(set(keys)) != len(keys):
+            return _bad("button_list.key must not repeat")
+    elif buttons:
+        return _bad(f"button_list in a {kind} card")
+    rows = card.get("horizontal_content_list") or []
+    if len(rows) > MAX_ROWS:
+        return _bad(f"horizontal_content_list has {len(rows)} rows, at most {MAX_ROWS}")
+    if any(not row.get("keyname") for row in rows):
+        return _bad("horizontal_content_list.keyname is required")
+    lengths = [("main_title.title", title or "")]
+    lengths += [("sub_title_text", card.get("sub_title_text") or "")]
+    lengths += [("button.text", b.get("text") or "") for b in buttons or []]
+    lengths += [("keyname", r["keyname"]) for r in rows]
+    lengths += [("value", r.get("value") or "") for r in rows]
+    advice.extend(f"{name} over {ADVISED[name]}: {value!r}" for name, value in lengths
+                  if len(value) > ADVISED[name])
+    return None
+
+
+def check_send(body: Any, advice: list[str]) -> Refusal | None:
+    """What WeCom refuses in a ``message/send`` body (text, image, file, template_card)."""
+    if not isinstance(body, dict) or not body.get("touser") or not body.get("agentid"):
+        return _bad("touser and agentid are required")
+    msgtype = body.get("msgtype")
+    content = body.get(msgtype) if isinstance(msgtype, str) else None
+    if not isinstance(content, dict):
+        return _bad(f"msgtype {msgtype!r} without its {msgtype} object")
+    if msgtype == "text":
+        text = content.get("content")
+        if not text or not str(text).strip():
+            return EMPTY_TEXT, "empty content"
+        if len(str(text).encode()) > TEXT_BYTES:
+            return TOO_LONG, "content size out of limit"
+        return None
+    if msgtype in ("image", "file", "voice"):
+        return None if content.get("media_id") else _bad(f"{msgtype}.media_id is required")
+    if msgtype == "template_card":
+        return check_card(content, advice)
+    return _bad(f"msgtype {msgtype!r}")
 
 
 class QuietServer(uvicorn.Server):
@@ -88,6 +189,9 @@ class FakeWeCom:
         self.fail_users: set[str] = set()  # members outside the app's visible range
         self.refused_media: set[str] = set()  # media ids an image message is refused with
         self.expires_in = 7200
+        self.advice: list[str] = []  # what WeCom only advises against ("建议不超过…")
+        self.codes: dict[str, tuple[str, str]] = {}  # live response code → (userid, task_id)
+        self.spent: set[str] = set()
         self._failures: defaultdict[str, deque[int]] = defaultdict(deque)
         self._tokens: set[str] = set()
         self._ids = itertools.count(1)
@@ -115,6 +219,17 @@ class FakeWeCom:
     def fail(self, path: str, *errcodes: int) -> None:
         """Answer the next calls of ``path`` with these error codes, one each."""
         self._failures[path].extend(errcodes)
+
+    def click_code(self, code: str, userid: str, task_id: str) -> None:
+        """A response code WeCom gave with a click on a card (the callback carries it)."""
+        self.codes[code] = (userid, task_id)
+
+    def refused(self) -> list[Record]:
+        """Sends and card updates WeCom refused for what was in them (not for load)."""
+        return [r for r in self.records if r.path in ("message/send",
+                "message/update_template_card") and r.answer.get("errcode") in (
+                    INVALID, EMPTY_TEXT, TOO_LONG, CARD_ACTION)
+                and not str(r.answer.get("errmsg")).startswith("fake error")]
 
     def expire_tokens(self) -> None:
         """Every token issued so far stops working (WeCom answers 42001)."""
@@ -172,13 +287,22 @@ class FakeWeCom:
             errcode = self._failures[path].popleft()
             return {"errcode": errcode, "errmsg": f"fake error {errcode}"}
         if path == "message/send":
+            refusal = check_send(body, self.advice)
+            if refusal is not None:
+                return {"errcode": refusal[0], "errmsg": refusal[1]}
             if body.get("touser") in self.fail_users:
                 return {"errcode": 0, "errmsg": "ok", "invaliduser": body["touser"]}
             if body.get("msgtype") == "image" and \
                     body.get("image", {}).get("media_id") in self.refused_media:
                 return {"errcode": 40007, "errmsg": "invalid media_id"}
-            return {"errcode": 0, "errmsg": "ok", "invaliduser": "",
-                    "msgid": f"msg-{next(self._ids)}"}
+            answer = {"errcode": 0, "errmsg": "ok", "invaliduser": "",
+                      "msgid": f"msg-{next(self._ids)}"}
+            card = body.get("template_card") or {}
+            if card.get("card_type") == "button_interaction":  # "仅按钮交互型…返回"
+                code = f"rc-{next(self._ids)}"
+                self.codes[code] = (body["touser"], card["task_id"])
+                answer["response_code"] = code
+            return answer
         if path == "media/upload":
             if not body.get("filename"):
                 return {"errcode": 40005, "errmsg": "invalid file type"}
@@ -192,8 +316,35 @@ class FakeWeCom:
             return Response(self.media.get(media_id, b"\xff\xd8fake-jpeg:" + media_id.encode()),
                             media_type="image/jpeg")
         if path == "message/update_template_card":
+            refusal = self._check_update(body)
+            if refusal is not None:
+                return {"errcode": refusal[0], "errmsg": refusal[1]}
+            self.spent.add(body["response_code"])  # "一个code只能调用一次该接口"
             return {"errcode": 0, "errmsg": "ok", "invaliduser": []}
         return {"errcode": 0, "errmsg": "ok"}
+
+    def _check_update(self, body: Any) -> Refusal | None:
+        if not isinstance(body, dict) or not body.get("agentid"):
+            return _bad("agentid is required")
+        code = body.get("response_code")
+        if not code:
+            return _bad("response_code is required")
+        if code in self.spent or code not in self.codes:
+            return BAD_CODE, f"invalid response_code {code!r}"
+        userid, _task_id = self.codes[code]
+        if body.get("userids") != [userid] and not body.get("atall"):
+            return _bad(f"userids {body.get('userids')!r} did not get this card")
+        button, card = body.get("button"), body.get("template_card")
+        if (button is None) == (card is None):
+            return _bad("either button.replace_name or template_card")
+        if button is not None:
+            name = button.get("replace_name") if isinstance(button, dict) else None
+            if not name:
+                return _bad("button.replace_name is required")
+            if len(name) > ADVISED["button.text"]:
+                self.advice.append(f"replace_name over 10: {name!r}")
+            return None
+        return check_card(card, self.advice, update=True)
 
 
 @contextlib.contextmanager

@@ -102,13 +102,15 @@ async def test_a_step_that_saved_before_it_failed_says_so(
     tech = await shop.hire("Zhang Tech", Role.technician)
     order_id = await order_in_progress(shop, advisor, tech)
     # The request is committed and the advisor's card sent; showing the order again fails.
-    monkeypatch.setattr(handlers.floor.extra_item, "items_of",
+    monkeypatch.setattr(handlers.floor.extra_item, "show_order",
                         failing(RuntimeError("items unreadable")))
     await tech.tap(data=f"ord:{order_id}:extra")
     await tech.send("Replace wiper blades")
     await tech.send("Both blades are torn")
     await tech.tap("Skip")
-    assert await tech.send("300 150") == [SAVED]
+    assert await tech.send("300 150") == [
+        "⏳ “Replace wiper blades” was sent to the advisor and waits for approval. Do not start "
+        "on it until it is approved.", SAVED]
     async with shop.db.session() as session:
         request = (await session.exec(select(ExtraItemRequest))).one()
     assert request.description == "Replace wiper blades"

@@ -142,9 +142,12 @@ async def test_self_check_leader_and_inspector_then_the_car_is_delivered(shop: S
     replies = await inspector.tap("✅ Pass")
     assert "Passed. The advisor has been told the car is ready for delivery." in replies
     assert (await order_of(shop, order_id)).status == OrderStatus.inspected
+    # The advisor is told, and their order card follows below it with the delivery button.
+    assert (f"🚗 {NUMBER} (京A12345, 王先生) passed the final inspection by Zhao Inspector at "
+            "30 Nov 09:20: the car is ready for delivery.") in advisor.inbox
     ready = advisor.last
-    assert ready.text == (f"🚗 {NUMBER} (京A12345, 王先生) passed the final inspection by Zhao "
-                          "Inspector at 30 Nov 09:20: the car is ready for delivery.")
+    assert ready.text.startswith(f"Work order {NUMBER} · 京A12345")
+    assert "Status: inspected, ready for delivery" in ready.text
     assert ready.buttons == [("🚗 Delivered to the customer", f"ord:{order_id}:deliver")]
     assert tech.last.text == (f"✅ Zhao Inspector passed the final inspection of {NUMBER}: the "
                               "car is ready for delivery.")
@@ -196,8 +199,11 @@ async def test_rework_by_the_leader_and_by_the_inspector_is_counted(shop: Shop) 
     await inspector.tap("1. Change oil")
     await inspector.send("Oil level above the maximum mark")
     assert (await order_of(shop, order_id)).status == OrderStatus.in_progress
+    # The message, then the order card anew below it (the older copy says so: an edit).
     assert (f"🔁 Final inspection of {NUMBER}: Zhao Inspector sent “Change oil” back for "
-            "rework:") in tech.inbox[-2]
+            "rework:") in tech.inbox[-3]
+    assert tech.inbox[-2].endswith("⤵️ See the newer card below.")
+    assert "⬜ 1. Change oil" in tech.last.text
 
     # Round three goes through.
     await tech.tap("Done: 1.")

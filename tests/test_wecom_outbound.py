@@ -192,10 +192,12 @@ async def test_edits_use_the_click_s_response_code_once_then_send_anew(
     assert update.body["template_card"]["main_title"]["title"] == "Card, edited"
     assert (card.text, card.buttons) == ("Card, edited", [("Option 1", "opt:1")])
     sends = len(shop.fake.sent(tech.userid))
-    # The code is spent: the next edit arrives as a new message showing the same message.
+    # The click's code is spent, the send-time one is left: it greys the buttons, and the
+    # new text arrives as a new message showing the same message.
     await shop.app.bot.edit_message_text("Card, edited again", chat_id=tech.user_id,
                                          message_id=sent.message_id)
-    assert len(shop.fake.calls("message/update_template_card")) == 1
+    assert shop.fake.calls("message/update_template_card")[-1].body["button"] == {
+        "replace_name": "Done"}
     assert len(shop.fake.sent(tech.userid)) == sends + 1
     assert card.text == "Card, edited again" and card.buttons == []
     with pytest.raises(BadRequest, match=r"(?i)not modified"):
@@ -276,8 +278,11 @@ async def test_a_restart_keeps_the_mapping(shop: WeComShop) -> None:
     assert await tech.tap_data("opt:2", card) == ["This button is no longer active."]
     await shop.app.bot.edit_message_text("Edited after a restart", chat_id=tech.user_id,
                                          message_id=sent.message_id)
-    assert len(shop.fake.calls("message/update_template_card")) == 1
-    assert card.text == "Edited after a restart"
+    # The click's code and the send-time one, both kept across the restart: the new text,
+    # then its buttons greyed.
+    assert ["template_card" in r.body for r in shop.fake.calls(
+        "message/update_template_card")] == [True, False]
+    assert (card.text, card.buttons) == ("Edited after a restart", [])
     shop.advance(minutes=1)
     assert timedelta(minutes=1) == shop.now() - START
 

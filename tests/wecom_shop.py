@@ -64,6 +64,10 @@ def envelope(crypto: WeComCrypto, fields: dict[str, Any], *, timestamp: int,
             body.encode())
 
 
+class RefusedByWeCom(Exception):
+    """A message or card update the fake WeCom API refused for what was in it."""
+
+
 class WeComView:
     """What people received, in Telegram's shape: ``calls``, ``messages``, ``sent_to`` …"""
 
@@ -76,7 +80,13 @@ class WeComView:
         self._latest: dict[int, int] = {}  # chat → message id of the newest readable message
         self._kinds: dict[tuple[int, int], str] = {}  # text, list or card: the newest copy's
         self._full: dict[tuple[int, int], str] = {}  # a long card's full text, until the card
+        # a card edited in place, its whole text (what the person has: the card, and the
+        # full copy sent when the part the card cannot show last changed)
+        self._update_texts: dict[tuple[int, int], str] = {}
         self.codes: dict[str, tuple[int, int]] = {}  # response code → (chat, message id)
+        self.code_tasks: dict[str, str] = {}  # response code → task id of the card copy
+        self.live_cards: dict[tuple[int, int], set[str]] = {}  # task ids with live buttons
+        self.greyed: list[tuple[tuple[int, int], str | None, str]] = []  # replace_name updates
         self._seen = 0
         self.fail_chats = _FailChats(self)
         headers = {Translator(locale, shop.settings.tz)(LIST_HEADER) for locale in LOCALES}
@@ -85,6 +95,8 @@ class WeComView:
     def observe(self, sent: Sent) -> None:
         if sent.msgid is not None:
             self._sent[sent.msgid] = sent
+        if sent.kind == "update" and sent.text is not None:  # the whole text of a card
+            self._update_texts[(sent.chat_id, sent.message_id)] = sent.text  # edited in place
         self.sync()  # edits show on the SentMessage objects at once, as with FakeBotApi
 
     # --- turning the fake's records into calls -------------------------------------------------
@@ -101,8 +113,14 @@ class WeComView:
                     self._seen -= 1
                     return
                 self._message(record.body, sent)
+                if record.answer.get("response_code"):  # a card's send-time code
+                    self.codes[record.answer["response_code"]] = (sent.chat_id,
+                                                                  sent.message_id)
+                    self.code_tasks[record.answer["response_code"]] = str(sent.task_id)
             elif record.path == "message/update_template_card":
-                self._card_update(record.body)
+                if not self._card_update(record.body):  # the bot has not said yet: later
+                    self._seen -= 1
+                    return
 
     def _message(self, body: dict[str, Any], sent: Sent) -> None:
         key = (sent.chat_id, sent.message_id)
@@ -144,8 +162,10 @@ class WeComView:
         if msgtype == "template_card":
             card = body["template_card"]
             text, buttons = self._card(card)
-            text = self._full.pop(key, text)
+            text = self._full.pop(key, None) or sent.text or text
             assert card.get("task_id") == sent.task_id
+            if buttons:
+                self.live_cards.setdefault(key, set()).add(str(sent.task_id))
         else:
             text, buttons = body["text"]["content"], []
             if sent.kind == "list" and sent.part == 0:
@@ -185,20 +205,43 @@ class WeComView:
         return text, options
 
     def _card(self, card: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
-        assert card["card_type"] == "button_interaction"
+        assert card["card_type"] in ("button_interaction", "text_notice")
         title, rest = card["main_title"]["title"], card.get("sub_title_text", "")
         text = f"{title}\n{rest}" if rest else title
+        quote = (card.get("quote_area") or {}).get("quote_text")
+        if quote:
+            text += f"\n\n{quote}"
         return text, [(b["text"], b["key"]) for b in card.get("button_list", [])]
 
-    def _card_update(self, body: dict[str, Any]) -> None:
+    def _card_update(self, body: dict[str, Any]) -> bool:
         key = self.codes[body["response_code"]]
-        text, buttons = self._card(body["template_card"])
-        text = self._full.pop(key, text)
+        if "template_card" in body and key not in self._update_texts:
+            return False  # the bot has not said yet what the card's whole text is
+        task_id = self.code_tasks.get(body["response_code"])
+        newest = task_id is not None and task_id == self._task_ids.get(key)
+        self.live_cards.get(key, set()).discard(task_id or "")
+        if "button" in body:  # the buttons greyed out: the card says what it said, no buttons
+            self.greyed.append((key, task_id, body["button"]["replace_name"]))
+            if newest:
+                self._messages[key].buttons = []
+            return True
+        _shown, buttons = self._card(body["template_card"])
+        text = self._update_texts.pop(key)
+        self._full.pop(key, None)
+        if buttons and task_id:
+            self.live_cards.setdefault(key, set()).add(task_id)
         message = self._messages[key]
         message.text, message.buttons = text, buttons
         self._calls.append(Call("editMessageText", {"chat_id": key[0], "message_id": key[1],
                                                     "text": text,
                                                     "reply_markup": _markup(buttons)}))
+        return True
+
+    def stale_cards(self) -> list[tuple[tuple[int, int], str]]:
+        """Card copies that still have live buttons but are not their message's newest copy."""
+        self.sync()
+        return [(key, task) for key, tasks in self.live_cards.items() for task in tasks
+                if task != self._task_ids.get(key)]
 
     # --- FakeBotApi's reading interface ----------------------------------------------------------
     @property
@@ -330,6 +373,10 @@ class WeComShop:
         if final:
             await self.client.aclose()
             await self.fake.stop()
+            # Every body the bot sent was checked against WeCom's documented schema
+            # (tests/fakewecom.py); one WeCom would refuse fails the test like an error.
+            self.errors.extend(RefusedByWeCom(f"{r.path} {r.answer} {r.body}")
+                               for r in self.fake.refused())
 
     async def restart(self) -> None:
         """A redeploy: a new server and Application on the same database and WeCom."""
@@ -468,6 +515,8 @@ class WeComPerson:
             message = max(mine, key=lambda m: m.message_id)
         code = f"code-{secrets.token_hex(8)}"
         self.api.codes[code] = (message.chat_id, message.message_id)
+        self.api.code_tasks[code] = self.api.task_id(message)
+        self.shop.fake.click_code(code, self.userid, self.api.task_id(message))
         return await self._process(self._fields(
             "event", Event="template_card_event", EventKey=callback_data,
             TaskId=self.api.task_id(message), CardType="button_interaction",

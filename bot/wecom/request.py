@@ -6,9 +6,13 @@ handlers never know which channel they talk to. What WeCom cannot do is approxim
 
 * an inline keyboard of up to six buttons is a ``button_interaction`` template card whose
   button keys are the callback data; more buttons become a numbered list answered by number;
-* an edit uses ``message/update_template_card`` with the response code of the latest click
-  (single use, time-limited); when there is none, the new version is sent as a new message
-  that keeps the old ``message_id``;
+* an edit uses ``message/update_template_card`` with one of the card's response codes (the
+  one ``message/send`` returned, and one per click; each single use, 72 hours); a version
+  without buttons greys the card's buttons (``button.replace_name``); when no code is left
+  the new version is sent as a new message that keeps the old ``message_id``, and older card
+  copies with a code left have their buttons greyed ("See below");
+* a card too long to show whole is preceded by its full text, sent again on an edit only
+  when the part the card cannot show changed;
 * a tap's alert (``answerCallbackQuery`` with text) is sent as a short text message.
 
 A message WeCom still refuses after the short back-off (45009/45033: the app sends too fast)
@@ -27,7 +31,6 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -37,7 +40,7 @@ from telegram.request import BaseRequest, RequestData
 from bot.clock import Clock
 from bot.i18n import N_, Translator
 from bot.settings import Settings
-from bot.wecom.store import Copy, MessageStore
+from bot.wecom.store import CODE_VALID, Copy, MessageStore, add_code, live_codes
 from models import outbox
 from models.db import Database
 from models.staff import staff_for_account
@@ -49,7 +52,7 @@ TEXT_BYTES = 2048
 MAX_CARD_BUTTONS = 6
 CARD_TITLE_CHARS = 26  # main_title.title: "建议不超过26个字"
 CARD_BODY_CHARS = 112  # sub_title_text: "建议不超过112个字"
-RESPONSE_CODE_VALID = timedelta(hours=72) - timedelta(minutes=5)
+RESPONSE_CODE_VALID = CODE_VALID
 TOKEN_ERRORS = {40014, 42001, 40001}  # invalid or expired access token
 BUSY = -1
 FREQUENCY_ERRORS = {45009, 45033}  # API frequency / concurrency over the limit
@@ -59,6 +62,10 @@ MEMBER_LIMIT = 30  # WeCom drops the 31st message to one member within a minute
 MEMBER_WINDOW = 60.0
 MEDIA_PATH = "wecom-media/"
 LIST_HEADER = N_("Reply with the number of your choice:")
+# replace_name of a card's greyed-out buttons (WeCom advises at most 10 characters)
+SPENT_LABEL = N_("Done")  # the card's new version has no buttons
+SUPERSEDED_LABEL = N_("See below")  # a newer copy of the card was sent
+SPENT_KEY = "wecom:spent"  # the key of the one button a card without buttons must have
 NO_OP_METHODS = {
     "setMyCommands", "deleteMyCommands", "deleteWebhook", "setWebhook", "close", "logOut",
     "setChatMenuButton", "sendChatAction", "setMyDescription", "setMyShortDescription",
@@ -152,23 +159,53 @@ def _clipped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def card_parts(text: str) -> tuple[str, str, str]:
+    """(title, body, quote) of a card showing ``text``: the first line is the title, the rest
+    the body; a body too long to show whole gives its last paragraph (where a card says how
+    it ended: "✅ Approved by …") to the card's ``quote_area``, so the outcome is on the card."""
+    title, _, rest = text.partition("\n")
+    if len(rest) > CARD_BODY_CHARS:
+        head, blank, last = rest.rpartition("\n\n")
+        if blank and head.strip() and 0 < len(last) <= CARD_BODY_CHARS:
+            return title, head, last
+    return title, rest, ""
+
+
 def card_fits(text: str) -> bool:
     """Whether a card shows all of ``text``: WeCom's client shows a title of up to
     ``CARD_TITLE_CHARS`` characters and a body of up to ``CARD_BODY_CHARS``."""
-    title, _, rest = text.partition("\n")
-    return len(title) <= CARD_TITLE_CHARS and len(rest) <= CARD_BODY_CHARS
+    title, body, _quote = card_parts(text)
+    return len(title) <= CARD_TITLE_CHARS and len(body) <= CARD_BODY_CHARS
+
+
+def hidden(text: str) -> tuple[str, str]:
+    """What a card cannot show of ``text``: the cut-off ends of its title and body."""
+    title, body, _quote = card_parts(text)
+    return (title[CARD_TITLE_CHARS - 1:] if len(title) > CARD_TITLE_CHARS else "",
+            body[CARD_BODY_CHARS - 1:] if len(body) > CARD_BODY_CHARS else "")
+
+
+def needs_full_text(text: str, shown_before: str | None) -> bool:
+    """Whether a card of ``text`` needs the full text sent before it: the card cannot show
+    all of it, and what it cannot show is not what the person already got whole (the full
+    copy sent with an earlier version, whose cut-off part was the same)."""
+    return not card_fits(text) and (shown_before is None or
+                                    hidden(text) != hidden(shown_before))
 
 
 def card_body(text: str, buttons: Buttons, task_id: str | None) -> dict[str, Any]:
-    """A ``button_interaction`` card: the first line as its title, the rest as its body,
-    each cut to what WeCom shows (the full text then goes just before it: ``_full_text``)."""
-    title, _, rest = text.partition("\n")
+    """A ``button_interaction`` card: the first line as its title, the rest as its body (its
+    last paragraph as the quote when the body is long), each cut to what WeCom shows (the full
+    text then goes just before it: ``_full_text``)."""
+    title, body, quote = card_parts(text)
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "main_title": {"title": _clipped(title, CARD_TITLE_CHARS)},
-        "sub_title_text": _clipped(rest, CARD_BODY_CHARS),
+        "sub_title_text": _clipped(body, CARD_BODY_CHARS),
         "button_list": [{"text": label, "style": 1, "key": data} for label, data in buttons],
     }
+    if quote:
+        card["quote_area"] = {"type": 0, "quote_text": quote}
     if task_id:
         card["task_id"] = task_id
     return card
@@ -369,6 +406,14 @@ class WeComRequest(BaseRequest):
         """``message/send`` to one member, paced; returns the msgid. Refused for now (or
         WeCom unreachable), the message is kept in the outbox and None returned — unless
         ``keep`` is False (the outbox job itself), then ``RetryAfter``/``NetworkError``."""
+        data = await self.send_answer(userid, msgtype, content, task_id=task_id, keep=keep)
+        return str(data["msgid"]) if data and data.get("msgid") is not None else None
+
+    async def send_answer(self, userid: str, msgtype: str, content: dict[str, Any], *,
+                          task_id: str | None = None, keep: bool = True
+                          ) -> dict[str, Any] | None:
+        """``send``, answering with WeCom's whole answer (a card's ``response_code`` too);
+        None when the message was kept for later."""
         chat_id = wecom_chat_id(userid)
         if keep and chat_id in self.held:
             self._keep(userid, msgtype, content, task_id, "behind earlier messages")
@@ -393,7 +438,7 @@ class WeComRequest(BaseRequest):
         invalid = str(data.get("invaliduser") or "").split("|")
         if userid in invalid:
             raise Refused(403, f"Forbidden: WeCom user {userid} is not reachable by this app")
-        return str(data["msgid"]) if data.get("msgid") is not None else None
+        return data
 
     def _keep(self, userid: str, msgtype: str, content: dict[str, Any], task_id: str | None,
               error: str, retry_after: float | None = None) -> None:
@@ -411,8 +456,9 @@ class WeComRequest(BaseRequest):
         WeCom msgid. Raises ``RetryAfter``/``NetworkError`` when WeCom still refuses."""
         userid = str(payload["userid"])
         try:
-            msgid = await self.send(userid, str(payload["msgtype"]), dict(payload["content"]),
-                                    keep=False)
+            data = await self.send_answer(userid, str(payload["msgtype"]),
+                                          dict(payload["content"]), keep=False) or {}
+            msgid = str(data["msgid"]) if data.get("msgid") is not None else None
         except Refused as exc:  # in Telegram's terms, as the Bot API path would answer
             if exc.retry_after is not None:
                 raise RetryAfter(exc.retry_after) from exc
@@ -428,6 +474,8 @@ class WeComRequest(BaseRequest):
         if copy is None:
             return
         copy.msgid = msgid
+        if data.get("response_code") and copy.kind == "card":
+            copy.response_code, copy.code_at = str(data["response_code"]), self.clock.now()
         self.store.changed(copy)
         sent = Sent(msgid, userid, copy.chat_id, copy.message_id, copy.kind, copy.options,
                     copy.part, copy.task_id,
@@ -496,12 +544,14 @@ class WeComRequest(BaseRequest):
 
     async def _record(self, chat_id: int, userid: str, kind: str, *, msgid: str | None,
                       task_id: str, message_id: int | None = None, part: int = 0,
-                      text: str | None = None, options: Buttons | None = None) -> int:
+                      text: str | None = None, options: Buttons | None = None,
+                      response_code: str | None = None) -> int:
         new = message_id is None
         copy = self.store.add(Copy(
             message_id=message_id or self.store.new_message_id(), chat_id=chat_id, kind=kind,
             task_id=task_id, sent_at=self.clock.now(), part=part,
-            msgid=msgid, text=text,
+            msgid=msgid, text=text, response_code=response_code,
+            code_at=self.clock.now() if response_code else None,
             options=[list(o) for o in options] if options is not None else None,
         ), new=new)
         sent = Sent(msgid, userid, chat_id, copy.message_id, kind, copy.options, part,
@@ -511,22 +561,26 @@ class WeComRequest(BaseRequest):
         return copy.message_id
 
     async def _deliver(self, chat_id: int, userid: str, text: str, buttons: Buttons, *,
-                       message_id: int | None = None) -> int:
+                       message_id: int | None = None, shown_before: str | None = None) -> int:
         """Send ``text`` with its buttons as a text, a card or a numbered list; returns the
-        message id (``message_id`` when this is a new copy of an existing message)."""
+        message id (``message_id`` when this is a new copy of an existing message, whose
+        last version was ``shown_before``)."""
         if 0 < len(buttons) <= MAX_CARD_BUTTONS:
-            if not card_fits(text):
+            if needs_full_text(text, shown_before):
                 message_id = await self._full_text(chat_id, userid, text, message_id)
             task_id = new_task_id()
             try:
-                msgid = await self.send(userid, "template_card",
-                                        card_body(text, buttons, task_id), task_id=task_id)
+                data = await self.send_answer(userid, "template_card",
+                                              card_body(text, buttons, task_id),
+                                              task_id=task_id) or {}
             except WeComApiError as exc:  # a card WeCom will not take: the list still works
                 log.warning("card to %s refused (%s); sent as a numbered list", userid, exc)
-            else:
-                return await self._record(chat_id, userid, "card", msgid=msgid,
-                                          task_id=task_id, message_id=message_id, text=text,
-                                          options=buttons)
+            else:  # the send-time response code: one update of this card, also untapped
+                return await self._record(
+                    chat_id, userid, "card", task_id=task_id, message_id=message_id,
+                    msgid=str(data["msgid"]) if data.get("msgid") is not None else None,
+                    text=text, options=buttons,
+                    response_code=str(data.get("response_code") or "") or None)
         kind, shown = "text", text
         if buttons:
             _ = await self._translator(userid)
@@ -590,7 +644,9 @@ class WeComRequest(BaseRequest):
         if len(buttons) <= MAX_CARD_BUTTONS and await self._update_card(
                 chat_id, userid, message_id, new_text, buttons):
             return self._message(chat_id, message_id, text=new_text)
-        await self._deliver(chat_id, userid, new_text, buttons, message_id=message_id)
+        await self._deliver(chat_id, userid, new_text, buttons, message_id=message_id,
+                            shown_before=current.text)
+        await self._grey_older(chat_id, userid, message_id)
         return self._message(chat_id, message_id, text=new_text)
 
     async def _full_text(self, chat_id: int, userid: str, text: str,
@@ -608,28 +664,87 @@ class WeComRequest(BaseRequest):
 
     async def _update_card(self, chat_id: int, userid: str, message_id: int, text: str,
                            buttons: Buttons) -> bool:
-        """Edit the card in place with a stored response code; False when there is none."""
-        taken = await self.store.take_code(chat_id, message_id, now=self.clock.now(),
-                                           valid=RESPONSE_CODE_VALID)
-        if taken is None:
+        """Edit the newest card copy in place with its response codes; False when that
+        cannot be done (then the new version goes out as a new message).
+
+        A version with buttons replaces the card. A version without any cannot be a
+        ``button_interaction`` card (``button_list`` is required) and a ``text_notice`` needs
+        a ``card_action`` link we do not have, so: with two codes left the card gets the new
+        text and one button, which the second code greys out at once (``button.replace_name``);
+        with one code the old buttons are greyed and the new text follows as a message."""
+        newest = [c for c in await self.store.copies(chat_id, message_id) if c.part == 0][:1]
+        if not newest or newest[0].kind != "card":
             return False
-        copy, code = taken
-        if not card_fits(text):
+        copy, now = newest[0], self.clock.now()
+        left = live_codes(copy, now=now, valid=RESPONSE_CODE_VALID)
+        if left == 0:
+            return False
+        _ = await self._translator(userid)
+        if not buttons and left < 2:
+            await self._grey(copy, userid, _(SPENT_LABEL))
+            return False
+        shown = buttons or [(_(SPENT_LABEL), SPENT_KEY)]
+        code = self.store.take(copy, now=now, valid=RESPONSE_CODE_VALID)
+        assert code is not None
+        if needs_full_text(text, copy.text):
             await self._full_text(chat_id, userid, text, message_id)
         try:
             await self.call("message/update_template_card", body={
                 "userids": [userid], "agentid": self.agent_id, "response_code": code,
-                "template_card": card_body(text, buttons, None),
+                "template_card": card_body(text, shown, None),
             })
-        except (WeComApiError, Refused, NetworkError) as exc:
+        except WeComApiError as exc:  # refused for what it says: the code is still good
+            log.warning("card %s of chat %s not updated (%s); sending it again", message_id,
+                        chat_id, exc)
+            add_code(copy, code, now)
+            await self._grey(copy, userid, _(SPENT_LABEL))
+            return False
+        except (Refused, NetworkError) as exc:
             log.info("card %s of chat %s not updated (%s); sending it again", message_id,
                      chat_id, exc)
             return False
-        copy.text, copy.options = text, [list(b) for b in buttons]
+        copy.text, copy.options = text, [list(b) for b in shown]
         self.store.changed(copy)
         for observer in self.observers:
-            observer(Sent(None, userid, chat_id, message_id, "update", copy.options))
+            observer(Sent(None, userid, chat_id, message_id, "update", copy.options,
+                          text=text))
+        if not buttons and not await self._grey(copy, userid, _(SPENT_LABEL)):
+            copy.options = []  # the placeholder button only says the card is done
+            self.store.changed(copy)
         return True
+
+    async def _grey(self, copy: Copy, userid: str, label: str) -> bool:
+        """Turn the card copy's buttons into one greyed-out label (``button.replace_name``),
+        with one of its response codes; False when none is left or WeCom refuses."""
+        code = self.store.take(copy, now=self.clock.now(), valid=RESPONSE_CODE_VALID)
+        if code is None:
+            return False
+        try:
+            await self.call("message/update_template_card", body={
+                "userids": [userid], "agentid": self.agent_id, "response_code": code,
+                "button": {"replace_name": label},
+            })
+        except (WeComApiError, Refused, NetworkError) as exc:
+            log.info("buttons of card %s of chat %s not greyed (%s)", copy.message_id,
+                     copy.chat_id, exc)
+            return False
+        copy.options = []
+        self.store.changed(copy)
+        for observer in self.observers:
+            observer(Sent(None, userid, copy.chat_id, copy.message_id, "greyed", [],
+                          task_id=copy.task_id, text=label))
+        return True
+
+    async def _grey_older(self, chat_id: int, userid: str, message_id: int) -> None:
+        """A new copy of the message went out: older card copies with live buttons are
+        greyed ("see below") while a response code is left, so only the newest answers."""
+        copies = [c for c in await self.store.copies(chat_id, message_id) if c.part == 0]
+        stale = [c for c in copies[1:] if c.kind == "card" and c.options]
+        if not stale:
+            return
+        _ = await self._translator(userid)
+        for copy in stale:
+            await self._grey(copy, userid, _(SUPERSEDED_LABEL))
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, Any]
                                      ) -> bool:

@@ -27,6 +27,10 @@ from models.wecom import WeComMessage
 log = logging.getLogger(__name__)
 
 READABLE = ("text", "list", "card")
+CODE_SEPARATOR = " "  # a copy's unused response codes, oldest first, in one column
+CODE_COLUMN = 255  # WeComMessage.response_code's length
+# WeCom: "response_code的有效期是72小时" (message/update_template_card); a margin for the way
+CODE_VALID = timedelta(hours=72) - timedelta(minutes=5)
 CACHE_SIZE = 20_000
 
 
@@ -182,21 +186,65 @@ class MessageStore:
 
     # --- response codes --------------------------------------------------------------------------
     async def keep_code(self, task_id: str, code: str, *, now: datetime) -> Copy | None:
+        """A click's response code, kept next to the card's unused send-time code (if any):
+        each is good for one update (``codes``)."""
         copy = await self.by_task(task_id)
         if copy is not None:
-            copy.response_code, copy.code_at = code, now
+            add_code(copy, code, now)
             self.changed(copy)
         return copy
 
-    async def take_code(self, chat_id: int, message_id: int, *, now: datetime,
-                        valid: timedelta) -> tuple[Copy, str] | None:
-        """A card copy of the message with an unused, unexpired code, the code used up."""
-        for copy in await self.copies(chat_id, message_id):
-            if copy.kind != "card" or not copy.response_code or copy.code_at is None:
-                continue
-            if copy.code_at <= now - valid:
-                continue
-            code, copy.response_code = copy.response_code, None
+    def take(self, copy: Copy, *, now: datetime, valid: timedelta) -> str | None:
+        """The copy's newest unexpired code if it is a card, used up (WeCom takes each
+        response code once, within 72 hours); expired codes are dropped on the way."""
+        if copy.kind != "card":
+            return None
+        codes = [(code, at) for code, at in codes_of(copy) if at > now - valid]
+        taken = codes.pop()[0] if codes else None
+        if taken is not None or copy.response_code:
+            set_codes(copy, codes)
             self.changed(copy)
-            return copy, code
-        return None
+        return taken
+
+
+def codes_of(copy: Copy) -> list[tuple[str, datetime]]:
+    """A copy's unused response codes with when each came, oldest first. The column holds
+    ``code@unix-seconds`` items separated by spaces (a bare code: it came at ``code_at``)."""
+    if not copy.response_code or copy.code_at is None:
+        return []
+    codes = []
+    for item in copy.response_code.split(CODE_SEPARATOR):
+        code, at_sign, seconds = item.rpartition("@")
+        if at_sign and seconds.isdigit():
+            codes.append((code, datetime.fromtimestamp(int(seconds), tz=copy.code_at.tzinfo)))
+        else:
+            codes.append((item, copy.code_at))
+    return codes
+
+
+def set_codes(copy: Copy, codes: list[tuple[str, datetime]]) -> None:
+    """Keep these codes, the oldest dropped while the column cannot hold them all."""
+    while len(codes) > 1 and len(_joined(codes)) > CODE_COLUMN:
+        codes = codes[1:]
+    if not codes:
+        copy.response_code, copy.code_at = None, None
+        return
+    joined = _joined(codes)  # a single code too long to carry its time goes bare
+    copy.response_code = joined if len(joined) <= CODE_COLUMN else codes[-1][0]
+    copy.code_at = codes[-1][1]
+
+
+def _joined(codes: list[tuple[str, datetime]]) -> str:
+    return CODE_SEPARATOR.join(f"{code}@{int(at.timestamp())}" for code, at in codes)
+
+
+def live_codes(copy: Copy, *, now: datetime, valid: timedelta) -> int:
+    """How many updates the card copy has left: its unused, unexpired codes."""
+    return sum(1 for _code, at in codes_of(copy) if at > now - valid)
+
+
+def add_code(copy: Copy, code: str, now: datetime) -> None:
+    """Keep one more code on a copy (a card's send-time code, then a click's): each is good
+    for one update; expired ones are dropped."""
+    set_codes(copy, [(c, at) for c, at in codes_of(copy) if at > now - CODE_VALID] +
+              [(code, now)])

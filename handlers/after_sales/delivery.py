@@ -17,7 +17,7 @@ from bot.refusals import refusal, refuse
 from handlers.after_sales.cards.followup import window_text
 from handlers.after_sales.customer import new_visit_message
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.floor.cards import ORDER_PREFIX
+from handlers.floor.cards import ORDER_PREFIX, redraw_order
 from models.absence import route
 from models.customer import missing_fields, vehicles_of
 from models.db import id_of
@@ -123,6 +123,7 @@ async def confirm_delivery(update: Update, context: WorkshopContext) -> None:
             await refuse(update, context, refused)
             return
         await session.commit()
+        await redraw_order(context.services, session, order)
         customer = opened.customer
         missing = missing_fields(customer, await vehicles_of(session, id_of(customer)))
         clerk = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None

@@ -3,8 +3,11 @@ load."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -14,7 +17,7 @@ from bot.services import Services
 from handlers.chat.labels import status_name
 from handlers.chat.ui import button, keyboard, local_time
 from models.attachment import Attachment, attachments_of
-from models.card import CardKind
+from models.card import CardKind, cards_of
 from models.checklist import Box
 from models.db import id_of
 from models.extra_item import (
@@ -28,6 +31,7 @@ from models.lifting import (
     LiftWatch,
     WatchStatus,
 )
+from models.plate_check import PlateCheck
 from models.staff import Staff
 from models.visit_flow import DELIVERABLE
 from models.work_order import (
@@ -337,13 +341,134 @@ def watch_card(_: Translator, facts: WatchFacts, *, overdue_minutes: int | None 
                                               f"{WATCH_PREFIX}:{watch.id}:ok")])
 
 
+def stale_copy(_: Translator, rendered: Rendered) -> Rendered:
+    """An older copy of a living card once a newer one went out: its text, no buttons."""
+    return rendered[0] + "\n\n" + _("⤵️ See the newer card below."), None
+
+
+async def living_card(
+    services: Services, session: AsyncSession, staff: Staff | None, kind: CardKind,
+    ref_id: int, render: Callable[[Translator], Rendered], *, fresh: bool,
+    send_new: bool = True,
+) -> None:
+    """One current copy of a card per person: edit it in place, or (``fresh``, none yet, or
+    none could be edited) send a new one and strip the older copies of their buttons. Without
+    ``send_new`` a person who has no copy yet gets none (an order from before cards were
+    kept)."""
+    if staff is None:
+        return
+    messenger = services.messenger
+    staff_id = id_of(staff)
+    every = await cards_of(session, kind, ref_id)
+    copies = [c for c in every if c.staff_id == staff_id]
+    for other in {c.staff_id for c in every} - {staff_id}:  # no longer theirs: no buttons
+        await messenger.update_cards(session, kind, ref_id, lambda _: (render(_)[0], None),
+                                     staff_id=other)
+        for copy in every:
+            if copy.staff_id == other:
+                await session.delete(copy)
+    if not copies and not send_new:
+        await session.commit()
+        return
+    if copies and not fresh and await messenger.update_cards(
+            session, kind, ref_id, render, staff_id=staff_id):
+        await session.commit()
+        return
+    if copies:
+        await messenger.update_cards(session, kind, ref_id,
+                                     lambda _: stale_copy(_, render(_)), staff_id=staff_id)
+        for copy in copies:
+            await session.delete(copy)
+    await messenger.send(session, staff, render, card=(kind, ref_id))
+    await session.commit()  # the new copy, so the next change edits it
+
+
+async def show_order(
+    services: Services, session: AsyncSession, order: WorkOrder, *, fresh: bool = False,
+    send_new: bool = True,
+) -> None:
+    """The technician's one card for the order, redrawn after every change (call after the
+    commit): edited in place, or sent anew (``fresh``: the flow wants it at the bottom of the
+    chat) with the older copies saying "see the newer card below"."""
+    items = await items_of(session, id_of(order))
+    technician = await session.get(Staff, order.technician_id)
+    await living_card(services, session, technician, CardKind.order_technician, id_of(order),
+                       lambda _: technician_card(_, order, items), fresh=fresh,
+                       send_new=send_new)
+
+
+async def show_advisor_order(
+    services: Services, session: AsyncSession, order: WorkOrder, *, fresh: bool = False,
+    send_new: bool = True,
+) -> None:
+    """The advisor's one card for the order, the same way as :func:`show_order`."""
+    items = await items_of(session, id_of(order))
+    technician = await session.get(Staff, order.technician_id)
+    advisor = await session.get(Staff, order.advisor_id)
+    await living_card(services, session, advisor, CardKind.order_advisor, id_of(order),
+                       lambda _: advisor_card(_, order, items, technician), fresh=fresh,
+                       send_new=send_new)
+
+
+async def redraw_order(services: Services, session: AsyncSession, order: WorkOrder) -> None:
+    """After a change to the order: both people's cards follow it, each edited in place (sent
+    anew only where the copy cannot be edited; nobody gets a first copy this way)."""
+    await show_order(services, session, order, send_new=False)
+    await show_advisor_order(services, session, order, send_new=False)
+
+
 async def send_technician_card(
     services: Services, session: AsyncSession, order: WorkOrder
 ) -> None:
-    """Push the current card to the order's technician wherever they are bound."""
-    items = await items_of(session, id_of(order))
-    technician = await session.get(Staff, order.technician_id)
-    if technician is not None:
-        await services.messenger.send(
-            session, technician, lambda _: technician_card(_, order, items)
-        )
+    """After a change someone else made and told the technician of: their card anew below
+    that message (the older copy stripped); the advisor's edited in place."""
+    await show_order(services, session, order, fresh=True)
+    await show_advisor_order(services, session, order)
+
+
+@dataclass(frozen=True)
+class MismatchFacts:
+    """What a plate-mismatch alert shows (W1)."""
+
+    order: WorkOrder
+    technician: Staff | None
+    typed: list[str]  # the wrong plates typed so far, oldest first
+    limit: int
+
+
+async def mismatch_facts(session: AsyncSession, order: WorkOrder, limit: int) -> MismatchFacts:
+    checks = (await session.exec(
+        select(PlateCheck).where(PlateCheck.order_id == id_of(order),
+                                 col(PlateCheck.matched).is_(False))
+        .order_by(col(PlateCheck.id)))).all()
+    return MismatchFacts(order, await session.get(Staff, order.technician_id),
+                         [check.typed for check in checks], limit)
+
+
+def mismatch_alert(_: Translator, facts: MismatchFacts, *, confirmed_at: datetime | None = None,
+                   cleared_at: datetime | None = None) -> Rendered:
+    """The advisor's alert: the latest attempt while it stands; once the right plate is
+    confirmed (or the lock cleared) it says so and keeps no button."""
+    order = facts.order
+    name = facts.technician.name if facts.technician else "?"
+    if confirmed_at is not None or cleared_at is not None:
+        text = _("⚠️ Plate mismatch on {number}: the order says {expected}; wrong plates "
+                 "typed: {typed}.").format(number=order.number, expected=order.plate,
+                                           typed=", ".join(facts.typed) or "—")
+    else:
+        text = _("⚠️ Plate mismatch on {number}: the order says {expected}, {name} typed "
+                 "{typed} (attempt {count} of {limit}).").format(
+                     number=order.number, expected=order.plate, name=name,
+                     typed=facts.typed[-1] if facts.typed else "—",
+                     count=order.plate_mismatches, limit=facts.limit)
+    if confirmed_at is not None:
+        return text + "\n" + _("✅ Right plate confirmed at {at}.").format(
+            at=_.time(confirmed_at)), None
+    if cleared_at is not None:
+        return text + "\n" + _("🔓 Lock cleared at {at}; the technician checks the plate "
+                                "again.").format(at=_.time(cleared_at)), None
+    if order.status != OrderStatus.locked:
+        return text, None
+    return (text + "\n" + _("The order is locked until you clear it."),
+            keyboard([button(_("🔓 Clear the plate lock"),
+                             f"{ORDER_PREFIX}:{order.id}:unlock")]))

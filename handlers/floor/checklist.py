@@ -27,7 +27,7 @@ from bot.messenger import Rendered
 from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from handlers.floor import lifting
-from handlers.floor.cards import ORDER_PREFIX, box_name, technician_card
+from handlers.floor.cards import ORDER_PREFIX, box_name, show_advisor_order, show_order
 from models.checklist import (
     RULE,
     Box,
@@ -41,10 +41,9 @@ from models.checklist import (
     state_of,
     view,
 )
-from models.db import id_of
 from models.rules import Refused
 from models.staff import Role
-from models.work_order import WorkOrder, items_of
+from models.work_order import WorkOrder
 
 PREFIX = "ckl"  # the callback data of this module's buttons: ckl:…
 
@@ -180,9 +179,9 @@ async def start_work(update: Update, context: WorkshopContext) -> None:
         session, order_id=order_id, staff=context.me, now=context.now(), actor=context.actor))
     if state is None:
         return
-    async with context.services.db.session() as session:
-        items = await items_of(session, id_of(state.order))
-    await reply(update, *technician_card(context._, state.order, items))
+    async with context.services.db.session() as session:  # the card below the checklist
+        await show_order(context.services, session, state.order, fresh=True)
+        await show_advisor_order(context.services, session, state.order)
     if JobType.lift in state.checklist.types:
         await lifting.ask_watcher(update, context, state.order)
 

@@ -15,7 +15,7 @@ from bot.refusals import refusal
 from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo, read_text
 from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import answer_tap, button, keyboard, reply
-from handlers.floor.cards import ORDER_PREFIX, extra_item_card, technician_card
+from handlers.floor.cards import ORDER_PREFIX, extra_item_card, show_advisor_order, show_order
 from models.attachment import attachments_of
 from models.card import CardKind
 from models.db import id_of
@@ -27,7 +27,6 @@ from models.rules import Refused
 from models.staff import Staff
 from models.work_order import (
     OrderStatus,
-    items_of,
 )
 
 PREFIX = "xi"  # the callback data of this module's buttons: xi:…
@@ -142,6 +141,7 @@ async def submit(
         await session.commit()
         advisor = await session.get(Staff, order.advisor_id)
         technician = context.me
+        await show_advisor_order(context.services, session, order)  # then the card to decide
         if advisor is not None:
             photos = await attachments_of(session, CardKind.extra_item, id_of(request))
             await messenger.send(
@@ -149,11 +149,11 @@ async def submit(
                 card=(CardKind.extra_item, id_of(request)), photos=photos, now=now,
             )
             await session.commit()  # the card's copies, so the decision can edit them
-        items = await items_of(session, id_of(order))
-    drop_draft(context, DRAFT)
-    await reply(update, _("⏳ “{item}” was sent to the advisor and waits for approval. Do not "
-                          "start on it until it is approved.").format(item=request.description))
-    await reply(update, *technician_card(_, order, items))
+        drop_draft(context, DRAFT)
+        await reply(update, _("⏳ “{item}” was sent to the advisor and waits for approval. Do "
+                              "not start on it until it is approved.").format(
+                                  item=request.description))
+        await show_order(context.services, session, order, fresh=True)
     return END
 
 

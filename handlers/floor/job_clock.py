@@ -5,13 +5,14 @@ paused)."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import WorkshopContext
 from bot.refusals import refuse
-from handlers.chat.ui import answer_tap, callback_int, reply
+from handlers.chat.ui import answer_tap, callback_int
 from handlers.floor.cards import CLOCK_PREFIX, technician_card
+from handlers.floor.orders import redraw_tapped
 from models.db import id_of
 from models.job_clock import pause, start
 from models.rules import Refused
@@ -36,21 +37,12 @@ async def clock_tap(update: Update, context: WorkshopContext) -> None:
             return
         await session.commit()
         items = await items_of(session, id_of(order))
-    if starting:
-        told = _("⏱ Clock running on {position}. {item}.")
-    else:
-        told = _("⏸ Clock paused on {position}. {item}.")
-    await answer_tap(update, told.format(position=item.position, item=item.description))
-    await _redraw(update, *technician_card(_, order, items))
-
-
-async def _redraw(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    query = update.callback_query
-    assert query is not None
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except Exception:  # a card too old to edit: send it afresh
-        await reply(update, text, markup)
+        if starting:
+            told = _("⏱ Clock running on {position}. {item}.")
+        else:
+            told = _("⏸ Clock paused on {position}. {item}.")
+        await answer_tap(update, told.format(position=item.position, item=item.description))
+        await redraw_tapped(update, context, session, order, *technician_card(_, order, items))
 
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, None]]:

@@ -6,15 +6,16 @@ items, one per line → technician. The technician gets the card at once.
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import WorkshopContext
 from bot.refusals import refusal
 from handlers.chat.conversation import END, conversation, draft, drop_draft, read_text
 from handlers.chat.ui import answer_tap, button, keyboard, reply
-from handlers.floor.cards import advisor_card, send_technician_card
+from handlers.floor.cards import advisor_card, show_order
 from models import plate
+from models.card import CardKind
 from models.customer import normalize_phone
 from models.db import id_of
 from models.rules import Refused
@@ -198,16 +199,20 @@ async def got_technician(update: Update, context: WorkshopContext) -> int:
             await ask_technician(update, context)
             return TECHNICIAN
         await session.commit()
-        await send_technician_card(context.services, session, order)
+        drop_draft(context, DRAFT)
+        await answer_tap(update)
+        await show_order(context.services, session, order)
         items = await items_of(session, id_of(order))
-    drop_draft(context, DRAFT)
-    await answer_tap(update)
-    text, markup = advisor_card(_, order, items, technician)
-    await query.edit_message_text(
-        _("✅ Work order {number} opened and sent to {name}.").format(
-            number=order.number, name=technician.name) + "\n\n" + text,
-        reply_markup=markup,
-    )
+        text, markup = advisor_card(_, order, items, technician)
+        edited = await query.edit_message_text(
+            _("✅ Work order {number} opened and sent to {name}.").format(
+                number=order.number, name=technician.name) + "\n\n" + text,
+            reply_markup=markup,
+        )
+        if isinstance(edited, Message):  # the advisor's card for the order from now on
+            context.services.messenger.remember(session, (CardKind.order_advisor, id_of(order)),
+                                                id_of(context.me), context.channel, edited)
+            await session.commit()
     return END
 
 

@@ -5,6 +5,7 @@ are handled in :mod:`handlers.floor.job_clock`, its self-check and next-process 
 
 from __future__ import annotations
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -15,14 +16,22 @@ from handlers.floor.cards import (
     ITEM_PREFIX,
     ORDER_PREFIX,
     advisor_card,
+    mismatch_alert,
+    mismatch_facts,
+    redraw_order,
     send_technician_card,
+    show_advisor_order,
+    show_order,
+    stale_copy,
     technician_card,
 )
+from models.card import CardKind, card_at
 from models.db import id_of
 from models.job_clock import finish_item
 from models.rules import Refused
 from models.staff import Role, Staff
 from models.work_order import (
+    WorkOrder,
     clear_lock,
     get_order,
     items_of,
@@ -39,17 +48,15 @@ async def list_orders(update: Update, context: WorkshopContext) -> None:
         await refuse(update, context, Refused("orders_not_floor"))
         return
     sent = 0
-    async with context.services.db.session() as session:
+    services = context.services
+    async with services.db.session() as session:  # each card anew, older copies stripped
         if me.has(Role.technician, Role.team_leader):
             for order in await orders_of_technician(session, id_of(me)):
-                items = await items_of(session, id_of(order))
-                await reply(update, *technician_card(_, order, items))
+                await show_order(services, session, order, fresh=True)
                 sent += 1
         if me.has(Role.advisor):
             for order in await orders_of_advisor(session, id_of(me)):
-                items = await items_of(session, id_of(order))
-                technician = await session.get(Staff, order.technician_id)
-                await reply(update, *advisor_card(_, order, items, technician))
+                await show_advisor_order(services, session, order, fresh=True)
                 sent += 1
     if not sent:
         await reply(update, _("You have no open work orders."))
@@ -73,8 +80,42 @@ async def view_order(update: Update, context: WorkshopContext) -> None:
         else:
             await refuse(update, context, Refused("not_your_order", number=order.number))
             return
-    await answer_tap(update)
-    await _edit(update, text, markup)
+        await answer_tap(update)
+        await redraw_tapped(update, context, session, order, text, markup)
+
+
+async def redraw_tapped(update: Update, context: WorkshopContext, session: AsyncSession,
+                        order: WorkOrder, text: str, markup: InlineKeyboardMarkup | None
+                        ) -> None:
+    """After a tap on an order card: the order's living cards follow it; the tapped message
+    is edited itself when it is not one of them (a copy from before they were kept, or a team
+    leader's view)."""
+    query = update.callback_query
+    assert query is not None
+    tapped = query.message
+    card = None if tapped is None else await card_at(
+        session, context.channel, tapped.chat.id, tapped.message_id)
+    services = context.services
+    if card is not None and card.ref_id == order.id and card.kind in (
+            CardKind.order_technician, CardKind.order_advisor):
+        await redraw_order(services, session, order)
+        return
+    me = context.me.id
+    if me not in (order.technician_id, order.advisor_id):  # a team leader's look
+        await _edit(update, text, markup)
+        await redraw_order(services, session, order)
+        return
+    # A copy that is no longer (or never was) the current one: it says so, and the current
+    # card goes out anew below.
+    await _edit(update, *stale_copy(context._, (text, markup)))
+    if me == order.technician_id:
+        await show_order(services, session, order, fresh=True)
+    else:
+        await show_order(services, session, order)
+    if me == order.advisor_id:
+        await show_advisor_order(services, session, order, fresh=True)
+    else:
+        await show_advisor_order(services, session, order)
 
 
 async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -103,8 +144,9 @@ async def item_done(update: Update, context: WorkshopContext) -> None:
             return
         await session.commit()
         items = await items_of(session, id_of(order))
-    await answer_tap(update, context._("Done: {item}").format(item=item.description))
-    await _edit(update, *technician_card(context._, order, items))
+        await answer_tap(update, context._("Done: {item}").format(item=item.description))
+        await redraw_tapped(update, context, session, order,
+                            *technician_card(context._, order, items))
 
 
 async def unlock(update: Update, context: WorkshopContext) -> None:
@@ -119,14 +161,22 @@ async def unlock(update: Update, context: WorkshopContext) -> None:
             await refuse(update, context, refused)
             return
         await session.commit()
-        await send_technician_card(context.services, session, order)
-    await answer_tap(update)
-    query = update.callback_query
-    assert query is not None
-    await query.edit_message_text(
-        context._("Lock cleared on {number}. The technician can check the plate again.")
-        .format(number=order.number)
-    )
+        told = context._("Lock cleared on {number}. The technician can check the plate "
+                         "again.").format(number=order.number)
+        await answer_tap(update, told)
+        now = context.now()
+        facts = await mismatch_facts(session, order, context.services.settings.plate_lock_after)
+        await context.services.messenger.update_cards(  # the alerts are answered
+            session, CardKind.plate_mismatch, id_of(order),
+            lambda t: mismatch_alert(t, facts, cleared_at=now))
+        query = update.callback_query
+        assert query is not None
+        tapped = query.message
+        card = None if tapped is None else await card_at(
+            session, context.channel, tapped.chat.id, tapped.message_id)
+        if card is None:  # an alert from before alerts were kept
+            await query.edit_message_text(told)
+        await send_technician_card(context.services, session, order)  # anew: they can go on
 
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, None]]:

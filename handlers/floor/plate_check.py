@@ -15,15 +15,23 @@ from bot.refusals import refusal
 from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo
 from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import button, keyboard, reply
-from handlers.floor.cards import ORDER_PREFIX, technician_card
+from handlers.floor.cards import (
+    ORDER_PREFIX,
+    living_card,
+    mismatch_alert,
+    mismatch_facts,
+    show_advisor_order,
+    show_order,
+)
 from handlers.floor.checklist import show_checklist
+from models.card import CardKind
+from models.db import id_of
 from models.rules import Refused
 from models.staff import Staff
 from models.work_order import (
     OrderStatus,
     confirm_plate,
     get_order,
-    items_of,
 )
 
 TYPING = 0
@@ -76,31 +84,24 @@ async def got_plate(update: Update, context: WorkshopContext) -> int:
             return END
         await session.commit()
         order = await get_order(session, form["order_id"])
-        items = await items_of(session, form["order_id"])
         drop_draft(context, DRAFT)
+        facts = await mismatch_facts(session, order, settings.plate_lock_after)
         if result.matched:  # N1–N7: the checklist comes before any work
+            now = context.now()
+            await messenger.update_cards(  # the advisor's alerts are answered
+                session, CardKind.plate_mismatch, id_of(order),
+                lambda t: mismatch_alert(t, facts, confirmed_at=now))
             await reply(update, _("✅ Plate confirmed. Tick the pre-work checklist before "
                                   "starting work on {number}.").format(number=order.number))
             await show_checklist(update, session, _, order)
-            await reply(update, *technician_card(_, order, items))
+            await show_order(context.services, session, order, fresh=True)
+            await show_advisor_order(context.services, session, order)
             return END
         advisor = await session.get(Staff, order.advisor_id)
-        technician = context.me
-        if advisor is not None:
-            def alert(t):
-                text = t(
-                    "⚠️ Plate mismatch on {number}: the order says {expected}, {name} typed "
-                    "{typed} (attempt {count} of {limit})."
-                ).format(number=order.number, expected=result.expected, name=technician.name,
-                         typed=result.typed, count=result.mismatches,
-                         limit=settings.plate_lock_after)
-                if not result.locked:
-                    return text, None
-                return (text + "\n" + t("The order is locked until you clear it."),
-                        keyboard([button(t("🔓 Clear the plate lock"),
-                                         f"{ORDER_PREFIX}:{order.id}:unlock")]))
-
-            await messenger.send(session, advisor, alert)
+        await living_card(context.services, session, advisor, CardKind.plate_mismatch,
+                          id_of(order), lambda t: mismatch_alert(t, facts), fresh=True)
+        if result.locked:
+            await show_advisor_order(context.services, session, order)
     if result.locked:
         await reply(update, _("❌ {typed} does not match the order. {number} is now locked; "
                               "the advisor has been told and must clear it.")

@@ -34,7 +34,11 @@ from handlers.chat.conversation import (
 )
 from handlers.chat.deciding import end_other_steps
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.floor.cards import ORDER_PREFIX, send_technician_card
+from handlers.floor.cards import (
+    send_technician_card,
+    show_advisor_order,
+    show_order,
+)
 from handlers.qc.cards import QC_PREFIX, check_facts, qc_card, stage_title
 from models.card import CardKind, CardMessage
 from models.db import id_of
@@ -123,7 +127,9 @@ async def passed(update: Update, context: WorkshopContext) -> None:
         await messenger.update_cards(session, CardKind.qc_check, id_of(check),
                                      lambda t: qc_card(t, facts))
         technician = facts.technician
+        await show_order(context.services, session, order)
         if following is not None:
+            await show_advisor_order(context.services, session, order)
             inspectors = await send_check_cards(session, context, following, order)
             if technician is not None:
                 await messenger.send(session, technician, lambda t: (t(
@@ -146,8 +152,8 @@ async def passed(update: Update, context: WorkshopContext) -> None:
 async def tell_ready(
     session: AsyncSession, context: WorkshopContext, order: WorkOrder, inspector: Staff
 ) -> None:
-    """The order's advisor: the car is ready, with the delivery button
-    (:mod:`handlers.after_sales.delivery`)."""
+    """The order's advisor: the car is ready; their order card follows below it, with the
+    delivery button (:mod:`handlers.after_sales.delivery`)."""
     advisor = await session.get(Staff, order.advisor_id)
     if advisor is None:
         return
@@ -157,10 +163,9 @@ async def tell_ready(
         lambda t: (t("🚗 {number} ({plate}, {customer}) passed the final inspection by {name} "
                      "at {at}: the car is ready for delivery.").format(
                          number=order.number, plate=order.plate, customer=order.customer_name,
-                         name=inspector.name, at=t.time(now)),
-                   keyboard([button(t("🚗 Delivered to the customer"),
-                                    f"{ORDER_PREFIX}:{order.id}:deliver")])),
+                         name=inspector.name, at=t.time(now)), None),
         now=now)
+    await show_advisor_order(context.services, session, order, fresh=True)
 
 
 # --- 3. rework -------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from handlers.chat.conversation import (
 )
 from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.floor.cards import ORDER_PREFIX, send_technician_card
+from handlers.floor.cards import ORDER_PREFIX, show_advisor_order, show_order
 from models.qc import MAX_NOTE, check_handoff, hand_over, handoff_targets
 from models.rules import Refused
 from models.staff import Staff
@@ -112,7 +112,8 @@ async def next_note(update: Update, context: WorkshopContext) -> int:
             "are done, tap “{button}” to send it to QC.").format(
                 name=previous.name, number=order.number, plate=order.plate, note=note,
                 button=t("🏁 Self-check and hand over")), None), now=now)
-        await send_technician_card(context.services, session, order)
+        await show_order(context.services, session, order, fresh=True)
+        await show_advisor_order(context.services, session, order)
         if previous.id != me.id:  # a team leader moved it: the previous technician hears too
             await messenger.send(session, previous, lambda t: (t(
                 "➡️ {name} handed {number} ({plate}) on to {target}: it has left your /orders, "

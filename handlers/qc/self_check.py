@@ -16,7 +16,7 @@ from bot.i18n import Translator
 from bot.messenger import Rendered
 from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.floor.cards import ORDER_PREFIX
+from handlers.floor.cards import ORDER_PREFIX, redraw_order
 from handlers.qc.checks import send_check_cards
 from models.db import id_of
 from models.qc import (
@@ -117,6 +117,7 @@ async def hand_over_to_qc(update: Update, context: WorkshopContext) -> None:
             await refuse(update, context, refused)
             return
         await session.commit()
+        await redraw_order(context.services, session, order)
         leaders = await send_check_cards(session, context, check, order)
         advisor = await session.get(Staff, order.advisor_id)
         if advisor is not None:
