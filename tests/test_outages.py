@@ -52,31 +52,31 @@ async def test_a_refused_persistence_write_is_retried_not_lost(
     shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PTB hands each conversation change to the persistence once: a write the database
-    refused used to be forgotten, so a restart resumed at an older step."""
+    refused used to be forgotten, so a restart resumed at an older step. Driven on the
+    persistence itself, as PTB calls it."""
     from bot.persistence import DatabasePersistence
-    from tests.flows import order_in_progress
 
-    advisor = await shop.hire("Liu Advisor", Role.advisor)
-    tech = await shop.hire("Zhang Tech", Role.technician)
-    order_id = await order_in_progress(shop, advisor, tech)
-    await tech.tap(data=f"ord:{order_id}:extra")
-    asking_description = await saved_state(shop, "extra_item")
-    assert asking_description is not None
-
+    persistence = DatabasePersistence(shop.db, "telegram")
     real = DatabasePersistence._write_state
 
-    async def refuse_once(self: DatabasePersistence, *args: Any) -> None:
-        monkeypatch.setattr(DatabasePersistence, "_write_state", real)
+    async def refuse(self: DatabasePersistence, *args: Any) -> None:
         raise ConnectionRefusedError("the database refuses connections")
 
-    monkeypatch.setattr(DatabasePersistence, "_write_state", refuse_once)
-    await tech.send("Replace wiper blades")  # the step moves on; its saving is refused
-    assert await saved_state(shop, "extra_item") == asking_description
-    assert any(isinstance(error, ConnectionRefusedError) for error in shop.errors)
-    shop.errors.clear()
+    monkeypatch.setattr(DatabasePersistence, "_write_state", refuse)
+    with pytest.raises(ConnectionRefusedError):
+        await persistence.update_conversation("extra_item", (7, 7), 1)
+    assert await saved_state(shop, "extra_item") is None  # refused: not in the database
+    monkeypatch.setattr(DatabasePersistence, "_write_state", real)
 
-    await shop.app.update_persistence()  # the next save takes what was refused along
-    assert await saved_state(shop, "extra_item") not in (None, asking_description)
-    await shop.restart()
-    await tech.send("Both blades are torn")
-    assert "photo" in tech.last.text.lower()
+    await persistence.update_user_data(7, {"draft": "kept"})  # the next save takes it along
+    assert await saved_state(shop, "extra_item") == 1
+    assert (await DatabasePersistence(shop.db, "telegram").get_user_data())[7] == {
+        "draft": "kept"}
+
+    # Refused at shutdown too: flush tries once more.
+    monkeypatch.setattr(DatabasePersistence, "_write_state", refuse)
+    with pytest.raises(ConnectionRefusedError):
+        await persistence.update_conversation("extra_item", (7, 7), 2)
+    monkeypatch.setattr(DatabasePersistence, "_write_state", real)
+    await persistence.flush()
+    assert await saved_state(shop, "extra_item") == 2
