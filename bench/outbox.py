@@ -130,7 +130,7 @@ async def bench(args: argparse.Namespace, url: str) -> None:
     services = Services(settings=settings, db=db, clock=clock, messenger=Messenger(settings, clock))
     telegram = build_application(services, request=FakeBotApi(), rate_limiter=False,
                                  run_jobs=False)
-    wecom_request.MEMBER_LIMIT = 10**9  # spread over many members: pacing never waits
+    wecom_request.MEMBER_LIMITS = ()  # spread over many members: no member is paced
     request = WeComRequest(settings, db, clock)
     wecom = build_wecom_application(services, request=request, rate_limiter=False)
     await telegram.initialize()

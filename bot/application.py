@@ -29,7 +29,7 @@ from bot.persistence import DatabasePersistence
 from bot.services import Services
 from handlers.after_sales import routes as after_sales_routes
 from handlers.chat import deciding
-from handlers.chat.conversation import nothing_to_cancel, stale_button
+from handlers.chat.conversation import Conversation, nothing_to_cancel, stale_button
 from handlers.chat.routes import Routes
 from handlers.duty import routes as duty_routes
 from handlers.floor import routes as floor_routes
@@ -55,8 +55,37 @@ AREAS = (floor_routes, parts_routes, qc_routes, duty_routes, training_routes, af
 WECOM_BOT_TOKEN = "wecom:0-not-a-telegram-token"
 
 
+LOAD_GROUP = -90  # after the access gate (strangers cost nothing), before everything else
+
+
+async def _load_person(update: Update, context: WorkshopContext) -> None:
+    """Several workers share chats (``SHARED_CHAT_STATE``: webhooks behind a load balancer send
+    a person's updates to any process): read the person's conversation states and drafts as
+    the last process saved them, before anything looks at them. One select per update."""
+    chat, user = update.effective_chat, update.effective_user
+    persistence = context.application.persistence
+    if chat is None or user is None or not isinstance(persistence, DatabasePersistence):
+        return
+    states, data = await persistence.load_person(chat.id, user.id)
+    for group in context.application.handlers.values():
+        for handler in group:
+            if isinstance(handler, Conversation) and handler.name:
+                handler.adopt(chat.id, user.id, states.get(handler.name))
+    user_data = context.application.user_data.get(user.id)
+    if user_data is None and data is None:
+        return
+    user_data = context.application.user_data[user.id]  # made on first use
+    user_data.clear()
+    user_data.update(data or {})
+
+
 async def _save_conversations(update: Update, context: WorkshopContext) -> None:
-    """Write conversation states and drafts after every update, not only once a minute."""
+    """Write conversation states and drafts after every update, not only once a minute.
+    With ``SHARED_CHAT_STATE`` this person's drafts are written now too (python-telegram-bot
+    marks them only after the update), so the process that gets their next update reads them."""
+    user = update.effective_user
+    if user is not None and context.services.settings.shared_chat_state:
+        context.application.mark_data_for_update_persistence(user_ids=user.id)
     await context.application.update_persistence()
 
 
@@ -112,6 +141,10 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # A slow answer is waited for (python-telegram-bot gives up after 5 s): a message whose
+        # answer came late was delivered, and keeping it for the outbox would send it twice.
+        builder = builder.read_timeout(settings.telegram_read_timeout_seconds)
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application = builder.build()
@@ -126,6 +159,8 @@ def build_application(
     # its person's input first; persistence is written last.
     application.add_handlers(access.handlers(), group=access.GROUP)
     application.add_handler(TypeHandler(Update, errors.watch), group=errors.GROUP)
+    if services.settings.shared_chat_state:
+        application.add_handler(TypeHandler(Update, _load_person), group=LOAD_GROUP)
     # A decision step someone else's decision ended is closed before any conversation sees
     # the update, which then goes on as if no step were open.
     application.add_handler(TypeHandler(Update, deciding.settle_decided_step),
@@ -161,7 +196,7 @@ def build_application(
             application.job_queue.run_repeating(
                 module.job,
                 interval=timedelta(seconds=every),
-                first=timedelta(seconds=first),
+                first=timedelta(seconds=min(first, every)),
                 name=f"{module.__name__.rsplit('.', 1)[1]}:{channel}",
                 job_kwargs={"misfire_grace_time": grace, "coalesce": True, "max_instances": 1},
             )

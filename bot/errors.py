@@ -23,7 +23,7 @@ from bot.i18n import Translator, locale_from_language_code
 from bot.messenger import Rendered
 from bot.services import Services
 from handlers.chat.ui import reply
-from models.db import commits_made, watch_commits
+from models.db import commits_made, unreachable, watch_commits
 from models.staff import Role, Staff, active_with_role
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,11 @@ async def tell_the_person(update: Update, context: WorkshopContext) -> None:
     if update.effective_chat is None:
         return
     _ = _translator(context.services, update)
-    if commits_made(update):
+    if context.error is not None and unreachable(context.error) and not commits_made(update):
+        # An outage (the database refuses connections or writes): the words of the access gate.
+        text = _("The workshop system cannot be reached just now; nothing was changed. "
+                 "Please try again in a moment.")
+    elif commits_made(update):
         text = _("Something went wrong on our side. Your last step was saved, but the rest "
                  "did not finish; please check before trying again.")
     else:

@@ -3,7 +3,8 @@ the WeCom callback.
 
 Both answer at once and handle the message in the background: WeCom waits five seconds for an
 answer and then sends the same message again, Telegram redelivers an update it got no answer to
-(either repeat is dropped).
+(either repeat is dropped). A WeCom callback is written to the database before its 200 (503 when
+it cannot be: WeCom sends it again), so one whose handling fails later is handled all the same.
 """
 
 from __future__ import annotations
@@ -94,7 +95,12 @@ class WeComEndpoint:
         except Rejected as exc:
             log.warning("WeCom callback from %s refused: %s", _peer(request), exc)
             return PlainTextResponse("forbidden", status_code=403)
-        self.dispatcher.submit(fields)
+        try:  # recorded before WeCom hears 200: handled even if the database fails later
+            await self.dispatcher.take_in(fields)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            log.warning("WeCom callback from %s not recorded (%s); WeCom sends it again",
+                        _peer(request), exc)
+            return PlainTextResponse("try again", status_code=503)
         return PlainTextResponse("")
 
 

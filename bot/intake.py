@@ -5,11 +5,13 @@ Bearer KEY`` or ``X-API-Key: KEY``, compared in constant time); without that set
 endpoint answers 503. The body is validated field by field (422 names each field), and the
 order number makes the call idempotent: a repeat creates nothing and answers 200 with the order
 on file, a new order answers 201. The technician gets the order card as with /neworder, and
-the advisor a note that the order came in.
+the advisor a note that the order came in: after the answer, in the background (a DMS client
+never waits on the chat platforms' pace; a message over WeCom's limits goes by the outbox).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -105,8 +107,8 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
-def routes(services: Services) -> list[Route]:
-    endpoint = IntakeEndpoint(services)
+def routes(services: Services, endpoint: IntakeEndpoint | None = None) -> list[Route]:
+    endpoint = endpoint or IntakeEndpoint(services)
     return [Route(PATH, endpoint.create, methods=["POST"]),
             Route(SCHEMA_PATH, openapi_json, methods=["GET"])]
 
@@ -139,8 +141,14 @@ async def _body(request: Request) -> bytes | None:
 
 
 class IntakeEndpoint:
+    """The DMS gets its answer as soon as the order is stored; the notices follow in the
+    background, one order at a time (``notify_later``), so a burst of orders neither waits
+    on WeCom's or Telegram's pace nor takes every database connection."""
+
     def __init__(self, services: Services) -> None:
         self.services = services
+        self._notices = asyncio.Lock()
+        self.tasks: set[asyncio.Task[None]] = set()
 
     async def create(self, request: Request) -> Response:
         """Check the key, the body and the staff codes; open the order once per number."""
@@ -192,13 +200,35 @@ class IntakeEndpoint:
                 if found is None:
                     raise
                 return await self._result(session, found, created=False)
-            try:
-                await notify(services, session, created)
-                await session.commit()  # where the cards went
-            except Exception:  # the order stands; the technician finds it in /orders
-                log.exception("order %s came in but its notices failed", created.number)
             log.info("order %s came in from the DMS", created.number)
-            return await self._result(session, created, created=True)
+            answer = await self._result(session, created, created=True)
+        self.notify_later(id_of(created))
+        return answer
+
+    def notify_later(self, order_id: int) -> None:
+        task = asyncio.create_task(self._notify(order_id))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def idle(self) -> None:
+        """Wait until the notices of every order taken in so far went out (or were kept)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def _notify(self, order_id: int) -> None:
+        async with self._notices:
+            try:
+                async with self.services.db.session() as session:
+                    order = await session.get(WorkOrder, order_id)
+                    # Where the cards went is written at the end: no write lock is held
+                    # while a message is on its way (the sending path reads the database
+                    # on other connections).
+                    with session.no_autoflush:
+                        if order is not None:
+                            await notify(self.services, session, order)
+                    await session.commit()
+            except Exception:  # the order stands; the technician finds it in /orders
+                log.exception("order %s came in but its notices failed", order_id)
 
     async def _result(self, session: AsyncSession, order: WorkOrder, *,
                       created: bool) -> Response:
@@ -274,8 +304,8 @@ def openapi() -> dict[str, Any]:
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": ref(WorkOrderIn, "validation"), "example": EXAMPLE}}},
             "responses": {
-                "201": answer("The order was opened; the technician has been notified.",
-                              WorkOrderResult),
+                "201": answer("The order was opened; its technician is notified right "
+                              "after this answer.", WorkOrderResult),
                 "200": answer("An order with this number is already on file; nothing was "
                               "changed.", WorkOrderResult),
                 "400": answer("The body is not JSON.", Problem),

@@ -10,7 +10,9 @@ go out by the file id of the recipient's channel, or are uploaded again from the
 (``models.attachment``: WeCom photos to Telegram and back, WeCom ids older than three days).
 A photo the platform refuses for good (a file id from another bot, bytes it rejects: 400 Bad
 Request) or whose bytes are gone never holds the card back: the card goes out and says how many
-photos could not be shown (``not_shown_note``); the photos stay on the record.
+photos could not be shown (``not_shown_note``); the photos stay on the record. Voice notes
+travel with the photos (after them): by file id, or converted to the recipient's channel's voice
+format (``bot.voice``); one that cannot be converted here goes as a file, and the card says so.
 """
 
 from __future__ import annotations
@@ -20,16 +22,22 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
+from bot.voice import FORMATS as VOICE_FORMATS
+from bot.voice import LONGEST as VOICE_LONGEST
+from bot.voice import convert as convert_voice
+from bot.voice import format_of as voice_format_of
 from bot.write_behind import WriteBehind
 from models import outbox
 from models.attachment import (
+    VOICE,
     Attachment,
     attachments_by_id,
     content_of,
@@ -40,7 +48,15 @@ from models.attachment import (
 )
 from models.card import CardMessage, cards_of
 from models.db import Database, clean_text, id_of
-from models.staff import ChatAccount, Staff, accounts_of
+from models.staff import (
+    ChatAccount,
+    Role,
+    Staff,
+    accounts_of,
+    active_with_role,
+    lose_contact,
+    reachable,
+)
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -94,6 +110,7 @@ class PhotoOutcome:
 
     shown: list[int] = field(default_factory=list)
     not_shown: list[int] = field(default_factory=list)
+    unconverted: list[int] = field(default_factory=list)  # voice notes sent as a file
 
     def left(self, photo_ids: Sequence[int]) -> list[int]:
         done = {*self.shown, *self.not_shown}
@@ -107,6 +124,44 @@ def not_shown_note(_: Translator, count: int) -> str:
     return _.ngettext("⚠️ {n} photo could not be shown here; it is kept with the record.",
                       "⚠️ {n} photos could not be shown here; they are kept with the record.",
                       count).format(n=count)
+
+
+CHANNEL_NAMES = {"telegram": "Telegram", "wecom": N_("WeCom")}
+
+
+def unreachable_notice(_: Translator, staff: Staff, channel: str, others: Sequence[str]) -> str:
+    """To the supervisors, once: a person the platform refuses (blocked the bot, left the WeCom
+    app's visible range), and where their messages go now."""
+    where = _(CHANNEL_NAMES.get(channel, channel))
+    text = _("⚠️ {name} cannot be reached on {channel}: they blocked the bot or are outside "
+             "the app's visible range.").format(name=staff.name, channel=where)
+    if others:
+        return text + "\n" + _("Their messages go to {channels} until they write to the bot "
+                               "on {channel} again.").format(
+            channels=", ".join(_(CHANNEL_NAMES.get(c, c)) for c in others), channel=where)
+    return text + "\n" + _("Nothing reaches them now: their customers' follow-up reminders go to "
+                           "the supervisors until they write to the bot again. Please ask them "
+                           "to unblock the bot or to be added back to the app's visible range.")
+
+
+def _notice(_: Translator, *, staff: Staff, channel: str, others: Sequence[str]) -> Rendered:
+    return unreachable_notice(_, staff, channel, others), None
+
+
+def unconverted_note(_: Translator, count: int) -> str:
+    """The line a card carries for voice notes that went with it as a file ("" for none)."""
+    if count <= 0:
+        return ""
+    return _.ngettext("🎤 {n} voice note could not be converted; it was sent as a file.",
+                      "🎤 {n} voice notes could not be converted; they were sent as files.",
+                      count).format(n=count)
+
+
+def outcome_note(_: Translator, outcome: PhotoOutcome, earlier_not_shown: int = 0) -> str:
+    """The lines a card carries for what became of its photos and voice notes."""
+    return "\n".join(line for line in (
+        not_shown_note(_, earlier_not_shown + len(outcome.not_shown)),
+        unconverted_note(_, len(outcome.unconverted))) if line)
 
 
 def with_note(text: str, note: str) -> str:
@@ -127,6 +182,10 @@ class Messenger:
         self.held_edits: set[tuple[str, int, int]] = set()
         self.db: Database | None = None  # set by ``Services``: where kept messages are written
         self._writer: WriteBehind[outbox.OutboxMessage] = WriteBehind(_add_all, "outbox")
+        # Chats the platform refused for good (Forbidden), until the mark is in the database.
+        self._losing: set[tuple[str, int]] = set()
+        self._lost: WriteBehind[tuple[str, int, datetime]] = WriteBehind(
+            self._mark_lost, "unreachable accounts")
 
     def register(self, channel: str, bot: Bot) -> None:
         self._bots[channel] = bot
@@ -169,11 +228,14 @@ class Messenger:
             try:
                 await self._send_photos(session, bot, account.channel, account.chat_id, photos,
                                         now, outcome)
-                note = not_shown_note(self.translator(staff), len(outcome.not_shown))
+                note = outcome_note(self.translator(staff), outcome)
                 message = await bot.send_message(
                     account.chat_id, with_note(text, note), reply_markup=markup
                 )
-            except (Forbidden, BadRequest) as exc:
+            except Forbidden as exc:
+                await self.lost_contact(session, account.channel, account.chat_id, now, exc)
+                continue
+            except BadRequest as exc:
                 log.warning("cannot reach staff %s on %s: %s", staff.id, account.channel, exc)
                 continue
             except LATER as exc:
@@ -218,7 +280,10 @@ class Messenger:
                 continue
             try:
                 await self._send_file(bot, account.chat_id, data, payload)
-            except (Forbidden, BadRequest) as exc:
+            except Forbidden as exc:
+                await self.lost_contact(session, account.channel, account.chat_id, now, exc)
+                continue
+            except BadRequest as exc:
                 log.warning("cannot reach staff %s on %s: %s", staff.id, account.channel, exc)
                 continue
             except LATER as exc:
@@ -246,11 +311,42 @@ class Messenger:
         """The accounts a notification goes to: every bound one this process can reach, or
         with ``NOTIFY_CHANNELS=preferred`` only the one on the channel the person wrote on
         last (all of them while they have not written yet)."""
-        reachable = [a for a in accounts if a.channel in self._bots]
+        running = [a for a in reachable(list(accounts)) if a.channel in self._bots
+                   and (a.channel, a.chat_id) not in self._losing]
         if self.settings.notify_channels == "preferred" and staff.last_channel:
-            preferred = [a for a in reachable if a.channel == staff.last_channel]
-            return preferred or reachable
-        return reachable
+            preferred = [a for a in running if a.channel == staff.last_channel]
+            return preferred or running
+        return running
+
+    async def lost_contact(self, session: AsyncSession, channel: str, chat_id: int,
+                           now: datetime, exc: Exception) -> None:
+        """The platform answered Forbidden for this chat: nothing more is sent there; its
+        account is marked unreachable (written behind: the caller may hold a write transaction)
+        and the supervisors are told once, with where the person's messages go now. The mark is
+        cleared when the person writes to the bot again (``models.staff.seen_on``)."""
+        log.warning("cannot reach %s chat %s: %s", channel, chat_id, exc)
+        self._losing.add((channel, chat_id))
+        self._lost.db = self.db
+        self._lost.put((channel, chat_id, now))
+
+    async def _mark_lost(self, session: AsyncSession,
+                         batch: list[tuple[str, int, datetime]]) -> None:
+        news: list[tuple[Staff, str, datetime]] = []
+        for channel, chat_id, now in batch:
+            lost = await lose_contact(session, channel, chat_id, now=now)
+            if lost is not None:
+                news.append((lost[0], channel, now))
+        await session.commit()
+        for channel, chat_id, _now in batch:
+            self._losing.discard((channel, chat_id))
+        for staff, channel, now in news:
+            others = sorted({a.channel for a in self.recipients(
+                staff, await accounts_of(session, id_of(staff)))})
+            for supervisor in await active_with_role(session, Role.supervisor):
+                if supervisor.id == staff.id:
+                    continue
+                await self.send(session, supervisor, partial(
+                    _notice, staff=staff, channel=channel, others=others), now=now)
 
     # --- the outbox ------------------------------------------------------------------------------
     def keep(self, account: ChatAccount, staff: Staff, kind: str, payload: dict[str, Any],
@@ -271,6 +367,8 @@ class Messenger:
     async def flush(self) -> None:
         """Write the kept messages still in memory (before the outbox job reads; at stop)."""
         self._writer.db = self.db
+        self._lost.db = self.db
+        await self._lost.flush()
         await self._writer.flush()
 
     def keeping(self, channel: str, chat_id: int) -> bool:
@@ -306,11 +404,15 @@ class Messenger:
                         not_shown=int(payload.get("photos_not_shown") or 0)
                         + len(outcome.not_shown))
             not_shown = int(kept.payload.get("photos_not_shown") or 0)
-            note = not_shown_note(await self._kept_translator(session, kept), not_shown) \
-                if not_shown else ""
+            note = outcome_note(await self._kept_translator(session, kept), outcome,
+                                not_shown - len(outcome.not_shown)) \
+                if not_shown or outcome.unconverted else ""
             message = await bot.send_message(kept.chat_id, with_note(payload["text"], note),
                                              reply_markup=_markup(payload.get("markup"), bot))
-        except (Forbidden, BadRequest) as exc:
+        except Forbidden as exc:
+            await self.lost_contact(session, kept.channel, kept.chat_id, now, exc)
+            raise Undeliverable(str(exc)) from exc
+        except BadRequest as exc:
             raise Undeliverable(str(exc)) from exc
         card = payload.get("card")
         if card and kept.staff_id is not None:
@@ -360,6 +462,8 @@ class Messenger:
         the bad ones are left out. ``Forbidden`` and ``LATER`` errors are raised; ``outcome``
         (filled as it goes) then says which photos went."""
         outcome = outcome if outcome is not None else PhotoOutcome()
+        voices = [photo for photo in photos if photo.kind == VOICE]
+        photos = [photo for photo in photos if photo.kind != VOICE]
         ready: list[tuple[Attachment, str | bytes]] = []
         for photo in photos:
             assert photo.id is not None
@@ -394,7 +498,45 @@ class Messenger:
                         if CHAT_GONE in str(single).lower():
                             raise
                         self._not_shown(one[0], channel, single, outcome)
+        for voice in voices:
+            try:
+                await self._send_voice(session, bot, channel, chat_id, voice, now, outcome)
+            except BadRequest as exc:
+                if CHAT_GONE in str(exc).lower():
+                    raise
+                self._not_shown(voice, channel, exc, outcome)
         return outcome
+
+    async def _send_voice(self, session: AsyncSession, bot: Bot, channel: str, chat_id: int,
+                          voice: Attachment, now: datetime, outcome: PhotoOutcome) -> None:
+        """A voice note: by file id where the channel knows one, else its bytes converted to
+        the channel's own voice format (``bot.voice``; the new file id kept for next time).
+        Bytes that cannot be converted here go as a file, counted in ``outcome.unconverted``."""
+        assert voice.id is not None
+        file_id = await file_id_for(session, voice, channel, now)
+        if file_id is not None:
+            await bot.send_voice(chat_id, file_id, duration=voice.duration)
+            outcome.shown.append(voice.id)
+            return
+        data = await self.photo_bytes(session, voice, now)
+        if data is None:
+            log.warning("voice note %s cannot be sent on %s any more", voice.id, channel)
+            outcome.not_shown.append(voice.id)
+            return
+        target = VOICE_FORMATS.get(channel, "ogg")
+        too_long = (voice.duration or 0) > VOICE_LONGEST.get(target, voice.duration or 0)
+        converted = None if too_long else await convert_voice(data, target)
+        if converted is None:
+            await bot.send_document(chat_id, data,
+                                    filename=f"voice-{voice.id}.{voice_format_of(data)}")
+            outcome.shown.append(voice.id)
+            outcome.unconverted.append(voice.id)
+            return
+        message = await bot.send_voice(chat_id, converted, filename=f"voice-{voice.id}.{target}",
+                                       duration=voice.duration)
+        outcome.shown.append(voice.id)
+        if message.voice is not None:
+            keep_copy(session, voice.id, channel, message.voice.file_id, now)
 
     @staticmethod
     async def _send_chunk(session: AsyncSession, bot: Bot, channel: str, chat_id: int,

@@ -11,6 +11,8 @@ import json
 from copy import deepcopy
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import BasePersistence, PersistenceInput
@@ -20,6 +22,12 @@ from models.conversation_store import ConversationState, UserDataRow
 from models.db import Database
 
 _GONE = object()
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT DO UPDATE on SQLite and PostgreSQL."""
+    bind = session.bind
+    return pg_insert if bind is not None and bind.dialect.name == "postgresql" else sqlite_insert
 
 
 class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
@@ -93,23 +101,17 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
     async def _write_state(self, session: AsyncSession, name: str, encoded: str,
                            state: object | None) -> None:
-        row = (
-            await session.exec(
-                select(ConversationState).where(
-                    ConversationState.channel == self.channel,
-                    ConversationState.name == name,
-                    ConversationState.key == encoded,
-                )
-            )
-        ).first()
+        """One statement: a delete, or an upsert (two workers may save the same key)."""
         if state is None:
-            if row is not None:
-                await session.delete(row)
-        elif row is None:
-            session.add(ConversationState(channel=self.channel, name=name, key=encoded,
-                                          state=state))
-        else:
-            row.state = state
+            await session.exec(delete(ConversationState).where(
+                col(ConversationState.channel) == self.channel,
+                col(ConversationState.name) == name, col(ConversationState.key) == encoded))
+            return
+        insert = _insert_for(session)
+        statement = insert(ConversationState).values(
+            channel=self.channel, name=name, key=encoded, state=state)
+        await session.exec(statement.on_conflict_do_update(
+            index_elements=["channel", "name", "key"], set_={"state": state}))
 
     async def _write_user_data(self, session: AsyncSession, user_id: int,
                                data: dict[str, Any] | None) -> None:
@@ -121,17 +123,24 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
                 )
             )
             return
-        row = (
-            await session.exec(
-                select(UserDataRow).where(
-                    UserDataRow.channel == self.channel, UserDataRow.user_id == user_id
-                )
-            )
-        ).first()
-        if row is None:
-            session.add(UserDataRow(channel=self.channel, user_id=user_id, data=data))
-        else:
-            row.data = data
+        insert = _insert_for(session)
+        statement = insert(UserDataRow).values(channel=self.channel, user_id=user_id, data=data)
+        await session.exec(statement.on_conflict_do_update(
+            index_elements=["channel", "user_id"], set_={"data": data}))
+
+    async def load_person(self, chat_id: int, user_id: int
+                          ) -> tuple[dict[str, object], dict[str, Any] | None]:
+        """What is saved for one person: their conversation states by conversation name and
+        their drafts (None: none). Several workers share chats (``SHARED_CHAT_STATE``): each
+        update reads these first, as another process may have moved the person on."""
+        key = json.dumps([chat_id, user_id])
+        async with self.db.session() as session:
+            states = (await session.exec(select(ConversationState).where(
+                ConversationState.channel == self.channel, ConversationState.key == key))).all()
+            row = (await session.exec(select(UserDataRow).where(
+                UserDataRow.channel == self.channel, UserDataRow.user_id == user_id))).first()
+        return ({state.name: state.state for state in states},
+                deepcopy(row.data) if row is not None else None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
         """Nothing to do: this process is the only writer of its drafts."""

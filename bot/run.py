@@ -126,9 +126,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             started.append(wecom)
             await wecom.start()
             dispatcher = Dispatcher(wecom, services, request.store)
+            dispatcher.schedule(wecom.job_queue)  # callbacks taken in but never handled
             endpoint = WeComEndpoint(settings, services.clock, dispatcher)
+        dms = intake.IntakeEndpoint(services)
         app = build_http_app(settings, wecom=endpoint, telegram=telegram_endpoint, db=db,
-                             extra_routes=intake.routes(services))
+                             extra_routes=intake.routes(services, dms))
         server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                                         log_level="warning", lifespan="off"))
         serving = asyncio.create_task(server.serve())
@@ -152,6 +154,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             except SystemExit:  # uvicorn's answer to a port it cannot bind
                 raise OSError(f"cannot listen on {settings.http_host}:{settings.http_port}") \
                     from None
+        await dms.idle()  # the notices of orders already answered
         if dispatcher is not None:
             await dispatcher.idle()
     finally:

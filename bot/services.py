@@ -6,13 +6,14 @@ import itertools
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
 from bot.i18n import Translator
 from bot.messenger import Messenger
 from bot.settings import Settings
+from models import claims
 from models.db import Database
 from models.staff import Staff
 
@@ -49,6 +50,7 @@ class Services:
         self.messenger.db = self.db  # where messages refused for now are kept
         if not self.worker:
             self.worker = worker_id(self.clock)
+        claims.set_lease(timedelta(seconds=self.settings.claim_lease_seconds))
 
     def translator_for(self, staff: Staff | None, fallback: str | None = None) -> Translator:
         locale = (staff.locale if staff else None) or fallback or self.settings.default_locale

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
 
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    # How long a Bot API answer is waited for; a send that times out is kept for the outbox
+    # and may then arrive twice, so this is long (python-telegram-bot's default is 5 s).
+    telegram_read_timeout_seconds: float = Field(default=30.0, gt=0)
     telegram_bot_username: str | None = None
     # Webhook instead of long polling when the URL is set (served by the HTTP server).
     telegram_webhook_url: str | None = None
@@ -58,6 +61,12 @@ class Settings(BaseSettings):
     extra_item_escalation_minutes: int = Field(default=15, ge=1)
     escalation_check_seconds: int = Field(default=60, ge=1)
     outbox_check_seconds: int = Field(default=30, ge=1)  # refused messages tried again
+    # Several workers: how long a job's claim on a due row holds (a crashed worker's rows are
+    # taken over after it); longer than any send.
+    claim_lease_seconds: int = Field(default=300, ge=1)
+    # Several workers receive this bot's updates (webhooks behind a load balancer): each update
+    # reads the person's conversation step and drafts from the database first.
+    shared_chat_state: bool = False
     # After-sales follow-up (A1–A13)
     working_hours: str = "09:00-18:00"
     working_days: str = "mon-sat"

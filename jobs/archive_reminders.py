@@ -8,7 +8,9 @@ first reminder. An archive still incomplete two days after a visit is reported o
 active supervisor. A customer without an active clerk is put before the supervisors, who
 assign one.
 
-Send first, mark after: a crash between the two sends a reminder at most once more.
+Claim, send, then mark and release (``models.claims``): several workers send each reminder
+and each report once; a crash between the send and the mark sends it at most once more, after
+the claim's lease.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.services import Services
 from handlers.after_sales.cards.archive import archive_reminder, late_archive_report
 from models.absence import route
+from models.claims import claim, claim_row, release
 from models.customer import (
     Customer,
     Visit,
@@ -32,6 +35,10 @@ from models.customer import (
 )
 from models.db import id_of
 from models.staff import Role, Staff, active_with_role
+
+# What a worker claims before it sends (models.claims).
+REMIND = "archive.remind"  # a customer: one reminder for all their waiting visits
+LATE = "archive.late"  # a visit, reported late to the supervisors
 
 
 async def _still_missing(session: AsyncSession, customer: Customer, now: datetime) -> list[str]:
@@ -60,12 +67,21 @@ async def run(services: Services, now: datetime) -> int:
                 continue  # the clerk was told at the visit; the first reminder comes later
             by_customer.setdefault(visit.customer_id, []).append(visit)
         supervisors = await active_with_role(session, Role.supervisor)
-        for customer_id, waiting in by_customer.items():
-            customer = await session.get(Customer, customer_id)
-            if customer is None:
+        for customer_id, selected in by_customer.items():
+            if not await claim(session, REMIND, customer_id, worker=services.worker,
+                               now=services.clock.now()):
                 continue
-            missing = await _still_missing(session, customer, now)
-            if not missing:
+            # Read again: another worker may have reminded (and released) since.
+            for visit in selected:
+                await session.refresh(visit)
+            waiting = [v for v in selected if v.archive_completed_at is None
+                       and (v.archive_reminded_at is None
+                            or v.archive_reminded_at <= now - repeat)]
+            customer = await session.get(Customer, customer_id)
+            missing = await _still_missing(session, customer, now) if customer else []
+            if customer is None or not waiting or not missing:
+                await release(session, REMIND, customer_id, worker=services.worker)
+                await session.commit()
                 continue
             recipients, standing_in_for = supervisors, None
             clerk = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None
@@ -82,16 +98,22 @@ async def run(services: Services, now: datetime) -> int:
                 sent += await messenger.send(session, staff, render, now=now)
             for visit in waiting:
                 visit.archive_reminded_at = now
+            await release(session, REMIND, customer_id, worker=services.worker)
             await session.commit()
 
         if not supervisors:
             return sent  # the late reports wait until there is someone to read them
         for visit in await late_archives(session, now=now):
-            customer = await session.get(Customer, visit.customer_id)
-            if customer is None:
+            if not await claim_row(session, LATE, visit, worker=services.worker,
+                                   now=services.clock.now(),
+                                   still_due=lambda row: row.archive_completed_at is None
+                                   and row.archive_late_reported_at is None):
                 continue
-            missing = await _still_missing(session, customer, now)
-            if not missing:
+            customer = await session.get(Customer, visit.customer_id)
+            missing = await _still_missing(session, customer, now) if customer else []
+            if customer is None or not missing:
+                await release(session, LATE, id_of(visit), worker=services.worker)
+                await session.commit()
                 continue
             clerk = await session.get(Staff, customer.clerk_id) if customer.clerk_id else None
             render = partial(late_archive_report, customer=customer, visit=visit, missing=missing,
@@ -99,5 +121,6 @@ async def run(services: Services, now: datetime) -> int:
             for supervisor in supervisors:
                 sent += await messenger.send(session, supervisor, render, now=now)
             visit.archive_late_reported_at = now
+            await release(session, LATE, id_of(visit), worker=services.worker)
             await session.commit()
     return sent

@@ -10,8 +10,9 @@
 3. From the opening of the next working day, a customer still not told → every supervisor is
    told once.
 
-Send first, mark after: a crash between the two sends a message at most once more, never
-loses it. Supervisors who already hold an escalation card are skipped on a rerun.
+Claim, send, then mark and release (``models.claims``): several workers send each message
+once; a crash between the send and the mark sends it at most once more (after the claim's
+lease), never loses it. Supervisors who already hold an escalation card are skipped on a rerun.
 """
 
 from __future__ import annotations
@@ -31,13 +32,25 @@ from handlers.after_sales.cards.complaint import (
     tell_clerk,
 )
 from models.card import CardKind, recipients_of
-from models.complaint import callbacks_not_logged, due_for_escalation, mark_escalated
+from models.claims import claim_row, release
+from models.complaint import (
+    Complaint,
+    ComplaintStatus,
+    callbacks_not_logged,
+    due_for_escalation,
+    mark_escalated,
+)
 from models.db import id_of
 from models.staff import Role, active_with_role
 
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# What a worker claims before it sends (models.claims).
+ESCALATE = "complaint.escalate"
+CALLBACK = "complaint.callback"
+LATE = "complaint.callback_late"
 
 
 async def run(services: Services, now: datetime) -> int:
@@ -60,6 +73,11 @@ async def escalate(services: Services, now: datetime) -> int:
             return 0
         for complaint in due:
             complaint_id = id_of(complaint)
+            if not await claim_row(session, ESCALATE, complaint, worker=services.worker,
+                                   now=services.clock.now(),
+                                   still_due=lambda row: row.escalated_at is None
+                                   and row.status == ComplaintStatus.researching):
+                continue
             facts = await complaint_facts(session, complaint)
             holders = await recipients_of(session, CardKind.complaint, complaint_id)
             for supervisor in supervisors:
@@ -80,6 +98,7 @@ async def escalate(services: Services, now: datetime) -> int:
                 moved = await complaint_facts(session, complaint)
                 await services.messenger.update_cards(session, CardKind.complaint, complaint_id,
                                                       partial(complaint_card, facts=moved))
+            await release(session, ESCALATE, complaint_id, worker=services.worker)
             await session.commit()
     return sent
 
@@ -97,6 +116,9 @@ async def remind_callbacks(services: Services, now: datetime) -> int:
                 session, since=calendar.start_of_day(today), until=reminder_at):
             if complaint.callback_reminded_at is not None:
                 continue
+            if not await claim_row(session, CALLBACK, complaint, worker=services.worker,
+                                   now=services.clock.now(), still_due=_callback_due):
+                continue
             facts = await complaint_facts(session, complaint)
             callback = await callback_of(session, complaint)
             _, told = await tell_clerk(
@@ -104,6 +126,7 @@ async def remind_callbacks(services: Services, now: datetime) -> int:
                 partial(callback_reminder, facts=facts, callback=callback), now)
             sent += told
             complaint.callback_reminded_at = now
+            await release(session, CALLBACK, id_of(complaint), worker=services.worker)
             await session.commit()
     return sent
 
@@ -124,10 +147,24 @@ async def report_late_callbacks(services: Services, now: datetime) -> int:
             return 0
         supervisors = await active_with_role(session, Role.supervisor)
         for complaint in late:
+            if not await claim_row(session, LATE, complaint, worker=services.worker,
+                                   now=services.clock.now(),
+                                   still_due=lambda row: _callback_due(row, late=True)):
+                continue
             facts = await complaint_facts(session, complaint)
             for supervisor in supervisors:
                 sent += await services.messenger.send(
                     session, supervisor, partial(callback_late, facts=facts), now=now)
             complaint.callback_late_reported_at = now
+            await release(session, LATE, id_of(complaint), worker=services.worker)
             await session.commit()
     return sent
+
+
+def _callback_due(complaint: Complaint, *, late: bool = False) -> bool:
+    """Still solved with the customer not told, and not yet reminded (or reported late): what
+    the selection found, for a complaint read again after its claim."""
+    if complaint.status != ComplaintStatus.solved:
+        return False
+    return (complaint.callback_late_reported_at if late
+            else complaint.callback_reminded_at) is None

@@ -6,11 +6,14 @@ Every minute:
    unique key: a second run or a restart creates nothing twice);
 2. each of today's unsent reminders goes to the area's responsible person as a card with Done
    buttons — to the team leaders when nobody is responsible — then is marked sent. Send first,
-   mark after: a crash in between sends it at most once more;
+   mark after: a crash in between sends it at most once more (after the claim's lease);
 3. a reminder still unconfirmed ``DUTY_MISSED_MINUTES`` after it was sent goes to the team
    leaders (the supervisors when no other team leader is there to tell), once;
 4. from ``DUTY_SUMMARY_DAY_TIME`` to the end of the week, each supervisor who has not had it
    gets the week's compliance summary (an audit event per supervisor and week records it).
+
+Several workers on one database: each reminder, miss and summary is claimed before it is sent
+and released with its record (``models.claims``), so it goes out once per group of stores.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bot.services import Services
 from handlers.duty.cards import reminder_card as card
 from handlers.duty.cards import reminder_facts, weekly_summary
 from models.card import CardKind, recipients_of
+from models.claims import claim, claim_row, release
 from models.db import id_of
 from models.duty import (
     DutyReminder,
@@ -43,6 +47,11 @@ from models.equipment import damage_summary
 from models.staff import Role, Staff, active_with_role
 
 log = logging.getLogger(__name__)
+
+# What a worker claims before it sends (models.claims).
+REMIND = "duty.remind"
+MISSED = "duty.missed"
+SUMMARY = "duty.summary"  # with the week's label: "duty.summary:2026-W49", per supervisor
 
 
 async def run(services: Services, now: datetime) -> int:
@@ -75,6 +84,10 @@ async def _leaders(session: AsyncSession) -> list[Staff]:
 async def _remind(services: Services, session: AsyncSession, reminder: DutyReminder,
                   now: datetime) -> int:
     reminder_id = id_of(reminder)
+    if not await claim_row(session, REMIND, reminder, worker=services.worker,
+                           now=services.clock.now(),
+                           still_due=lambda row: row.sent_at is None):
+        return 0
     facts = await reminder_facts(session, reminder)
     if facts.responsible is not None and facts.responsible.active:
         recipients = [facts.responsible]
@@ -92,6 +105,7 @@ async def _remind(services: Services, session: AsyncSession, reminder: DutyRemin
         sent += delivered > 0
     await session.commit()  # the cards first: a crash before the mark resends once
     await mark_sent(session, reminder_id=reminder_id, now=now)
+    await release(session, REMIND, reminder_id, worker=services.worker)
     await session.commit()
     return sent
 
@@ -99,6 +113,11 @@ async def _remind(services: Services, session: AsyncSession, reminder: DutyRemin
 async def _tell_missed(services: Services, session: AsyncSession, reminder: DutyReminder,
                        now: datetime) -> int:
     reminder_id = id_of(reminder)
+    if not await claim_row(session, MISSED, reminder, worker=services.worker,
+                           now=services.clock.now(),
+                           still_due=lambda row: row.missed_notified_at is None
+                           and row.done_at is None):
+        return 0
     facts = await reminder_facts(session, reminder)
     waited = int((now - (reminder.sent_at or now)).total_seconds() // 60)
     holders = await recipients_of(session, CardKind.duty_reminder, reminder_id)
@@ -120,6 +139,7 @@ async def _tell_missed(services: Services, session: AsyncSession, reminder: Duty
         done = await reminder_facts(session, reminder)
         await services.messenger.update_cards(session, CardKind.duty_reminder, reminder_id,
                                               partial(card, facts=done))
+    await release(session, MISSED, reminder_id, worker=services.worker)
     await session.commit()
     return sent
 
@@ -134,12 +154,22 @@ async def _weekly(services: Services, session: AsyncSession, now: datetime) -> i
     summary = await duty_summary(session, start=start, end=end)
     damage = await damage_summary(session, start=start, end=end)
     sent = 0
+    kind = f"{SUMMARY}:{label}"
     for supervisor in waiting:
+        # Once per group of stores, not once per worker: claim, then check again.
+        if not await claim(session, kind, id_of(supervisor), worker=services.worker,
+                           now=services.clock.now()):
+            continue
+        if await summary_sent(session, label=label, staff_id=id_of(supervisor)):
+            await release(session, kind, id_of(supervisor), worker=services.worker)
+            await session.commit()
+            continue
         delivered = await services.messenger.send(
             session, supervisor,
             lambda t: weekly_summary(t, label, start, end, summary, damage), now=now)
         record_summary(session, label=label, staff_id=id_of(supervisor),
                        now=now, delivered=delivered)
+        await release(session, kind, id_of(supervisor), worker=services.worker)
         await session.commit()
         sent += delivered > 0
     return sent

@@ -30,7 +30,7 @@ from handlers.after_sales.cards.followup import overdue_notice, reminder_card
 from models.absence import route
 from models.campaign import Campaign, upcoming
 from models.card import CardKind
-from models.claims import claim_row, release
+from models.claims import claim, claim_row, held_until, hold, release
 from models.customer import get_customer
 from models.db import id_of
 from models.followup import (
@@ -42,7 +42,7 @@ from models.followup import (
     mark_reminded,
     overdue_unnotified,
 )
-from models.staff import Role, Staff, active_with_role
+from models.staff import Role, Staff, active_with_role, reachable_anywhere
 from models.talking_points import UPCOMING_DAYS, gather
 from models.visit_flow import schedule_maintenance_calls
 
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 # What a worker claims before it sends (models.claims).
 REMIND = "followup.remind"
 OVERDUE = "followup.overdue"
+SCHEDULE = "maintenance.schedule"  # the day (its ordinal): once per group of stores
 
 
 Recipient = tuple[Staff, Staff | None]  # who gets the card, and for whom they stand in
@@ -62,15 +63,24 @@ async def run(services: Services, now: datetime) -> int:
     calendar = settings.calendar
     today = calendar.local_date(now)
     async with services.db.session() as session:
-        # Once per local day per process: the unique key keeps it right after a restart.
+        # Once per local day per group of stores: the first worker to claim the day schedules
+        # (the follow-up's unique key keeps a rerun harmless); its claim, kept until the next
+        # day, is the record. The others only remember that the day is taken.
         if services.job_state.get("maintenance_scheduled_on") != today:
-            created = await schedule_maintenance_calls(
-                session, today=today, days_before=settings.maintenance_notice_days, now=now,
-                calendar=calendar)
-            await session.commit()
-            services.job_state["maintenance_scheduled_on"] = today
-            if created:
-                log.info("%d maintenance call(s) scheduled", created)
+            day = today.toordinal()
+            if await claim(session, SCHEDULE, day, worker=services.worker,
+                           now=services.clock.now()):
+                created = await schedule_maintenance_calls(
+                    session, today=today, days_before=settings.maintenance_notice_days,
+                    now=now, calendar=calendar)
+                await hold(session, SCHEDULE, day, worker=services.worker,
+                           until=calendar.end_of_day(today))
+                await session.commit()
+                services.job_state["maintenance_scheduled_on"] = today
+                if created:
+                    log.info("%d maintenance call(s) scheduled", created)
+            elif await held_until(session, SCHEDULE, day) == calendar.end_of_day(today):
+                services.job_state["maintenance_scheduled_on"] = today  # another worker did
         if not calendar.in_working_hours(now):
             return 0
         run_ = _Run(services, session, now, today)
@@ -108,11 +118,14 @@ class _Run:
                 return False
             return (row.reminded_at if kind == REMIND else row.overdue_notified_at) is None
 
+        # The lease runs from now, not from the start of the pass: a pass over thousands of
+        # reminders outlasts the lease, and a worker that started since must not take the row.
         return await claim_row(self.session, kind, followup, worker=self.services.worker,
-                               now=self.now, still_due=still_due)
+                               now=self.services.clock.now(), still_due=still_due)
 
     async def responsible(self, followup: FollowUp) -> list[Recipient]:
-        """The clerk today (or the stand-in); without an active one, every supervisor."""
+        """The clerk today (or the stand-in); without an active, reachable one, every
+        supervisor."""
         customer = await get_customer(self.session, followup.customer_id)
         clerk_id = customer.clerk_id
         if clerk_id is not None:
@@ -121,7 +134,9 @@ class _Run:
                 staff = await self.session.get(Staff, today.staff_id)
                 for_whom = (await self.session.get(Staff, today.standing_in_for)
                             if today.standing_in_for else None)
-                self.routes[clerk_id] = (staff, for_whom) if staff and staff.active else None
+                # Nobody to reach (inactive, or every account refused: Forbidden) → supervisors.
+                self.routes[clerk_id] = (staff, for_whom) if staff and staff.active and \
+                    await reachable_anywhere(self.session, id_of(staff)) else None
             recipient = self.routes[clerk_id]
             if recipient is not None:
                 return [recipient]

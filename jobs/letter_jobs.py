@@ -46,7 +46,8 @@ async def remind(services: Services, now: datetime) -> int:
         for letter in await due_letters(session, now=now):
             if letter.due_at is not None and letter.due_at <= now:
                 continue  # the overdue notice below covers it
-            if not await claim_row(session, REMIND, letter, worker=services.worker, now=now,
+            if not await claim_row(session, REMIND, letter, worker=services.worker,
+                                   now=services.clock.now(),
                                    still_due=lambda row: row.sent_at is None
                                    and row.reminded_at is None):
                 continue
@@ -66,7 +67,8 @@ async def report_overdue(services: Services, now: datetime) -> int:
             return 0
         supervisors = await active_with_role(session, Role.supervisor)
         for letter in letters:
-            if not await claim_row(session, OVERDUE, letter, worker=services.worker, now=now,
+            if not await claim_row(session, OVERDUE, letter, worker=services.worker,
+                                   now=services.clock.now(),
                                    still_due=lambda row: is_overdue(row, now)):
                 continue
             facts = await letter_facts(session, letter)

@@ -1,6 +1,8 @@
 """N5: a lift request nobody confirmed in ``LIFT_WATCH_MINUTES`` goes to the team leaders, once.
 
-Send first, mark after: a crash between the two alerts at most once more, never loses it.
+Claim, send, then mark and release (``models.claims``): several workers alert once; a crash
+between the send and the mark alerts at most once more (after the claim's lease), never loses
+it.
 People who already hold the card (the watcher, a half-finished earlier run) are skipped, so a
 rerun does not repeat it to them. Without a team leader the supervisors are told. The
 technician learns that the team leaders were told.
@@ -17,12 +19,15 @@ from bot.messenger import Rendered
 from bot.services import Services
 from handlers.floor.cards import watch_card, watch_facts
 from models.card import CardKind, recipients_of
+from models.claims import claim_row, release
 from models.db import id_of
-from models.lifting import due_for_alert, mark_alerted
+from models.lifting import WatchStatus, due_for_alert, mark_alerted
 from models.staff import Role, active_with_role
 from models.work_order import OrderStatus
 
 log = logging.getLogger(__name__)
+
+ALERT = "lift.alert"  # what a worker claims before it sends (models.claims)
 
 
 async def run(services: Services, now: datetime) -> int:
@@ -38,8 +43,15 @@ async def run(services: Services, now: datetime) -> int:
         supervisors = await active_with_role(session, Role.supervisor)
         for watch in watches:
             watch_id = id_of(watch)
+            if not await claim_row(session, ALERT, watch, worker=services.worker,
+                                   now=services.clock.now(),
+                                   still_due=lambda row: row.alerted_at is None
+                                   and row.status == WatchStatus.requested):
+                continue
             facts = await watch_facts(session, watch)
             if facts.order.status != OrderStatus.in_progress:
+                await release(session, ALERT, watch_id, worker=services.worker)
+                await session.commit()
                 continue  # the order moved on; nobody lifts on it any more
             involved = {watch.technician_id, watch.watcher_id}
             recipients = [s for s in leaders if s.id not in involved] or [
@@ -67,6 +79,7 @@ async def run(services: Services, now: datetime) -> int:
                 done = await watch_facts(session, watch)
                 await messenger.update_cards(session, CardKind.lift_watch, watch_id,
                                              partial(watch_card, facts=done))
+            await release(session, ALERT, watch_id, worker=services.worker)
             await session.commit()
     return alerted
 

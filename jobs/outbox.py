@@ -2,8 +2,10 @@
 
 A chat's messages go in order: when one is refused again, the rest of that chat waits for the
 next run. Sent messages are deleted; one that can never go out, or waited two days, is marked
-failed and kept (``workshop-bot outbox`` lists them). Send first, then mark: a crash between
-the two sends a message once more, never loses it.
+failed and kept (``workshop-bot outbox`` lists them). Claim, send, then mark and release
+(``models.claims``): several workers on one database send each kept message once (a worker that
+cannot claim a message leaves the rest of its chat for the next run, so the order holds); a
+crash between the send and the mark sends it once more after the claim's lease, never loses it.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from bot.messenger import LATER, Undeliverable, retry_seconds
 from bot.services import Services
 from bot.wecom.request import WeComRequest
 from models import outbox
+from models.claims import claim, release
 from models.db import id_of
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
 BUDGET_SECONDS = 20.0  # a run stops taking new pages after this; the next run goes on
+SEND = "outbox.send"  # what a worker claims before it sends a kept message (models.claims)
 
 
 async def run(services: Services, now: datetime, *, limit: int | None = None,
@@ -55,10 +59,23 @@ async def _page(services: Services, now: datetime, size: int) -> tuple[int, int]
         chat = (message.channel, message.chat_id)
         if chat in stuck:
             continue
-        if message.kind == "wecom" and _member_busy(services, message):
-            stuck.add(chat)  # this member had their 30 messages this minute: next run
+        if message.kind == "wecom" and await _member_busy(services, message):
+            stuck.add(chat)  # this member is at WeCom's limit (minute or hour): next run
             continue
         async with services.db.session() as session:
+            message_id = id_of(message)
+            if not await claim(session, SEND, message_id, worker=services.worker,
+                               now=services.clock.now()):
+                stuck.add(chat)  # another worker is on this chat: the rest waits, in order
+                continue
+            fresh = await session.get(outbox.OutboxMessage, message_id, populate_existing=True)
+            if fresh is None or fresh.failed_at is not None or fresh.not_before > now:
+                stuck.add(chat)  # sent (or tried) by another worker since it was selected
+                await release(session, SEND, message_id, worker=services.worker)
+                await session.commit()
+                continue
+            session.expunge(fresh)  # written by statements below, as the selected copy was
+            message = fresh
             try:
                 if message.kind == "wecom":
                     await _send_wecom(services, message)
@@ -68,6 +85,7 @@ async def _page(services: Services, now: datetime, size: int) -> tuple[int, int]
                 log.error("kept message %s to %s/%s cannot be delivered: %s", message.id,
                           message.channel, message.chat_id, exc)
                 await outbox.mark_failed(session, message, now, error=str(exc))
+                await release(session, SEND, message_id, worker=services.worker)
                 await session.commit()
                 continue
             except LATER as exc:
@@ -78,9 +96,11 @@ async def _page(services: Services, now: datetime, size: int) -> tuple[int, int]
                               message.id, message.channel, message.chat_id,
                               message.attempts + 1, exc)
                     stuck.discard(chat)  # the next one may go: it is the oldest now
+                await release(session, SEND, message_id, worker=services.worker)
                 await session.commit()
                 continue
-            await outbox.mark_sent(session, id_of(message))
+            await outbox.mark_sent(session, message_id)
+            await release(session, SEND, message_id, worker=services.worker)
             await session.commit()
             sent += 1
     return sent, len(kept)
@@ -92,9 +112,10 @@ def _wecom(services: Services) -> WeComRequest | None:
     return request if isinstance(request, WeComRequest) else None
 
 
-def _member_busy(services: Services, message: outbox.OutboxMessage) -> bool:
+async def _member_busy(services: Services, message: outbox.OutboxMessage) -> bool:
     request = _wecom(services)
-    return request is not None and request.member_busy(str(message.payload.get("userid")))
+    return request is not None and \
+        await request.member_busy(str(message.payload.get("userid")))
 
 
 async def _send_wecom(services: Services, message: outbox.OutboxMessage) -> None:

@@ -46,7 +46,7 @@ async def run(services: Services, now: datetime) -> int:
                 # Once per group of stores, not once per worker: claim, then check again.
                 kind = f"report:{period.label}"
                 if not await claim(session, kind, id_of(supervisor), worker=services.worker,
-                                   now=now):
+                                   now=services.clock.now()):
                     continue
                 if await already_sent(session, period=period, staff_id=id_of(supervisor)):
                     await release(session, kind, id_of(supervisor), worker=services.worker)

@@ -37,3 +37,20 @@ async def waiting_for(session: AsyncSession, advisor: Staff) -> list[Waiting]:
     waiting: list[Waiting] = [*extras, *faults]
     return sorted(waiting, key=lambda record: (record.created_at,
                                                isinstance(record, FaultReport), record.id or 0))
+
+
+async def waiting_on_order(session: AsyncSession, order_id: int) -> list[Waiting]:
+    """What waits for a decision on one order (its advisor's order card offers the buttons),
+    oldest first; nothing once the order is closed."""
+    order = await session.get(WorkOrder, order_id)
+    if order is None or order.status in CLOSED:
+        return []
+    extras = (await session.exec(select(ExtraItemRequest).where(
+        col(ExtraItemRequest.order_id) == order_id,
+        col(ExtraItemRequest.status) == Decision.pending.value))).all()
+    faults = (await session.exec(select(FaultReport).where(
+        col(FaultReport.order_id) == order_id,
+        col(FaultReport.status) == FaultStatus.reported.value))).all()
+    waiting: list[Waiting] = [*extras, *faults]
+    return sorted(waiting, key=lambda record: (record.created_at,
+                                               isinstance(record, FaultReport), record.id or 0))

@@ -1,15 +1,21 @@
 """Photos kept as evidence: plate checks, unlisted faults, extra items, parts, damage (file ids
-per channel, copies on the other channel, the bytes when needed)."""
+per channel, copies on the other channel, the bytes when needed); and voice notes given where a
+step takes text (``kind`` "voice", with their length), which travel with the record's card the
+same way."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UTCDateTime
+
+PHOTO = "photo"
+VOICE = "voice"
 
 
 class Attachment(SQLModel, table=True):
@@ -23,19 +29,31 @@ class Attachment(SQLModel, table=True):
     file_unique_id: str | None = Field(default=None, max_length=128)
     staff_id: int | None = Field(default=None, foreign_key="staff.id")
     created_at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(default=PHOTO, max_length=16, sa_column_kwargs={"server_default": PHOTO})
+    duration: int | None = Field(default=None)  # a voice note's length in seconds
+
+
+def voice_marker(seconds: int | None) -> str:
+    """What a record's text says when its answer was a voice note: "🎤 0:12"."""
+    if not seconds or seconds <= 0:
+        return "🎤"
+    return f"🎤 {seconds // 60}:{seconds % 60:02d}"
 
 
 def attach(
-    session: AsyncSession, *, owner: str, owner_id: int, photos: list[dict[str, str]],
+    session: AsyncSession, *, owner: str, owner_id: int, photos: list[dict[str, Any]],
     staff_id: int | None, now: datetime,
 ) -> None:
-    """``photos``: ``{"channel", "file_id", "file_unique_id"}`` as the handler received them."""
+    """``photos``: ``{"channel", "file_id", "file_unique_id"}`` as the handler received them
+    (a voice note also has ``"kind": "voice"`` and its ``"duration"`` in seconds)."""
     for photo in photos:
+        duration = photo.get("duration")
         session.add(
             Attachment(
                 owner=owner, owner_id=owner_id, channel=photo["channel"],
                 file_id=photo["file_id"], file_unique_id=photo.get("file_unique_id"),
-                staff_id=staff_id, created_at=now,
+                staff_id=staff_id, created_at=now, kind=photo.get("kind") or PHOTO,
+                duration=int(duration) if duration is not None else None,
             )
         )
 

@@ -33,6 +33,13 @@ class _Stored(Protocol):
 Row = TypeVar("Row", bound=_Stored)
 
 LEASE = timedelta(minutes=5)  # longer than any send; a crashed worker's claim frees after it
+_lease = LEASE
+
+
+def set_lease(lease: timedelta) -> None:
+    """The lease of this process's claims (``CLAIM_LEASE_SECONDS``, set by ``bot.services``)."""
+    global _lease
+    _lease = lease
 
 
 class JobClaim(SQLModel, table=True):
@@ -46,10 +53,12 @@ class JobClaim(SQLModel, table=True):
 
 
 async def claim(session: AsyncSession, kind: str, ref_id: int, *, worker: str, now: datetime,
-                lease: timedelta = LEASE) -> bool:
+                lease: timedelta | None = None) -> bool:
     """Take ``(kind, ref_id)`` for ``worker`` until ``now + lease``; False when another worker
-    holds it. Commits, so the claim is visible to every other worker before anything is sent."""
-    until = now + lease
+    holds it. ``now`` is the time of the claim itself (the clock read just before), never the
+    start of a long pass: a lease counted from a stale time runs out while the row is sent.
+    Commits, so the claim is visible to every other worker before anything is sent."""
+    until = now + (lease or _lease)
     values = {"kind": kind, "ref_id": ref_id, "claimed_by": worker, "claimed_until": until}
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -75,7 +84,7 @@ async def release(session: AsyncSession, kind: str, ref_id: int, *, worker: str)
 
 
 async def claim_row(session: AsyncSession, kind: str, row: Row, *, worker: str, now: datetime,
-                    still_due: Callable[[Row], bool], lease: timedelta = LEASE) -> bool:
+                    still_due: Callable[[Row], bool], lease: timedelta | None = None) -> bool:
     """Claim a row a job selected, then read it again: another worker may have done it since
     (it recorded and released in one transaction). False, with nothing held, when it is not
     this worker's to do."""
@@ -88,3 +97,21 @@ async def claim_row(session: AsyncSession, kind: str, row: Row, *, worker: str, 
     await release(session, kind, ref_id, worker=worker)
     await session.commit()
     return False
+
+
+async def hold(session: AsyncSession, kind: str, ref_id: int, *, worker: str,
+               until: datetime) -> None:
+    """Keep a claim as the record that a once-a-day (or once-a-period) job ran: instead of the
+    release, in the same transaction as what it did (the caller commits). Nobody can take it
+    before ``until``; a crash before this frees it after the usual lease."""
+    await session.exec(
+        update(JobClaim)
+        .where(col(JobClaim.kind) == kind, col(JobClaim.ref_id) == ref_id,
+               col(JobClaim.claimed_by) == worker)
+        .values(claimed_until=until))
+
+
+async def held_until(session: AsyncSession, kind: str, ref_id: int) -> datetime | None:
+    """Until when someone holds ``(kind, ref_id)`` (None: nobody)."""
+    held = await session.get(JobClaim, (kind, ref_id), populate_existing=True)
+    return held.claimed_until if held is not None else None

@@ -143,6 +143,21 @@ _watch: ContextVar[CommitWatch | None] = ContextVar("commit_watch", default=None
 _WROTE = "workshop.wrote"  # in ``Session.info``: the open transaction wrote something
 
 
+def unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be used just now (connections refused, a
+    read-only or locked file, a dropped connection) rather than a fault in what was asked."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    seen: BaseException | None = error
+    for _ in range(5):  # the error, or what it was raised from
+        if seen is None:
+            return False
+        if isinstance(seen, OperationalError | InterfaceError | ConnectionError | TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def watch_commits(owner: object) -> CommitWatch:
     """Count from now on the commits this task makes for ``owner``."""
     watch = CommitWatch(owner)

@@ -84,6 +84,9 @@ class ChatAccount(SQLModel, table=True):
     user_key: str = Field(max_length=64)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     bound_at: datetime = Field(sa_type=UTCDateTime)
+    # Set when the platform answered Forbidden (the person blocked the bot, or left the WeCom
+    # app's visible range); nothing is sent here until they write to the bot again.
+    unreachable_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class InviteCode(SQLModel, table=True):
@@ -250,6 +253,50 @@ async def staff_for_account(
         )
     ).first()
     return row
+
+
+async def seen_on(session: AsyncSession, channel: str, user_key: str) -> Staff | None:
+    """``staff_for_account`` for a person who just wrote: an account the platform had refused
+    is reachable again (one write, only then). The caller commits."""
+    row = (
+        await session.exec(
+            select(Staff, ChatAccount)
+            .join(ChatAccount, col(ChatAccount.staff_id) == col(Staff.id))
+            .where(ChatAccount.channel == channel, _same_key(channel, user_key))
+        )
+    ).first()
+    if row is None:
+        return None
+    staff, account = row
+    if account.unreachable_since is not None:
+        account.unreachable_since = None
+        session.add(account)
+    return staff
+
+
+async def lose_contact(session: AsyncSession, channel: str, chat_id: int, *, now: datetime
+                       ) -> tuple[Staff, ChatAccount] | None:
+    """The platform refused this chat for good (Forbidden): mark its account unreachable.
+    The staff member and the account when this is news, None when it was known (or unbound),
+    so whoever must be told is told once. The caller commits."""
+    account = (await session.exec(
+        select(ChatAccount).where(ChatAccount.channel == channel,
+                                  ChatAccount.chat_id == chat_id))).first()
+    if account is None or account.unreachable_since is not None:
+        return None
+    account.unreachable_since = now
+    session.add(account)
+    staff = await session.get(Staff, account.staff_id)
+    return (staff, account) if staff is not None else None
+
+
+def reachable(accounts: list[ChatAccount]) -> list[ChatAccount]:
+    return [a for a in accounts if a.unreachable_since is None]
+
+
+async def reachable_anywhere(session: AsyncSession, staff_id: int) -> bool:
+    """Whether anything sent to this person can arrive (an account not refused)."""
+    return bool(reachable(await accounts_of(session, staff_id)))
 
 
 def _same_key(channel: str, user_key: str) -> ColumnElement[bool]:

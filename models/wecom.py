@@ -1,5 +1,6 @@
 """The WeCom channel's own records: who a chat id is, what each sent message became on WeCom,
-and which callbacks were already handled (WeCom resends, attackers replay).
+which callbacks were taken in and handled (WeCom resends, attackers replay), and the recent
+sends each member's limits count (every worker's, across restarts).
 
 A WeCom ``userid`` is a string; the handlers speak Telegram's integer chat ids, so each userid
 gets a stable chat id (``wecom_chat_id``) and ``WeComUser`` remembers the way back.
@@ -8,6 +9,7 @@ gets a stable chat id (``wecom_chat_id``) and ``WeComUser`` remembers the way ba
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +22,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    or_,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
@@ -65,7 +69,7 @@ class WeComMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    kind: str = Field(max_length=8)  # text, list, card, image, file, alert
+    kind: str = Field(max_length=8)  # text, list, card, more (a card's rest), image, file, alert
     part: int = Field(default=0)  # a long text goes out in parts
     msgid: str | None = Field(default=None, max_length=128)
     task_id: str | None = Field(default=None, max_length=128)
@@ -78,7 +82,9 @@ class WeComMessage(SQLModel, table=True):
 
 
 class WeComInbound(SQLModel, table=True):
-    """A callback already taken in (MsgId, or FromUserName+CreateTime+event for events)."""
+    """A callback taken in (keyed by MsgId, or FromUserName+CreateTime+event for events),
+    written before WeCom gets its 200: ``fields`` is the decrypted message, ``handled_at``
+    says it reached the handlers (at most once), ``claimed_until`` that a worker is on it."""
 
     __tablename__ = "wecom_inbound"
     __table_args__ = (
@@ -88,6 +94,26 @@ class WeComInbound(SQLModel, table=True):
 
     key: str = Field(max_length=200)
     received_at: datetime = Field(sa_type=UTCDateTime)
+    fields: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WeComSend(SQLModel, table=True):
+    """One message that reached WeCom for a member, stamped when the send completed: WeCom's
+    per-member limits (30 a minute, 1,000 an hour) counted by every worker, across restarts.
+    ``key`` is made by the sender, so a worker tells its own rows from the others'."""
+
+    __tablename__ = "wecom_send"
+    __table_args__ = (
+        PrimaryKeyConstraint("key", name="pk_wecom_send"),
+        Index("ix_wecom_send_member", "userid", "sent_at"),
+        Index("ix_wecom_send_sent_at", "sent_at"),
+    )
+
+    key: str = Field(max_length=32)
+    userid: str = Field(max_length=64)
+    sent_at: datetime = Field(sa_type=UTCDateTime)
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -120,13 +146,16 @@ async def userid_for(session: AsyncSession, chat_id: int) -> str | None:
 
 
 # --- callbacks taken in -----------------------------------------------------------------------
+KEEP_INBOUND = timedelta(days=2)  # WeCom resends within seconds; replays older are refused
+HANDLING_LEASE = timedelta(minutes=2)  # a worker handling a callback; a crashed one's frees
 
 
-async def claim_inbound(
-    session: AsyncSession, key: str, *, now: datetime, keep: timedelta = timedelta(days=2)
-) -> bool:
-    """True the first time ``key`` is seen; a resend or a replay gets False. Commits."""
-    session.add(WeComInbound(key=key[:200], received_at=now))
+async def take_in(session: AsyncSession, key: str, fields: dict[str, str], *, now: datetime,
+                  keep: timedelta = KEEP_INBOUND) -> bool:
+    """Record a callback before WeCom gets its 200: True the first time ``key`` is seen, False
+    for a resend or a replay. Commits; a database error is raised (then WeCom must get no 200,
+    so it sends the callback again)."""
+    session.add(WeComInbound(key=key[:200], received_at=now, fields=dict(fields)))
     try:
         await session.commit()
     except IntegrityError:
@@ -138,3 +167,81 @@ async def claim_inbound(
         )
         await session.commit()
     return True
+
+
+async def start_handling(session: AsyncSession, key: str, *, now: datetime,
+                         lease: timedelta = HANDLING_LEASE) -> dict[str, Any] | None:
+    """Take a recorded callback to handle it: its fields, or None when it was handled already
+    or another worker is on it. Commits. ``mark_handled`` follows before the handlers see it;
+    a worker that fails before that leaves it to be taken again once the lease is over."""
+    taken = await session.exec(
+        update(WeComInbound)
+        .where(col(WeComInbound.key) == key, col(WeComInbound.handled_at).is_(None),
+               or_(col(WeComInbound.claimed_until).is_(None),
+                   col(WeComInbound.claimed_until) <= now))
+        .values(claimed_until=now + lease))
+    await session.commit()
+    if taken.rowcount != 1:
+        return None
+    fields = (await session.exec(
+        select(WeComInbound.fields).where(col(WeComInbound.key) == key))).first()
+    return dict(fields) if fields else None
+
+
+async def mark_handled(session: AsyncSession, key: str, *, now: datetime) -> None:
+    """The callback goes to the handlers now: never again (the caller commits first)."""
+    await session.exec(
+        update(WeComInbound).where(col(WeComInbound.key) == key).values(handled_at=now))
+
+
+async def unhandled(session: AsyncSession, *, now: datetime, older_than: timedelta,
+                    keep: timedelta = KEEP_INBOUND, limit: int = 100
+                    ) -> list[tuple[str, dict[str, Any]]]:
+    """(key, fields) of callbacks taken in at least ``older_than`` ago that never reached
+    the handlers and that no worker is on, oldest first."""
+    rows = await session.exec(
+        select(WeComInbound.key, WeComInbound.fields)
+        .where(col(WeComInbound.handled_at).is_(None),
+               col(WeComInbound.received_at) <= now - older_than,
+               col(WeComInbound.received_at) > now - keep,
+               or_(col(WeComInbound.claimed_until).is_(None),
+                   col(WeComInbound.claimed_until) <= now))
+        .order_by(col(WeComInbound.received_at)).limit(limit))
+    return [(key, dict(fields or {})) for key, fields in rows.all()]
+
+
+# --- WeCom's per-member limits ------------------------------------------------------------------
+# WeCom: "每应用对同一个成员不可超过30次/分钟，1000次/小时"; past either, the message is answered
+# ok and dropped. Paced with a margin: another worker's send may be on its way, clocks differ.
+MEMBER_LIMITS: tuple[tuple[timedelta, int], ...] = (
+    (timedelta(minutes=1), 28), (timedelta(hours=1), 950))
+
+
+def member_wait(sent: Iterable[datetime], now: datetime,
+                limits: Sequence[tuple[timedelta, int]] = MEMBER_LIMITS) -> timedelta:
+    """How long until one more message to a member fits every limit (zero: now), given when
+    the messages that reached them went."""
+    newest_first = sorted(sent, reverse=True)
+    wait = timedelta(0)
+    for window, limit in limits:
+        recent = [at for at in newest_first if at > now - window]
+        if len(recent) >= limit:  # free once the limit-th newest leaves the window
+            wait = max(wait, recent[limit - 1] + window - now)
+    return wait
+
+
+async def recent_sends(session: AsyncSession, userid: str, *, now: datetime,
+                       window: timedelta = timedelta(hours=1)) -> list[tuple[str, datetime]]:
+    """(key, when) of the messages that reached ``userid`` within ``window``, every worker's."""
+    rows = await session.exec(
+        select(WeComSend.key, WeComSend.sent_at)
+        .where(col(WeComSend.userid) == userid, col(WeComSend.sent_at) > now - window))
+    return [(key, at) for key, at in rows.all()]
+
+
+async def record_sends(session: AsyncSession, sends: Sequence[WeComSend], *, now: datetime,
+                       window: timedelta = timedelta(hours=1)) -> None:
+    """Keep these sends; forget those no limit counts any more (the caller commits)."""
+    session.add_all(sends)
+    await session.flush()
+    await session.exec(delete(WeComSend).where(col(WeComSend.sent_at) <= now - window))

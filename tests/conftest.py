@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,7 +159,7 @@ async def shop(db: Database, settings: Settings, shop_channel: str) -> AsyncIter
     if shop_channel == "wecom":
         from tests.wecom_shop import WeComShop
 
-        shop: Any = WeComShop(db, settings, START)
+        shop: Any = WeComShop(db, settings, START, paced=False)
     else:
         shop = Shop(db, settings, START)
     await shop.start()
@@ -172,3 +172,16 @@ async def shop(db: Database, settings: Settings, shop_channel: str) -> AsyncIter
     assert shop.errors == [], f"handlers raised: {shop.errors!r}"
     assert words.problems == [], "wording names a button that is not there:\n" + "\n".join(
         words.problems)
+
+
+@pytest.fixture
+def telegram() -> Iterator[Any]:
+    """A Bot API on 127.0.0.1 over real HTTP (``tests/test_run.FakeTelegram``), for the bot
+    started as a process or with python-telegram-bot's own HTTP client."""
+    from tests.test_run import FakeTelegram
+
+    fake = FakeTelegram()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()

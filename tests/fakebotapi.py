@@ -59,6 +59,7 @@ class SentMessage:
     buttons: list[tuple[str, str]] = field(default_factory=list)
     photo: str | None = None
     document: str | None = None
+    voice: str | None = None
 
 
 def file_bytes(file_id: str) -> bytes:
@@ -79,6 +80,7 @@ class FakeBotApi(BaseRequest):
         # or a whole sendMediaGroup, naming one answers 400, as Telegram does.
         self.refused_files: set[str] = set()
         self.retry_after = 30
+        self.files: dict[str, bytes] = {}  # what downloading these file ids gives (else a JPEG)
 
     async def initialize(self) -> None:
         return None
@@ -103,7 +105,7 @@ class FakeBotApi(BaseRequest):
         if "/file/bot" in url:  # a file download (getFile's file_path)
             file_id = url.rsplit("/", 1)[-1].removesuffix(".jpg")
             self.calls.append(Call("download", {"file_id": file_id}, {}))
-            return 200, file_bytes(file_id)
+            return 200, self.files.get(file_id) or file_bytes(file_id)
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files = {name: (upload[0], upload[1], upload[2])
@@ -195,6 +197,18 @@ class FakeBotApi(BaseRequest):
         return self._record(call, photo=f"upload:{upload[0]}" if upload
                             else str(call.params.get("photo")))
 
+    def _sendVoice(self, call: Call) -> dict[str, Any]:
+        upload = call.files.get("voice")
+        voice = f"upload:{upload[0]}" if upload else str(call.params.get("voice"))
+        chat_id = call.chat_id
+        assert chat_id is not None
+        message_id = next(self._ids)
+        self.messages[(chat_id, message_id)] = SentMessage(message_id, chat_id, call.text,
+                                                           voice=voice)
+        return self._message(chat_id, message_id, voice={
+            "file_id": voice, "file_unique_id": voice,
+            "duration": int(call.params.get("duration") or 0)})
+
     def _sendDocument(self, call: Call) -> dict[str, Any]:
         upload = call.files.get("document")
         return self._record(call, document=upload[0] if upload
@@ -252,8 +266,8 @@ class FakeBotApi(BaseRequest):
                 ("sendMessage", "sendPhoto", "editMessageText")]
 
     def last_message(self, chat_id: int) -> SentMessage:
-        mine = [m for m in self.messages.values()
-                if m.chat_id == chat_id and m.photo is None and m.document is None]
+        mine = [m for m in self.messages.values() if m.chat_id == chat_id and m.photo is None
+                and m.document is None and m.voice is None]
         assert mine, f"nothing was sent to chat {chat_id}"
         return max(mine, key=lambda m: m.message_id)
 

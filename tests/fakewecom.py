@@ -12,8 +12,9 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default
@@ -32,8 +33,9 @@ TASK_ID = re.compile(r"[0-9A-Za-z_\-@]{1,128}")  # "只能由数字、字母和'
 KEY_BYTES = 1024  # button key: "最长支持1024字节"
 MAX_BUTTONS = 6  # button_list: "列表长度不超过6"
 MAX_ROWS = 6  # horizontal_content_list: "列表长度不超过6"
-ADVISED = {"main_title.title": 26, "sub_title_text": 112, "button.text": 10,
-           "keyname": 5, "value": 26}
+ADVISED = {"main_title.title": 26, "main_title.desc": 44, "sub_title_text": 112,
+           "button.text": 10, "keyname": 5, "value": 26}
+ROW_TYPES = (0, 1, 2, 3)  # horizontal_content_list.type: text, link, attachment, member
 INVALID = 40058  # "不合法的参数": WeCom's answer to a body its schema does not allow
 EMPTY_TEXT = 44004  # "文本消息content参数为空"
 TOO_LONG = 45002  # "消息内容大小超过限制"
@@ -121,9 +123,22 @@ def check_card(card: Any, advice: list[str], *, update: bool = False) -> Refusal
     rows = card.get("horizontal_content_list") or []
     if len(rows) > MAX_ROWS:
         return _bad(f"horizontal_content_list has {len(rows)} rows, at most {MAX_ROWS}")
+    if not isinstance(rows, list) or any(not isinstance(row, dict) for row in rows):
+        return _bad("horizontal_content_list")
     if any(not row.get("keyname") for row in rows):
         return _bad("horizontal_content_list.keyname is required")
+    for row in rows:
+        kind = row.get("type", 0)
+        if kind not in ROW_TYPES:
+            return _bad(f"horizontal_content_list.type {kind!r}")
+        if (kind == 1 and not row.get("url")) or (kind == 2 and not row.get("media_id")) or (
+                kind == 3 and not row.get("userid")):
+            return _bad(f"horizontal_content_list row of type {kind} without its target")
+    quote = card.get("quote_area")
+    if quote is not None and (not isinstance(quote, dict) or quote.get("type", 0) not in (0, 1, 2)):
+        return _bad("quote_area")
     lengths = [("main_title.title", title or "")]
+    lengths += [("main_title.desc", (card.get("main_title") or {}).get("desc") or "")]
     lengths += [("sub_title_text", card.get("sub_title_text") or "")]
     lengths += [("button.text", b.get("text") or "") for b in buttons or []]
     lengths += [("keyname", r["keyname"]) for r in rows]
@@ -197,6 +212,13 @@ class FakeWeCom:
         self._ids = itertools.count(1)
         self.media: dict[str, bytes] = {}
         self.uploads: dict[str, tuple[str, bytes, str]] = {}  # media id → (name, bytes, type)
+        # WeCom's per-member limits ("每应用对同一个成员不可超过30次/分钟，1000次/小时"): past
+        # one, a message is answered ok and dropped. ``now`` is the clock they count by.
+        self.member_limits: list[tuple[float, int]] = [(60.0, 30), (3600.0, 1000)]
+        self.now: Callable[[], float] = time.monotonic
+        self.delivered: defaultdict[str, list[float]] = defaultdict(list)  # member → times
+        self.dropped: list[dict[str, Any]] = []  # bodies answered ok and never delivered
+        self.before_delivery: Callable[[], None] | None = None  # e.g. latency on the clock
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = 0
@@ -297,6 +319,9 @@ class FakeWeCom:
                 return {"errcode": 40007, "errmsg": "invalid media_id"}
             answer = {"errcode": 0, "errmsg": "ok", "invaliduser": "",
                       "msgid": f"msg-{next(self._ids)}"}
+            if not self._deliver(str(body["touser"])):
+                self.dropped.append(body)
+                return answer
             card = body.get("template_card") or {}
             if card.get("card_type") == "button_interaction":  # "仅按钮交互型…返回"
                 code = f"rc-{next(self._ids)}"
@@ -306,6 +331,8 @@ class FakeWeCom:
         if path == "media/upload":
             if not body.get("filename"):
                 return {"errcode": 40005, "errmsg": "invalid file type"}
+            if query.get("type") == "voice" and not body["data"].startswith(b"#!AMR\n"):
+                return {"errcode": 40005, "errmsg": "invalid file type: voice must be AMR"}
             media_id = f"media-{next(self._ids)}"
             self.media[media_id] = body["data"]
             self.uploads[media_id] = (body["filename"], body["data"], body["mime"])
@@ -322,6 +349,23 @@ class FakeWeCom:
             self.spent.add(body["response_code"])  # "一个code只能调用一次该接口"
             return {"errcode": 0, "errmsg": "ok", "invaliduser": []}
         return {"errcode": 0, "errmsg": "ok"}
+
+    def _deliver(self, userid: str) -> bool:
+        """Count a delivery to ``userid``; False (dropped) when it is over a limit."""
+        if self.before_delivery is not None:
+            self.before_delivery()
+        now, times = self.now(), self.delivered[userid]
+        if any(sum(1 for at in times if at > now - window) >= limit
+               for window, limit in self.member_limits):
+            return False
+        times.append(now)
+        return True
+
+    def most_within(self, userid: str, window: float) -> int:
+        """The most messages ``userid`` got within any ``window`` seconds."""
+        times = sorted(self.delivered[userid])
+        return max((sum(1 for at in times[i:] if at < start + window)
+                    for i, start in enumerate(times)), default=0)
 
     def _check_update(self, body: Any) -> Refusal | None:
         if not isinstance(body, dict) or not body.get("agentid"):

@@ -154,6 +154,15 @@ class Person:
             extra["caption"] = caption
         return await self._process({"message": self._message(**extra)})
 
+    async def send_voice(self, file_id: str, seconds: int, data: bytes | None = None
+                         ) -> list[str]:
+        """Record a voice note (Telegram keeps its bytes: ``data``, downloadable by its id)."""
+        if data is not None:
+            self.api.files[file_id] = data
+        return await self._process({"message": self._message(voice={
+            "file_id": file_id, "file_unique_id": f"u-{file_id}", "duration": seconds,
+            "mime_type": "audio/ogg"})})
+
     async def tap(self, label: str | None = None, *, data: str | None = None,
                   message: SentMessage | None = None) -> list[str]:
         """Tap a button (by part of its label, or its exact data) on the newest message that

@@ -97,3 +97,66 @@ async def extra_data(shop: Shop, order_id: int) -> str:
         request = (await session.exec(select(ExtraItemRequest).where(
             ExtraItemRequest.order_id == order_id))).one()
     return f"xtr:{request.id}:ok"
+
+
+async def test_the_order_card_in_orders_offers_the_decisions(shop: Shop) -> None:
+    """/orders: the advisor's own order card has Approve / Reject for the extra item waiting on
+    it and Acknowledge for the fault report — the cards' own callback data, so the same
+    first-decision-wins handlers answer; once decided, the buttons leave the card."""
+    from models.card import CardKind
+    from tests.test_decision_steps import at
+    from tests.test_living_cards import current_cards
+
+    zhao = await shop.hire("Zhao Advisor", Role.advisor)
+    zhang = await shop.hire("Zhang Tech", Role.technician)
+    order_id = await order_in_progress(shop, zhao, zhang)
+    await ask_for_extra(zhang, order_id)
+    shop.advance(minutes=1)
+    await report(zhang, "Rear brake hose cracked")
+    async with shop.db.session() as session:
+        extra = (await session.exec(select(ExtraItemRequest))).one()
+        fault = (await session.exec(select(FaultReport))).one()
+    reported = at(shop)
+    # The card follows the order on its own (edited in place) …
+    [card] = await current_cards(shop, zhao, CardKind.order_advisor, order_id)
+    assert card.buttons == [("✅ Approve 3.", f"xtr:{extra.id}:ok"),
+                            ("❌ Reject 3.", f"xtr:{extra.id}:no"),
+                            ("👌 Acknowledge the fault", f"flt:{fault.id}:ack")]
+    # … and /orders sends it anew, the older copy stripped.
+    await zhao.send("/orders")
+    [card] = await current_cards(shop, zhao, CardKind.order_advisor, order_id)
+    assert card.message_id == zhao.last.message_id
+    assert "⏳ 3. [extra] Replace wiper blades (waiting for approval)" in card.text
+    assert (f"🔧 Unlisted fault reported at {reported}, waiting for acknowledgement: Rear "
+            "brake hose cracked") in card.text
+    assert [label for label, _ in card.buttons] == ["✅ Approve 3.", "❌ Reject 3.",
+                                                    "👌 Acknowledge the fault"]
+
+    # Approve on the order card: the consent question, as from the extra item's card.
+    replies = await zhao.tap("Approve 3.", message=card)
+    assert replies[-1].endswith("approve “Replace wiper blades”. How did the customer consent?")
+    await zhao.tap("phone")
+    [card] = await current_cards(shop, zhao, CardKind.order_advisor, order_id)
+    assert card.buttons == [("👌 Acknowledge the fault", f"flt:{fault.id}:ack")]
+    assert "⬜ 3. [extra] Replace wiper blades" in card.text
+    # The extra item's own card says who decided; its old button is answered the same way.
+    [extra_card] = [m for m in shop.api.messages.values() if m.chat_id == zhao.user_id
+                    and "➕ Extra item requested on" in m.text]
+    assert "✅ Approved by Zhao Advisor" in extra_card.text and extra_card.buttons == []
+    assert await zhao.tap_data(f"xtr:{extra.id}:ok", extra_card) == [
+        f"Already approved by Zhao Advisor at {at(shop)}."]
+
+    # Acknowledge on the order card: the fault card follows, the order card has no button.
+    await zhao.tap("Acknowledge the fault", message=card)
+    [card] = await current_cards(shop, zhao, CardKind.order_advisor, order_id)
+    assert card.buttons == [] and "waiting for acknowledgement" not in card.text
+    [fault_card] = [m for m in shop.api.messages.values() if m.chat_id == zhao.user_id
+                    and m.text.startswith("🔧 Unlisted fault on")]
+    assert "✅ Acknowledged by Zhao Advisor" in fault_card.text and fault_card.buttons == []
+    async with shop.db.session() as session:
+        extra = (await session.exec(select(ExtraItemRequest))).one()
+        fault = (await session.exec(select(FaultReport))).one()
+    assert (extra.status, extra.decided_by) == ("approved", zhao.staff_id)
+    assert fault.acknowledged_by == zhao.staff_id
+    assert sum("was approved by Zhao Advisor" in t for t in zhang.inbox) == 1
+    assert sum("acknowledged your fault report" in t for t in zhang.inbox) == 1

@@ -137,7 +137,14 @@ async def test_approve_by_phone_after_escalation(shop: Shop) -> None:
     shop.advance(minutes=2)
     assert await escalate(shop) == 1
     assert "Item: Replace wiper blades" in other.last.text
-    assert other.last.buttons == advisor.last.buttons
+    # How long it waited and whose customer it is; the order's advisor is told it went wider.
+    assert "⏰ Not decided for 16 minutes; sent to every advisor on duty." in other.last.text
+    assert "👤 Liu Advisor's customer (the order's advisor)" in other.last.text
+    assert other.last.buttons == [("✅ Approve", f"xtr:{request.id}:ok"),
+                                  ("❌ Reject", f"xtr:{request.id}:no")]
+    assert advisor.last.text.startswith("ℹ️ The extra item \"Replace wiper blades\" on ")
+    assert "waited 16 minutes for a decision; it went to every advisor on duty" in \
+        advisor.last.text
     assert [c.method for c in shop.api.sent_to(other.user_id)] == ["sendPhoto", "sendMessage"]
     assert not away.inbox  # off duty: not disturbed (see jobs/extra_item_escalation.py)
     # Running again sends nothing more, and the order's advisor never gets a second copy.
@@ -146,6 +153,7 @@ async def test_approve_by_phone_after_escalation(shop: Shop) -> None:
     assert await escalate(shop) == 0
     assert len(shop.api.calls) == calls
     assert set(await cards_in_chats(shop, request.id)) == {advisor.user_id, other.user_id}
+    assert sum("it went to every advisor on duty" in t for t in advisor.inbox) == 1  # once
 
     replies = await advisor.tap("Approve")
     assert replies == [f"{(await order_number(shop, order_id))}: approve “Replace wiper "

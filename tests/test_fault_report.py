@@ -98,7 +98,7 @@ async def test_report_with_photos_reaches_the_advisor_who_acknowledges_once(shop
     assert card.buttons == [("👌 Acknowledge", f"flt:{saved.id}:ack")]
 
     shop.advance(minutes=3)
-    assert (await advisor.tap("Acknowledge"))[-1] == "Acknowledged. The technician has been told."
+    assert (await advisor.tap("Acknowledge"))[0] == "Acknowledged. The technician has been told."
     assert card.text.endswith("\n✅ Acknowledged by Liu Advisor at 30 Nov 09:03.")
     assert card.buttons == []
     assert tech.last.text == (f"👌 Liu Advisor acknowledged your fault report on {number} at "
@@ -129,7 +129,7 @@ async def test_double_tap_and_second_advisor_learn_who_acknowledged(shop: Shop) 
     second_card = other.last
     assert "⏰ Not acknowledged for 11 minutes; sent to every advisor on duty." in (
         second_card.text)
-    assert (await other.tap("Acknowledge"))[-1] == "Acknowledged. The technician has been told."
+    assert (await other.tap("Acknowledge"))[0] == "Acknowledged. The technician has been told."
     for card in (first_card, second_card):
         assert card.text.endswith("✅ Acknowledged by Chen Advisor at 30 Nov 09:11.")
         assert card.buttons == []
@@ -274,7 +274,12 @@ async def test_unacknowledged_report_goes_to_the_advisors_on_duty_once(shop: Sho
     assert "⏰ Not acknowledged for 11 minutes" in card.text
     assert card.buttons == [("👌 Acknowledge", f"flt:{rid}:ack")]
     assert len(shop.api.sent_to(off.user_id)) == to_off  # off duty
-    assert len(shop.api.sent_to(advisor.user_id)) == to_advisor  # already has it
+    assert "👤 Liu Advisor's customer (the order's advisor)" in card.text
+    # The order's advisor has the card already: told once that it went wider, no second copy.
+    told = shop.api.sent_to(advisor.user_id)[to_advisor:]
+    assert len(told) == 1 and told[0].text.startswith("ℹ️ The fault report on ")
+    assert "waited 11 minutes without an acknowledgement; it went to every advisor on duty" \
+        in told[0].text
     assert (await only_report(shop)).escalated_at == shop.now()
 
     calls = len(shop.api.calls)
@@ -366,4 +371,4 @@ async def test_a_restart_mid_report_continues_where_it_was(shop: Shop) -> None:
     assert await photos_of(shop, saved.id) == ["hanger-1", "hanger-2"]  # type: ignore[arg-type]
     assert "Exhaust hanger broken" in advisor.last.text
     await shop.restart()
-    assert (await advisor.tap("Acknowledge"))[-1] == "Acknowledged. The technician has been told."
+    assert (await advisor.tap("Acknowledge"))[0] == "Acknowledged. The technician has been told."

@@ -53,13 +53,21 @@ async def test_mismatch_alerts_advisor_and_three_lock(shop: Shop) -> None:
     await tech.tap("Confirm plate")
     assert "does not look like a plate" in (await tech.send("hello"))[-1]  # not counted
     replies = await tech.send("京B99999")
-    assert "does not match the order" in replies[-1] and "(1 of 3)" in replies[-1]
+    told = [r for r in replies if "does not match the order" in r]
+    assert len(told) == 1 and "(1 of 3)" in told[0]
+    # The retry is the order card's own button, anew below the message: the only live one.
+    confirm = [m for m in tech.api.messages.values() if m.chat_id == tech.user_id
+               and any(data == f"ord:{order_id}:plate" for _, data in m.buttons)]
+    assert [m.message_id for m in confirm] == [tech.last.message_id]
+    assert "❌ Plates typed so far that did not match: 1." in tech.last.text
     assert "order says 京A12345, Zhang Tech typed 京B99999 (attempt 1 of 3)" in advisor.last.text
     for _ in range(2):
         await tech.tap("Confirm plate")
         replies = await tech.send("京B99999")
-    assert "is now locked" in replies[-1]
+    assert any("is now locked" in reply for reply in replies)
     assert (await _order(shop, order_id)).status == OrderStatus.locked
+    assert not any(data == f"ord:{order_id}:plate" for m in tech.api.messages.values()
+                   if m.chat_id == tech.user_id for _, data in m.buttons)  # nothing to retry
     alerts = await tech.tap_data(f"ord:{order_id}:plate", tech.last)
     assert "locked" in alerts[-1]
     # The technician cannot clear it; the advisor can.

@@ -552,13 +552,22 @@ async def test_two_people_log_the_same_call(shop: Shop) -> None:
     await boss.tap("Not asked")
     await boss.send("Customer called about the bill")
     await boss.tap("Done")
+    question = boss.last  # "Did the customer have any request or complaint?" Yes / No
+    assert [label for label, _ in question.buttons] == ["Yes", "No"]
     await clerk.tap("Log call", message=card_of(clerk, first))
     await log_it(clerk)
+    # The supervisor's step ends at once: the question says who logged it, keeps the notes
+    # to copy, and has no button left.
+    logged = "Already logged by Clerk Li at 3 Dec 09:00; nothing was changed."
+    notes = "Your notes, to copy if you need them:\nCustomer called about the bill"
+    assert question.text.endswith(
+        f"\n\n⏹ {logged} This step has ended; nothing you entered in it was saved.\n{notes}")
+    assert question.buttons == []
     shop.advance(minutes=5)
-    replies = await boss.tap("No")
-    assert replies[-1] == (
-        "Already logged by Clerk Li at 3 Dec 09:00; nothing was changed.\nNothing was "
-        "saved. Your notes, to copy if you need them:\nCustomer called about the bill")
+    # His next message is told the same, and is not taken as part of the step.
+    replies = await boss.send("The customer wants a discount")
+    assert replies == [f"{logged}\n{notes}"]
+    assert await boss.send("/cancel") == ["There is nothing to cancel."]
     assert [c.clerk_id for c in await rows(shop, CallLog)] == [clerk.staff_id]
     # Tapping 📝 on the logged card is refused the same way, and so are the other buttons.
     for data in (f"fu:{first}:log", f"fu:{first}:na", f"fu:{first}:sz", f"fu:{first}:wn",

@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import select
 from starlette.applications import Starlette
 
-from bot.intake import EXAMPLE, PATH, SCHEMA_PATH, routes
+from bot.intake import EXAMPLE, PATH, SCHEMA_PATH, IntakeEndpoint, routes
 from bot.services import Services
 from models.audit import AuditEvent
 from models.staff import Role, Staff
@@ -34,9 +34,15 @@ async def serving(shop: Shop, key: str | None = KEY) -> AsyncIterator[httpx.Asyn
     """The intake routes on their own server, sharing the shop's database and messenger."""
     services = Services(settings=shop.settings.model_copy(update={"intake_api_key": key}),
                         db=shop.db, clock=shop.clock, messenger=shop.services.messenger)
-    server, task, port = await start_server(Starlette(routes=routes(services)))
+    endpoint = IntakeEndpoint(services)
+    server, task, port = await start_server(Starlette(routes=routes(services, endpoint)))
+
+    async def notified(response: httpx.Response) -> None:
+        await endpoint.idle()  # the notices go out right after the answer
+
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                                     event_hooks={"response": [notified]}) as client:
             yield client
     finally:
         await stop_server(server, task)

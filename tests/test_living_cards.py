@@ -84,6 +84,8 @@ async def test_an_order_walked_to_delivery_leaves_one_card_each(shop: Shop) -> N
     await tech.tap("Skip")
     [advisor_card] = await current_cards(shop, advisor, CardKind.order_advisor, order_id)
     assert "(waiting for approval)" in advisor_card.text
+    # The advisor's order card offers the decision too (the extra item card's callback data).
+    assert [label for label, _ in advisor_card.buttons] == ["✅ Approve 3.", "❌ Reject 3."]
     assert len(live(tech, order)) == 1
     await advisor.tap("Approve")
     await advisor.tap("phone")
@@ -119,6 +121,24 @@ async def test_an_order_walked_to_delivery_leaves_one_card_each(shop: Shop) -> N
         assert "Status: delivered" in card.text, person.name
         assert live(person, order) == [], person.name
     assert "Report unlisted fault" not in str([m.buttons for m in order_messages(tech, order)])
+    # Each person has one card of each kind for the order, and no live button for it is left
+    # anywhere: not on the team leader's or the inspector's check cards either.
+    for person in (tech, advisor, leader, inspector):
+        assert live(person, order) == [], person.name
+    for person in (leader, inspector):
+        [check] = await qc_cards(shop, person)
+        assert order.number in check.text and check.buttons == [], person.name
+    if shop.channel == "wecom":  # no older copy of any card keeps a live button on WeCom
+        assert shop.api.stale_cards() == []  # type: ignore[attr-defined]
+
+
+async def qc_cards(shop: Shop, person: Person) -> list[SentMessage]:
+    """The QC check cards the bot keeps in ``person``'s chat."""
+    async with shop.db.session() as session:
+        rows = (await session.exec(select(CardMessage).where(
+            CardMessage.kind == CardKind.qc_check,
+            CardMessage.staff_id == person.staff_id))).all()
+    return [person.api.messages[(row.chat_id, row.message_id)] for row in rows]
 
 
 async def test_the_mismatch_alert_is_answered_by_the_right_plate(shop: Shop) -> None:

@@ -209,7 +209,7 @@ async def test_out_of_stock_tells_technician_and_advisor_then_issue_old_part_lat
 
     shop.advance(hours=2)
     replies = await clerk.tap("Old part received")
-    assert replies[-1] == "♻️ Old part received: #1 刹车片."  # after the card's redraw
+    assert replies[0] == "♻️ Old part received: #1 刹车片."  # at once, then the redraw
     text, buttons = (await cards_in_chats(shop, 1))[clerk.user_id]
     assert "♻️ Old part received by Wang Clerk at 3 Dec 11:00." in text and buttons == []
     assert (await clerk.tap_data("prt:1:old", clerk.last))[-1].startswith(

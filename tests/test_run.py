@@ -6,6 +6,7 @@ Bot API server; the bot runs as a subprocess, exactly as an operator starts it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -13,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ class FakeTelegram:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.rejected_tokens: set[str] = set()
         self.bad_requests: dict[str, str] = {}  # method -> Telegram's description of a 400
+        self.slow: dict[str, float] = {}  # method -> seconds before its answer (done anyway)
+        self.gateway_errors: dict[str, int] = {}  # method -> how many more calls get a 502
         self._lock = threading.Lock()
         self._updates = [{
             "update_id": 1,
@@ -50,7 +52,7 @@ class FakeTelegram:
                          "language_code": "en"},
             },
         }]
-        self._message_ids = iter(range(100, 10_000))
+        self._message_ids = itertools.count(100)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,6 +89,13 @@ class FakeTelegram:
             self.calls.append((method, params))
         if token in self.rejected_tokens:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        if self.gateway_errors.get(method):
+            with self._lock:
+                self.gateway_errors[method] -= 1
+                self.calls.pop()  # refused before Telegram did anything
+            return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+        if method in self.slow:
+            time.sleep(self.slow[method])  # done, answered late
         if method in self.bad_requests:
             return 400, {"ok": False, "error_code": 400,
                          "description": self.bad_requests[method]}
@@ -114,15 +123,6 @@ class FakeTelegram:
         with self._lock:
             return [p.get("text", "") for m, p in self.calls
                     if m == "sendMessage" and int(p.get("chat_id", 0)) == chat_id]
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram()
-    fake.thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from bot.settings import LOCALES, Settings
 from bot.wecom.crypto import WeComCrypto
 from bot.wecom.inbound import Dispatcher
 from bot.wecom.request import LIST_HEADER, Sent, WeComRequest
+from bot.wecom.template_card import more_page
 from models.db import Database
 from models.staff import Role, add_staff, bind_account
 from models.wecom import wecom_chat_id
@@ -87,6 +88,12 @@ class WeComView:
         self.code_tasks: dict[str, str] = {}  # response code → task id of the card copy
         self.live_cards: dict[tuple[int, int], set[str]] = {}  # task ids with live buttons
         self.greyed: list[tuple[tuple[int, int], str | None, str]] = []  # replace_name updates
+        # What the newest card copy of a message shows ((WeCom label, key), at most six, "More…"
+        # among them); the message's ``buttons`` are all of them, as the handlers drew them.
+        self.shown: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        # the live "More…" cards of a message: task id → what each shows
+        self.more: dict[tuple[int, int], dict[str, list[tuple[str, str]]]] = {}
+        self._update_options: dict[tuple[int, int], list[tuple[str, str]]] = {}
         self._seen = 0
         self.fail_chats = _FailChats(self)
         headers = {Translator(locale, shop.settings.tz)(LIST_HEADER) for locale in LOCALES}
@@ -97,6 +104,7 @@ class WeComView:
             self._sent[sent.msgid] = sent
         if sent.kind == "update" and sent.text is not None:  # the whole text of a card
             self._update_texts[(sent.chat_id, sent.message_id)] = sent.text  # edited in place
+            self._update_options[(sent.chat_id, sent.message_id)] = _options(sent)
         self.sync()  # edits show on the SentMessage objects at once, as with FakeBotApi
 
     # --- turning the fake's records into calls -------------------------------------------------
@@ -138,10 +146,16 @@ class WeComView:
                         call.params["caption"]
                     return
             raise AssertionError(f"a caption without a picture or file: {content!r}")
-        if msgtype in ("image", "file"):
+        if msgtype in ("image", "file", "voice"):
             media_id = body[msgtype]["media_id"]
             upload = self.shop.fake.uploads.get(media_id)
-            if msgtype == "image":
+            if msgtype == "voice":
+                self._messages[key] = SentMessage(sent.message_id, sent.chat_id, "", [],
+                                                  voice=media_id)
+                self._calls.append(Call("sendVoice", {
+                    "chat_id": sent.chat_id, "message_id": sent.message_id, "voice": media_id,
+                }, {"voice": upload} if upload else {}))
+            elif msgtype == "image":
                 self._messages[key] = SentMessage(sent.message_id, sent.chat_id, "", [],
                                                   photo=media_id)
                 self._calls.append(Call("sendPhoto", {
@@ -159,11 +173,18 @@ class WeComView:
             if sent.text is not None:  # (on its first part)
                 self._full[key] = sent.text
             return
+        if msgtype == "template_card" and sent.kind == "more":  # the rest of a card's buttons
+            card = body["template_card"]
+            assert card.get("task_id") == sent.task_id
+            self.more.setdefault(key, {})[str(sent.task_id)] = self._card(card)[1]
+            return
         if msgtype == "template_card":
             card = body["template_card"]
-            text, buttons = self._card(card)
+            text, shown = self._card(card)
             text = self._full.pop(key, None) or sent.text or text
             assert card.get("task_id") == sent.task_id
+            buttons = _options(sent) or shown
+            self.shown[key] = shown
             if buttons:
                 self.live_cards.setdefault(key, set()).add(str(sent.task_id))
         else:
@@ -215,17 +236,28 @@ class WeComView:
 
     def _card_update(self, body: dict[str, Any]) -> bool:
         key = self.codes[body["response_code"]]
+        task_id = self.code_tasks.get(body["response_code"])
+        more = self.more.get(key, {})
+        if task_id in more:  # a "More…" card: greyed, or showing its part of the new buttons
+            if "button" in body:
+                self.greyed.append((key, task_id, body["button"]["replace_name"]))
+                del more[task_id]
+            else:
+                more[task_id] = self._card(body["template_card"])[1]
+            return True
         if "template_card" in body and key not in self._update_texts:
             return False  # the bot has not said yet what the card's whole text is
-        task_id = self.code_tasks.get(body["response_code"])
         newest = task_id is not None and task_id == self._task_ids.get(key)
         self.live_cards.get(key, set()).discard(task_id or "")
         if "button" in body:  # the buttons greyed out: the card says what it said, no buttons
             self.greyed.append((key, task_id, body["button"]["replace_name"]))
             if newest:
                 self._messages[key].buttons = []
+                self.shown[key] = []
             return True
-        _shown, buttons = self._card(body["template_card"])
+        _text, shown = self._card(body["template_card"])
+        buttons = self._update_options.pop(key, None) or shown
+        self.shown[key] = shown
         text = self._update_texts.pop(key)
         self._full.pop(key, None)
         if buttons and task_id:
@@ -238,10 +270,17 @@ class WeComView:
         return True
 
     def stale_cards(self) -> list[tuple[tuple[int, int], str]]:
-        """Card copies that still have live buttons but are not their message's newest copy."""
+        """Card copies that still have live buttons but are not their message's newest copy,
+        and "More…" cards offering a button their message no longer has."""
         self.sync()
-        return [(key, task) for key, tasks in self.live_cards.items() for task in tasks
-                if task != self._task_ids.get(key)]
+        stale = [(key, task) for key, tasks in self.live_cards.items() for task in tasks
+                 if task != self._task_ids.get(key)]
+        for key, cards in self.more.items():
+            now = {data for _label, data in self._messages[key].buttons}
+            stale += [(key, task) for task, shown in cards.items()
+                      if any(data not in now and more_page(data) is None
+                             for _label, data in shown)]
+        return stale
 
     # --- FakeBotApi's reading interface ----------------------------------------------------------
     @property
@@ -263,8 +302,8 @@ class WeComView:
                 if c.method in ("sendMessage", "sendPhoto", "editMessageText")]
 
     def last_message(self, chat_id: int) -> SentMessage:
-        mine = [m for m in self.messages.values()
-                if m.chat_id == chat_id and m.photo is None and m.document is None]
+        mine = [m for m in self.messages.values() if m.chat_id == chat_id and m.photo is None
+                and m.document is None and m.voice is None]
         assert mine, f"nothing was sent to chat {chat_id}"
         return max(mine, key=lambda m: m.message_id)
 
@@ -288,6 +327,11 @@ class WeComView:
         return self._kinds.get(key) == "list" and self._latest.get(message.chat_id) == key[1]
 
 
+def _options(sent: Sent) -> list[tuple[str, str]]:
+    """The buttons of a card as the handlers drew them (labels in full, every one)."""
+    return [(str(label), str(data)) for label, data in sent.options or []]
+
+
 def _markup(buttons: list[tuple[str, str]]) -> dict[str, Any] | None:
     if not buttons:
         return None
@@ -306,14 +350,26 @@ class _FailChats(set[int]):
         super().add(chat_id)
         self.view.shop.fake.fail_users.add(self.view.shop.userids[chat_id])
 
+    def discard(self, chat_id: int) -> None:
+        """Back in the visible range."""
+        super().discard(chat_id)
+        self.view.shop.fake.fail_users.discard(self.view.shop.userids[chat_id])
+
 
 class WeComShop:
     channel = "wecom"
 
-    def __init__(self, db: Database, settings: Settings, start: datetime) -> None:
+    def __init__(self, db: Database, settings: Settings, start: datetime, *,
+                 paced: bool = True) -> None:
         self.db = db
         self.clock = FrozenClock(start)
         self.fake = FakeWeCom(CORP_ID, SECRET)
+        self.fake.now = self._monotonic  # WeCom's per-member limits count by the shop's clock
+        # A scenario plays a day's work in one frozen minute, which no member's limits allow:
+        # ``paced=False`` lifts them on both sides (tests/test_wecom_load.py tests them).
+        self.paced = paced
+        if not paced:
+            self.fake.member_limits = []
         self.base_settings = settings
         self.settings = settings
         self.errors: list[BaseException] = []
@@ -350,6 +406,8 @@ class WeComShop:
                                  messenger=Messenger(settings, self.clock))
         self.request = WeComRequest(settings, self.db, self.clock, sleep=self._sleep,
                                     monotonic=self._monotonic)
+        if not self.paced:
+            self.request.member_limits = ()
         self.request.observers.append(self.api.observe)
         self.app = build_wecom_application(self.services, request=self.request,
                                            rate_limiter=False)
@@ -377,6 +435,9 @@ class WeComShop:
             # (tests/fakewecom.py); one WeCom would refuse fails the test like an error.
             self.errors.extend(RefusedByWeCom(f"{r.path} {r.answer} {r.body}")
                                for r in self.fake.refused())
+            # ... and none went over a member's limits (WeCom would have dropped it unsaid).
+            self.errors.extend(RefusedByWeCom(f"dropped over the member's limits: {body}")
+                               for body in self.fake.dropped)
 
     async def restart(self) -> None:
         """A redeploy: a new server and Application on the same database and WeCom."""
@@ -479,6 +540,12 @@ class WeComPerson:
             replies += await self.send(caption)
         return replies
 
+    async def send_voice(self, media_id: str, data: bytes) -> list[str]:
+        """Record a voice note: WeCom keeps its AMR bytes and hands the bot its media id."""
+        self.shop.fake.media[media_id] = data
+        return await self._process(self._fields(
+            "voice", MediaId=media_id, Format="amr", MsgId=next(_msg_ids)))
+
     async def tap(self, label: str | None = None, *, data: str | None = None,
                   message: SentMessage | None = None) -> list[str]:
         """Tap a button: click it on a card, or answer a numbered list with its number."""
@@ -486,7 +553,32 @@ class WeComPerson:
         if self.api.answers_by_number(target):
             datas = [d for _, d in target.buttons]
             return await self.send(str(datas.index(callback_data) + 1))
-        return await self.tap_data(callback_data, target)
+        return await self.click(callback_data, target)
+
+    async def click(self, callback_data: str, message: SentMessage) -> list[str]:
+        """Click a button where WeCom shows it: on the card, or on a "More…" card of it —
+        tapping "More…" first (and again on that card) until one shows it."""
+        key = (message.chat_id, message.message_id)
+        replies: list[str] = []
+        for _attempt in range(10):
+            shown = self.api.shown.get(key)
+            if shown is None or callback_data in {d for _l, d in shown}:
+                return replies + await self.tap_data(callback_data, message)
+            more = self.api.more.get(key, {})
+            for more_task, buttons in more.items():
+                if callback_data in {d for _l, d in buttons}:
+                    return replies + await self.tap_data(callback_data, message,
+                                                         task_id=more_task)
+            # "More…" on the card, or on the "More…" card that opens the furthest page
+            opens: list[tuple[int, str | None, str]] = [
+                (more_page(d) or 0, None, d) for _l, d in shown if more_page(d)]
+            opens += [(more_page(d) or 0, more_task, d) for more_task, buttons in more.items()
+                      for _l, d in buttons if more_page(d)]
+            if not opens:
+                break
+            _page, on_task, more_key = max(opens, key=lambda o: o[0])
+            replies += await self.tap_data(more_key, message, task_id=on_task)
+        raise AssertionError(f"{self.name}: no card shows {callback_data!r}")
 
     def find_button(self, label: str | None = None, *, data: str | None = None,
                     message: SentMessage | None = None) -> tuple[SentMessage, str]:
@@ -502,7 +594,8 @@ class WeComPerson:
                     return candidate, callback_data
         raise AssertionError(f"{self.name} has no button {label or data!r}")
 
-    async def tap_data(self, callback_data: str, message: SentMessage) -> list[str]:
+    async def tap_data(self, callback_data: str, message: SentMessage, *,
+                       task_id: str | None = None) -> list[str]:
         """A card click with any key on ``message``, as a forged or replayed click would be.
 
         Someone else's message cannot be clicked on WeCom (cards live in their own chat): the
@@ -513,14 +606,14 @@ class WeComPerson:
                     if m.chat_id == self.user_id and m.photo is None and m.document is None]
             assert mine, f"{self.name} has no message to click on"
             message = max(mine, key=lambda m: m.message_id)
+        task_id = task_id or self.api.task_id(message)  # the card, or a "More…" card of it
         code = f"code-{secrets.token_hex(8)}"
         self.api.codes[code] = (message.chat_id, message.message_id)
-        self.api.code_tasks[code] = self.api.task_id(message)
-        self.shop.fake.click_code(code, self.userid, self.api.task_id(message))
+        self.api.code_tasks[code] = task_id
+        self.shop.fake.click_code(code, self.userid, task_id)
         return await self._process(self._fields(
             "event", Event="template_card_event", EventKey=callback_data,
-            TaskId=self.api.task_id(message), CardType="button_interaction",
-            ResponseCode=code))
+            TaskId=task_id, CardType="button_interaction", ResponseCode=code))
 
     async def _process(self, fields: dict[str, Any]) -> list[str]:
         before = len(self.api.calls)

@@ -1,9 +1,11 @@
 """WeCom callbacks in: verify, decrypt, parse safely, drop repeats, make a ``telegram.Update``.
 
 WeCom posts ``<xml><ToUserName/><Encrypt/><AgentID/></xml>`` signed in the query string. The
-decrypted XML is a text, an image, a template card click (``template_card_event``: the button
-key is the callback data) or a menu click (``click``: the key names a command). Anything else is
-logged and ignored. Replies to a numbered list (a keyboard too big for a card) are taps.
+decrypted XML is a text, an image, a voice note (AMR: its length is read from its frames), a
+template card click (``template_card_event``: the button key is the callback data; a card's
+"More…" is answered here with a card of the rest, ``WeComRequest.more``) or a menu
+click (``click``: the key names a command). Anything else is logged and ignored. Replies to a
+numbered list (a keyboard WeCom refused as a card) are taps.
 """
 
 from __future__ import annotations
@@ -15,19 +17,31 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
-from telegram.ext import Application
+from telegram.error import TelegramError
+from telegram.ext import Application, JobQueue
 
 from bot.services import Services
+from bot.voice import amr_seconds
 from bot.wecom.crypto import CryptoError, WeComCrypto
+from bot.wecom.request import WeComRequest
 from bot.wecom.store import MessageStore
-from models.wecom import claim_inbound, remember_user, wecom_chat_id
+from bot.wecom.template_card import more_page
+from models.wecom import (
+    mark_handled,
+    remember_user,
+    start_handling,
+    take_in,
+    unhandled,
+    wecom_chat_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +50,9 @@ LIST_ANSWER = re.compile(r"^\s*(\d{1,2})\s*$")
 MAX_FIELD = 16_384
 MAX_USERID = 64  # models.wecom.WeComUser.userid
 MAX_KEY = 200  # models.wecom.WeComInbound.key
+TAKE_IN_SECONDS = 4.0  # WeCom waits five seconds for its answer, then sends again
+RETRY_AFTER = timedelta(seconds=30)  # a callback not handled by then was dropped on the way
+RETRY_EVERY = 60  # seconds
 
 
 class Rejected(Exception):
@@ -123,7 +140,13 @@ def dedupe_key(fields: Mapping[str, str]) -> str:
 
 
 class Dispatcher:
-    """Takes verified callbacks, in order per person, into the WeCom ``Application``."""
+    """Takes verified callbacks, in order per person, into the WeCom ``Application``.
+
+    A callback is recorded in the database before WeCom gets its 200 (``take_in``); handling
+    it starts by taking the record (a lease) and marks it handled just before the handlers
+    see it, so it reaches them at most once. One that failed before that (the database gave
+    out after the 200, the process stopped) is taken again by ``retry``: at start and every
+    minute (``schedule``)."""
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any],
                  services: Services, store: MessageStore) -> None:
@@ -132,41 +155,103 @@ class Dispatcher:
         self.store = store
         self._locks: dict[int, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._keys: set[str] = set()  # callbacks on their way to the handlers in this process
         self._update_ids = itertools.count(1)
 
-    def submit(self, fields: dict[str, str]) -> None:
-        """Handle in the background (WeCom wants its answer within five seconds)."""
+    async def take_in(self, fields: dict[str, str]) -> bool:
+        """Record the callback, then handle it in the background (WeCom wants its answer
+        within five seconds); False for one taken in before (a resend, a replay: dropped).
+        A database error or ``TimeoutError`` is raised: WeCom gets no 200 and sends again."""
+        key = dedupe_key(fields)
+        async with asyncio.timeout(TAKE_IN_SECONDS), self.services.db.session() as session:
+            new = await take_in(session, key, fields, now=self.services.clock.now())
+        if not new:
+            log.warning("WeCom callback %s was already taken in; dropped", key)
+            return False
+        self.submit(key, fields)
+        return True
+
+    def submit(self, key: str, fields: dict[str, str]) -> None:
+        """Handle a recorded callback in the background, after the person's earlier ones."""
         chat_id = wecom_chat_id(fields["FromUserName"])
         lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        task = asyncio.create_task(self._handle(lock, chat_id, fields))
+        self._keys.add(key)
+        task = asyncio.create_task(self._handle(lock, chat_id, key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _task: self._keys.discard(key))
 
     async def idle(self) -> None:
         """Wait until every callback taken in so far has been handled."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _handle(self, lock: asyncio.Lock, chat_id: int, fields: dict[str, str]) -> None:
+    async def retry(self) -> int:
+        """Hand the callbacks taken in but never handled (by any worker) to the handlers
+        again; returns how many."""
+        async with self.services.db.session() as session:
+            waiting = await unhandled(session, now=self.services.clock.now(),
+                                      older_than=RETRY_AFTER)
+        waiting = [(key, fields) for key, fields in waiting
+                   if key not in self._keys and fields.get("FromUserName")]
+        for key, fields in waiting:
+            log.warning("WeCom callback %s from %s was not handled; handling it now", key,
+                        fields["FromUserName"])
+            self.submit(key, fields)
+        return len(waiting)
+
+    async def retry_job(self, context: object) -> None:
+        try:
+            await self.retry()
+        except Exception as exc:  # the database is away: the next run tries again
+            log.warning("unhandled WeCom callbacks not looked for: %s", exc)
+
+    def schedule(self, job_queue: JobQueue[Any] | None) -> None:
+        """Look for unhandled callbacks at start and every ``RETRY_EVERY`` seconds."""
+        if job_queue is not None:
+            job_queue.run_repeating(self.retry_job, interval=RETRY_EVERY, first=1,
+                                    name="wecom-callbacks",
+                                    job_kwargs={"coalesce": True, "max_instances": 1})
+
+    async def _handle(self, lock: asyncio.Lock, chat_id: int, key: str) -> None:
         async with lock:
             try:
-                update = await self._to_update(chat_id, fields)
+                update = await self._to_update(chat_id, key)
+            except (SQLAlchemyError, OSError, TimeoutError, TelegramError):
+                log.exception("WeCom callback %s not handled; it is tried again later", key)
+                return
+            except Exception:  # not the database or the network: trying again cannot help
+                log.exception("WeCom callback %s cannot be handled; dropped", key)
+                await self._give_up(key)
+                return
+            try:
                 if update is not None:
                     await self.application.process_update(update)
             except Exception:
-                log.exception("WeCom callback from %s failed", fields.get("FromUserName"))
+                log.exception("WeCom callback %s failed", key)
 
-    async def _to_update(self, chat_id: int, fields: dict[str, str]) -> Update | None:
-        userid = fields["FromUserName"]
+    async def _give_up(self, key: str) -> None:
+        try:
+            async with self.services.db.session() as session:
+                await mark_handled(session, key, now=self.services.clock.now())
+                await session.commit()
+        except SQLAlchemyError as exc:
+            log.warning("WeCom callback %s not marked dropped: %s", key, exc)
+
+    async def _to_update(self, chat_id: int, key: str) -> Update | None:
+        """The callback's update, once it is this worker's to handle and marked handled;
+        None when it was handled already, another worker is on it, or it is no update."""
         now = self.services.clock.now()
         async with self.services.db.session() as session:
-            if not await claim_inbound(session, dedupe_key(fields), now=now):
-                log.warning("WeCom callback %s was already taken in; dropped",
-                            dedupe_key(fields))
+            fields = await start_handling(session, key, now=now)
+            if fields is None:
                 return None
-            await remember_user(session, userid, now=now)
+            await remember_user(session, str(fields["FromUserName"]), now=now)
             await session.commit()
-        data = await self._update_data(chat_id, fields)
+        data = await self._update_data(chat_id, {k: str(v) for k, v in fields.items()})
+        async with self.services.db.session() as session:
+            await mark_handled(session, key, now=now)
+            await session.commit()
         if data is None:
             return None
         return Update.de_json({"update_id": next(self._update_ids), **data},
@@ -200,6 +285,12 @@ class Dispatcher:
             media_id = fields["MediaId"]
             return {"message": {**message, "photo": [
                 {"file_id": media_id, "file_unique_id": media_id, "width": 0, "height": 0}]}}
+        if kind == "voice" and fields.get("MediaId"):
+            media_id = fields["MediaId"]
+            return {"message": {**message, "voice": {
+                "file_id": media_id, "file_unique_id": media_id,
+                "duration": await self._voice_seconds(media_id),
+                "mime_type": "audio/amr"}}}
         if kind == "event" and event == "template_card_event":
             row = await self.store.by_task(fields.get("TaskId", ""))
             if row is None or row.chat_id != chat_id:
@@ -209,6 +300,12 @@ class Dispatcher:
             if fields.get("ResponseCode"):
                 await self.store.keep_code(row.task_id, fields["ResponseCode"],
                                            now=self.services.clock.now())
+            page = more_page(fields.get("EventKey", ""))
+            if page is not None:  # "More…": not a bot action, the WeCom layer answers it
+                request = self.application.bot.request
+                if isinstance(request, WeComRequest):
+                    await request.more(row, page)
+                return None
             return {"callback_query": self._tap(chat_id, user, fields.get("EventKey", ""),
                                                 row.message_id, row.text, date)}
         if kind == "event" and event == "click":
@@ -220,6 +317,15 @@ class Dispatcher:
             return {"message": {**message, "text": text, **_command_entities(text)}}
         log.info("WeCom %s %s from %s ignored", kind[:20] or "message", event[:30], userid)
         return None
+
+    async def _voice_seconds(self, media_id: str) -> int:
+        """How long a voice note is: WeCom's callback does not say, its AMR frames do."""
+        try:
+            data = await (await self.application.bot.get_file(media_id)).download_as_bytearray()
+        except TelegramError as exc:
+            log.info("WeCom voice %s not fetched for its length: %s", media_id[:64], exc)
+            return 0
+        return amr_seconds(bytes(data))
 
     async def _list_answer(self, chat_id: int, number: int,
                            user: dict[str, Any]) -> dict[str, Any] | None:

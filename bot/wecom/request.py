@@ -4,8 +4,10 @@ python-telegram-bot's ``Bot`` posts ``sendMessage``, ``editMessageText`` … to 
 object; each is carried out on WeCom and answered with the JSON Telegram would give, so the
 handlers never know which channel they talk to. What WeCom cannot do is approximated:
 
-* an inline keyboard of up to six buttons is a ``button_interaction`` template card whose
-  button keys are the callback data; more buttons become a numbered list answered by number;
+* an inline keyboard is a ``button_interaction`` template card whose button keys are the
+  callback data, drawn by ``bot.wecom.template_card`` (rows of facts, short labels, at most
+  six buttons and "More…", whose tap sends a second card with the rest: ``more``); a card
+  WeCom refuses goes out as a numbered list answered by number;
 * an edit uses ``message/update_template_card`` with one of the card's response codes (the
   one ``message/send`` returned, and one per click; each single use, 72 hours); a version
   without buttons greys the card's buttons (``button.replace_name``); when no code is left
@@ -15,8 +17,9 @@ handlers never know which channel they talk to. What WeCom cannot do is approxim
   when the part the card cannot show changed;
 * a tap's alert (``answerCallbackQuery`` with text) is sent as a short text message.
 
-A message WeCom still refuses after the short back-off (45009/45033: the app sends too fast)
-or that cannot reach WeCom at all is kept in the outbox (``models.outbox``) and the handler
+A message WeCom still refuses after the short back-off (45009/45033: the app sends too fast),
+one over a member's limits (``member_wait``: every worker's completed sends, in the database)
+or one that cannot reach WeCom at all is kept in the outbox (``models.outbox``) and the handler
 gets its answer as if it went out; ``jobs/outbox`` sends it later (``send_kept``), and until
 then later messages to that member wait behind it, so nothing is lost and the order holds.
 """
@@ -26,41 +29,62 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.clock import Clock
 from bot.i18n import N_, Translator
 from bot.settings import Settings
-from bot.wecom.store import CODE_VALID, Copy, MessageStore, add_code, live_codes
-from models import outbox
+from bot.wecom.store import CARDS, CODE_VALID, Copy, MessageStore, add_code, live_codes
+from bot.wecom.template_card import (  # noqa: F401 (the card's shape, imported from here)
+    CARD_BODY_CHARS,
+    CARD_TITLE_CHARS,
+    MAX_CARD_BUTTONS,
+    Buttons,
+    buttons_of,
+    card_body,
+    more_body,
+    needs_full_text,
+    pages,
+)
+from bot.write_behind import WriteBehind
+from models import outbox, wecom
 from models.db import Database
 from models.staff import staff_for_account
-from models.wecom import userid_for, wecom_chat_id
+from models.wecom import (
+    WeComSend,
+    member_wait,
+    recent_sends,
+    record_sends,
+    userid_for,
+    wecom_chat_id,
+)
 
 log = logging.getLogger(__name__)
 
 TEXT_BYTES = 2048
-MAX_CARD_BUTTONS = 6
-CARD_TITLE_CHARS = 26  # main_title.title: "建议不超过26个字"
-CARD_BODY_CHARS = 112  # sub_title_text: "建议不超过112个字"
 RESPONSE_CODE_VALID = CODE_VALID
 TOKEN_ERRORS = {40014, 42001, 40001}  # invalid or expired access token
 BUSY = -1
 FREQUENCY_ERRORS = {45009, 45033}  # API frequency / concurrency over the limit
 BUSY_DELAYS = (0.5, 1.0, 2.0)
 FREQUENCY_DELAYS = (1.0, 2.0, 4.0)  # then the outbox: a handler must not wait for minutes
-MEMBER_LIMIT = 30  # WeCom drops the 31st message to one member within a minute
-MEMBER_WINDOW = 60.0
+# WeCom drops the 31st message to one member within a minute, the 1,001st within an hour
+MEMBER_LIMITS = wecom.MEMBER_LIMITS  # with a margin; () paces nothing (the benchmark)
 MEDIA_PATH = "wecom-media/"
+VOICE_MAGIC = b"#!AMR\n"  # media/upload type "voice": AMR only
 LIST_HEADER = N_("Reply with the number of your choice:")
 # replace_name of a card's greyed-out buttons (WeCom advises at most 10 characters)
 SPENT_LABEL = N_("Done")  # the card's new version has no buttons
@@ -110,19 +134,6 @@ class Sent:
     text: str | None = None  # the whole text of a message sent in parts (on its first part)
 
 
-Buttons = list[tuple[str, str]]
-
-
-def buttons_of(markup: Any) -> Buttons:
-    """(label, callback data) of an inline keyboard, row by row; URL buttons are dropped."""
-    if isinstance(markup, str):
-        markup = json.loads(markup)
-    if not isinstance(markup, dict):
-        return []
-    return [(str(b.get("text", "")), str(b["callback_data"]))
-            for row in markup.get("inline_keyboard", []) for b in row if "callback_data" in b]
-
-
 def _fit(text: str, limit: int) -> int:
     """How many characters of ``text`` fit in ``limit`` UTF-8 bytes."""
     return len(text.encode()[:limit].decode("utf-8", "ignore"))
@@ -155,62 +166,6 @@ def new_task_id() -> str:
     return f"t{uuid.uuid4().hex}"
 
 
-def _clipped(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def card_parts(text: str) -> tuple[str, str, str]:
-    """(title, body, quote) of a card showing ``text``: the first line is the title, the rest
-    the body; a body too long to show whole gives its last paragraph (where a card says how
-    it ended: "✅ Approved by …") to the card's ``quote_area``, so the outcome is on the card."""
-    title, _, rest = text.partition("\n")
-    if len(rest) > CARD_BODY_CHARS:
-        head, blank, last = rest.rpartition("\n\n")
-        if blank and head.strip() and 0 < len(last) <= CARD_BODY_CHARS:
-            return title, head, last
-    return title, rest, ""
-
-
-def card_fits(text: str) -> bool:
-    """Whether a card shows all of ``text``: WeCom's client shows a title of up to
-    ``CARD_TITLE_CHARS`` characters and a body of up to ``CARD_BODY_CHARS``."""
-    title, body, _quote = card_parts(text)
-    return len(title) <= CARD_TITLE_CHARS and len(body) <= CARD_BODY_CHARS
-
-
-def hidden(text: str) -> tuple[str, str]:
-    """What a card cannot show of ``text``: the cut-off ends of its title and body."""
-    title, body, _quote = card_parts(text)
-    return (title[CARD_TITLE_CHARS - 1:] if len(title) > CARD_TITLE_CHARS else "",
-            body[CARD_BODY_CHARS - 1:] if len(body) > CARD_BODY_CHARS else "")
-
-
-def needs_full_text(text: str, shown_before: str | None) -> bool:
-    """Whether a card of ``text`` needs the full text sent before it: the card cannot show
-    all of it, and what it cannot show is not what the person already got whole (the full
-    copy sent with an earlier version, whose cut-off part was the same)."""
-    return not card_fits(text) and (shown_before is None or
-                                    hidden(text) != hidden(shown_before))
-
-
-def card_body(text: str, buttons: Buttons, task_id: str | None) -> dict[str, Any]:
-    """A ``button_interaction`` card: the first line as its title, the rest as its body (its
-    last paragraph as the quote when the body is long), each cut to what WeCom shows (the full
-    text then goes just before it: ``_full_text``)."""
-    title, body, quote = card_parts(text)
-    card: dict[str, Any] = {
-        "card_type": "button_interaction",
-        "main_title": {"title": _clipped(title, CARD_TITLE_CHARS)},
-        "sub_title_text": _clipped(body, CARD_BODY_CHARS),
-        "button_list": [{"text": label, "style": 1, "key": data} for label, data in buttons],
-    }
-    if quote:
-        card["quote_area"] = {"type": 0, "quote_text": quote}
-    if task_id:
-        card["task_id"] = task_id
-    return card
-
-
 class WeComRequest(BaseRequest):
     def __init__(
         self,
@@ -236,7 +191,11 @@ class WeComRequest(BaseRequest):
         self._token_until = 0.0
         self._token_lock = asyncio.Lock()
         self._member_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._member_sent: defaultdict[str, deque[float]] = defaultdict(deque)
+        self.member_limits = MEMBER_LIMITS
+        # this worker's sends per member within the longest limit: (key, when)
+        self._sent_here: defaultdict[str, deque[tuple[str, datetime]]] = defaultdict(deque)
+        self._stamps: WriteBehind[WeComSend] = WriteBehind(self._write_stamps,
+                                                           "WeCom sends", db)
         self.observers: list[Callable[[Sent], None]] = []
         self.store = MessageStore(db)
         self.held: set[int] = set()  # chats with messages in the outbox: later ones wait
@@ -258,6 +217,7 @@ class WeComRequest(BaseRequest):
 
     async def shutdown(self) -> None:
         await self.store.close()
+        await self._stamps.flush()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -383,23 +343,39 @@ class WeComRequest(BaseRequest):
                 raise Refused(429, f"Too Many Requests: WeCom {errcode}", retry_after=60)
             raise WeComApiError(errcode, str(data.get("errmsg", "")), path)
 
-    async def _pace(self, userid: str) -> None:
-        """Wait until one more message to ``userid`` fits in WeCom's per-member minute."""
-        sent = self._member_sent[userid]
-        now = self._monotonic()
-        while sent and sent[0] <= now - MEMBER_WINDOW:
-            sent.popleft()
-        if len(sent) >= MEMBER_LIMIT:
-            wait = sent[0] + MEMBER_WINDOW - now
-            log.info("pacing messages to %s: waiting %.1f s", userid, wait)
-            await self._sleep(max(wait, 0.0))
-            sent.popleft()
-        sent.append(self._monotonic())
+    async def member_wait(self, userid: str) -> float:
+        """Seconds until one more message to ``userid`` fits WeCom's per-member limits (0:
+        now), counting every worker's sends (the database) and this one's not yet written.
+        Nothing waits for it: a message that does not fit is kept in the outbox."""
+        if not self.member_limits:
+            return 0.0
+        now = self.clock.now()
+        longest = max(window for window, _limit in self.member_limits)
+        mine = self._sent_here[userid]
+        while mine and mine[0][1] <= now - longest:
+            mine.popleft()
+        sends = dict(mine)
+        try:
+            async with self.db.session() as session:
+                sends.update(await recent_sends(session, userid, now=now, window=longest))
+        except (SQLAlchemyError, OSError) as exc:  # paced by this worker's own sends
+            log.warning("pacing messages to %s without the database: %s", userid, exc)
+        return member_wait(sends.values(), now, self.member_limits).total_seconds()
 
-    def member_busy(self, userid: str) -> bool:
-        """Whether one more message to ``userid`` would have to wait for WeCom's minute."""
-        window_start = self._monotonic() - MEMBER_WINDOW
-        return sum(1 for at in self._member_sent[userid] if at > window_start) >= MEMBER_LIMIT
+    async def member_busy(self, userid: str) -> bool:
+        """Whether one more message to ``userid`` would go over WeCom's limits now."""
+        return await self.member_wait(userid) > 0
+
+    def _stamp(self, userid: str) -> None:
+        """A message reached WeCom (the send completed): counted here at once, and by every
+        worker once written (behind: the caller may hold a write transaction)."""
+        now = self.clock.now()
+        key = uuid.uuid4().hex
+        self._sent_here[userid].append((key, now))
+        self._stamps.put(WeComSend(key=key, userid=userid, sent_at=now))
+
+    async def _write_stamps(self, session: AsyncSession, batch: list[WeComSend]) -> None:
+        await record_sends(session, batch, now=self.clock.now())
 
     async def send(self, userid: str, msgtype: str, content: dict[str, Any], *,
                    task_id: str | None = None, keep: bool = True) -> str | None:
@@ -420,11 +396,19 @@ class WeComRequest(BaseRequest):
             return None
         try:
             async with self._member_locks[userid]:
-                await self._pace(userid)
-                data = await self.call("message/send", body={
-                    "touser": userid, "msgtype": msgtype, "agentid": self.agent_id,
-                    msgtype: content, "enable_duplicate_check": 0,
-                })
+                wait = await self.member_wait(userid)
+                if wait > 0:  # WeCom would answer ok and drop it: the outbox sends it later
+                    raise Refused(429, f"Too Many Requests: the limit for WeCom member "
+                                  f"{userid}", retry_after=math.ceil(wait))
+                try:
+                    data = await self.call("message/send", body={
+                        "touser": userid, "msgtype": msgtype, "agentid": self.agent_id,
+                        msgtype: content, "enable_duplicate_check": 0,
+                    })
+                except TimedOut:
+                    self._stamp(userid)  # it may have reached WeCom all the same
+                    raise
+                self._stamp(userid)
         except Refused as exc:
             if exc.status != 429 or not keep:
                 raise
@@ -474,7 +458,7 @@ class WeComRequest(BaseRequest):
         if copy is None:
             return
         copy.msgid = msgid
-        if data.get("response_code") and copy.kind == "card":
+        if data.get("response_code") and copy.kind in CARDS:
             copy.response_code, copy.code_at = str(data["response_code"]), self.clock.now()
         self.store.changed(copy)
         sent = Sent(msgid, userid, copy.chat_id, copy.message_id, copy.kind, copy.options,
@@ -565,13 +549,14 @@ class WeComRequest(BaseRequest):
         """Send ``text`` with its buttons as a text, a card or a numbered list; returns the
         message id (``message_id`` when this is a new copy of an existing message, whose
         last version was ``shown_before``)."""
-        if 0 < len(buttons) <= MAX_CARD_BUTTONS:
-            if needs_full_text(text, shown_before):
+        if buttons:
+            t = await self._translator(userid)
+            if needs_full_text(t, text, shown_before):
                 message_id = await self._full_text(chat_id, userid, text, message_id)
             task_id = new_task_id()
             try:
                 data = await self.send_answer(userid, "template_card",
-                                              card_body(text, buttons, task_id),
+                                              card_body(t, text, buttons, task_id),
                                               task_id=task_id) or {}
             except WeComApiError as exc:  # a card WeCom will not take: the list still works
                 log.warning("card to %s refused (%s); sent as a numbered list", userid, exc)
@@ -641,12 +626,11 @@ class WeComRequest(BaseRequest):
             raise Refused(400, "Bad Request: message text is empty")
         if new_text == current.text and [tuple(o) for o in current.options or []] == buttons:
             raise Refused(400, "Bad Request: message is not modified")
-        if len(buttons) <= MAX_CARD_BUTTONS and await self._update_card(
-                chat_id, userid, message_id, new_text, buttons):
-            return self._message(chat_id, message_id, text=new_text)
-        await self._deliver(chat_id, userid, new_text, buttons, message_id=message_id,
-                            shown_before=current.text)
-        await self._grey_older(chat_id, userid, message_id)
+        if not await self._update_card(chat_id, userid, message_id, new_text, buttons):
+            await self._deliver(chat_id, userid, new_text, buttons, message_id=message_id,
+                                shown_before=current.text)
+            await self._grey_older(chat_id, userid, message_id)
+        await self._more_cards(chat_id, userid, message_id, new_text, buttons)
         return self._message(chat_id, message_id, text=new_text)
 
     async def _full_text(self, chat_id: int, userid: str, text: str,
@@ -686,12 +670,12 @@ class WeComRequest(BaseRequest):
         shown = buttons or [(_(SPENT_LABEL), SPENT_KEY)]
         code = self.store.take(copy, now=now, valid=RESPONSE_CODE_VALID)
         assert code is not None
-        if needs_full_text(text, copy.text):
+        if needs_full_text(_, text, copy.text):
             await self._full_text(chat_id, userid, text, message_id)
         try:
             await self.call("message/update_template_card", body={
                 "userids": [userid], "agentid": self.agent_id, "response_code": code,
-                "template_card": card_body(text, shown, None),
+                "template_card": card_body(_, text, shown, None),
             })
         except WeComApiError as exc:  # refused for what it says: the code is still good
             log.warning("card %s of chat %s not updated (%s); sending it again", message_id,
@@ -745,6 +729,68 @@ class WeComRequest(BaseRequest):
         _ = await self._translator(userid)
         for copy in stale:
             await self._grey(copy, userid, _(SUPERSEDED_LABEL))
+
+    async def more(self, tapped: Copy, page: int) -> None:
+        """The "More…" button of a card was tapped: a card with the next of the message's
+        buttons (``template_card.pages``), a copy of the same message (kind ``more``, its part
+        the page), so a tap on it is a tap on the message. An older "More…" card of the same
+        page is greyed ("See below")."""
+        copies = await self.store.copies(tapped.chat_id, tapped.message_id)
+        current = next((c for c in copies if c.part == 0), None)
+        if current is None or current.kind != "card" or not current.options:
+            return  # the card has no live buttons (any more): nothing to show
+        buttons = [(str(label), str(data)) for label, data in current.options]
+        groups = pages(buttons)
+        if not 0 < page < len(groups):
+            return
+        chat_id, userid = await self._userid(tapped.chat_id)
+        t = await self._translator(userid)
+        for old in copies:
+            if old.kind == "more" and old.part == page and old.options:
+                await self._grey(old, userid, t(SUPERSEDED_LABEL))
+        text = current.text or ""
+        task_id = new_task_id()
+        data = await self.send_answer(userid, "template_card",
+                                      more_body(t, text, buttons, page, task_id),
+                                      task_id=task_id) or {}
+        await self._record(chat_id, userid, "more", task_id=task_id,
+                           message_id=current.message_id, part=page, text=text,
+                           msgid=str(data["msgid"]) if data.get("msgid") is not None else None,
+                           options=groups[page],
+                           response_code=str(data.get("response_code") or "") or None)
+
+    async def _more_cards(self, chat_id: int, userid: str, message_id: int, text: str,
+                          buttons: Buttons) -> None:
+        """The message changed: each "More…" card of it with live buttons shows its page of
+        the new buttons (updated in place with one of its response codes), or is greyed
+        ("Done") when that page is gone or no code is left for the update."""
+        live = [c for c in await self.store.copies(chat_id, message_id)
+                if c.kind == "more" and c.options]
+        if not live:
+            return
+        t = await self._translator(userid)
+        groups = pages(buttons) if buttons else []
+        now = self.clock.now()
+        for copy in live:
+            page = copy.part
+            if page < len(groups) and live_codes(copy, now=now, valid=RESPONSE_CODE_VALID) > 1:
+                code = self.store.take(copy, now=now, valid=RESPONSE_CODE_VALID)
+                assert code is not None
+                try:
+                    await self.call("message/update_template_card", body={
+                        "userids": [userid], "agentid": self.agent_id, "response_code": code,
+                        "template_card": more_body(t, text, buttons, page, None)})
+                except (WeComApiError, Refused, NetworkError) as exc:
+                    log.info("more card %s of chat %s not updated (%s)", copy.task_id,
+                             chat_id, exc)
+                else:
+                    copy.text, copy.options = text, [list(b) for b in groups[page]]
+                    self.store.changed(copy)
+                    for observer in self.observers:
+                        observer(Sent(None, userid, chat_id, message_id, "more", copy.options,
+                                      page, copy.task_id))
+                    continue
+            await self._grey(copy, userid, t(SPENT_LABEL))
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, Any]
                                      ) -> bool:
@@ -827,6 +873,44 @@ class WeComRequest(BaseRequest):
         await self._caption(chat_id, userid, params)
         return self._message(chat_id, message_id, document={
             "file_id": media_id, "file_unique_id": media_id, "file_name": name})
+
+    async def _m_sendVoice(self, params: dict[str, Any], files: dict[str, Any]
+                           ) -> dict[str, Any]:
+        """A voice message (WeCom plays AMR only: other bytes go as a file)."""
+        return await self._voice(params, files, params.get("voice"))
+
+    async def _m_sendAudio(self, params: dict[str, Any], files: dict[str, Any]
+                           ) -> dict[str, Any]:
+        return await self._voice(params, files, params.get("audio"))
+
+    async def _voice(self, params: dict[str, Any], files: dict[str, Any], value: Any
+                     ) -> dict[str, Any]:
+        chat_id, userid = await self._userid(params.get("chat_id"))
+        upload: Any = None  # (file name, bytes, MIME type) when the bytes came with the call
+        if isinstance(value, str) and value.startswith("attach://"):
+            upload = files.get(value[9:])
+        elif value is None and files:
+            upload = next(iter(files.values()))
+        if upload is not None and hasattr(upload[1], "read"):
+            upload = (upload[0], upload[1].read(), upload[2])
+        if upload is None:  # a WeCom media id (what an incoming voice note's file_id is)
+            media_id, msgtype = await self._media_id(value, files, "voice"), "voice"
+        elif bytes(upload[1]).startswith(VOICE_MAGIC):
+            media_id, msgtype = await self.upload("voice", upload), "voice"
+        else:
+            media_id, msgtype = await self.upload("file", upload), "file"
+        task_id = new_task_id()
+        msgid = await self.send(userid, msgtype, {"media_id": media_id}, task_id=task_id)
+        message_id = await self._record(chat_id, userid, msgtype, msgid=msgid, task_id=task_id,
+                                        text=media_id)
+        await self._caption(chat_id, userid, params)
+        duration = int(params.get("duration") or 0)
+        if msgtype == "file":
+            return self._message(chat_id, message_id, document={
+                "file_id": media_id, "file_unique_id": media_id,
+                "file_name": str(upload[0]) if upload else "voice"})
+        return self._message(chat_id, message_id, voice={
+            "file_id": media_id, "file_unique_id": media_id, "duration": duration})
 
     async def _m_getFile(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
         file_id = str(params.get("file_id") or "")

@@ -27,6 +27,7 @@ from models.wecom import WeComMessage
 log = logging.getLogger(__name__)
 
 READABLE = ("text", "list", "card")
+CARDS = ("card", "more")  # template cards: a message's card, a "More…" card of it
 CODE_SEPARATOR = " "  # a copy's unused response codes, oldest first, in one column
 CODE_COLUMN = 255  # WeComMessage.response_code's length
 # WeCom: "response_code的有效期是72小时" (message/update_template_card); a margin for the way
@@ -195,9 +196,9 @@ class MessageStore:
         return copy
 
     def take(self, copy: Copy, *, now: datetime, valid: timedelta) -> str | None:
-        """The copy's newest unexpired code if it is a card, used up (WeCom takes each
-        response code once, within 72 hours); expired codes are dropped on the way."""
-        if copy.kind != "card":
+        """The copy's newest unexpired code if it is a card (or a "More…" card), used up
+        (WeCom takes each response code once, within 72 hours); expired codes are dropped."""
+        if copy.kind not in CARDS:
             return None
         codes = [(code, at) for code, at in codes_of(copy) if at > now - valid]
         taken = codes.pop()[0] if codes else None

@@ -21,7 +21,9 @@ lost.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     BaseHandler,
@@ -39,15 +41,20 @@ from handlers.after_sales.customer_pick import CustomerPick
 from handlers.after_sales.followup_buttons import no_answer_text, record_no_answer, redraw
 from handlers.chat.conversation import (
     END,
+    TEXT_OR_VOICE,
+    Decides,
     checked_text,
     conversation,
     draft,
     drop_draft,
+    keep_voice,
     read_text,
     wrong_input,
 )
+from handlers.chat.deciding import end_other_steps
 from handlers.chat.labels import followup_kind_name, topic_name, topic_names
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply, toggle_tick
+from models.attachment import attach
 from models.call_log import MAX_NOTES, CallLogged, Direction, Topic, log_call
 from models.card import CardKind, card_at
 from models.complaint import ESCALATE_AFTER, ComplaintStatus
@@ -56,13 +63,14 @@ from models.db import id_of
 from models.followup import explain_closed, open_followup, open_for_customer
 from models.letter import Letter
 from models.rules import Refused
-from models.staff import require_after_sales
+from models.staff import Staff, require_after_sales
 
 PREFIX = "cl"  # the callback data of this module's buttons: cl:…
 
 (SEARCH, PICKING, ATTACH, REACHED, TOPICS, SATISFACTION, NOTES, REQUEST, REQUEST_TEXT,
  ANSWERED) = range(10)
 DRAFT = "call_log"
+VOICE_OWNER = "call_log"  # the owner of a call's voice notes (models.attachment)
 TEXT = filters.TEXT & ~filters.COMMAND
 MAX_REQUEST = 2000
 TOPIC_DATA = "|".join(t.value for t in Topic)
@@ -335,11 +343,14 @@ async def ask_notes(update: Update, context: WorkshopContext) -> int:
 
 
 async def got_notes(update: Update, context: WorkshopContext) -> int:
-    """One more part of the notes; the whole must stay within the limit."""
+    """One more part of the notes (words, or a voice note); the whole must stay within the
+    limit."""
     _ = context._
     assert update.message is not None
     notes: list[str] = draft(context, DRAFT).setdefault("notes", [])
     text, problem = checked_text(context, update.message.text, MAX_NOTES)
+    if update.message.voice is not None and len("\n".join(notes)) < MAX_NOTES - 10:
+        text, problem = keep_voice(context, DRAFT, update.message), None
     if problem:
         await reply(update, problem, notes_done_button(_))
         return NOTES
@@ -435,6 +446,8 @@ async def save(update: Update, context: WorkshopContext) -> int:
                 letter_within_days=settings.letter_within_days,
                 direction=Direction(form["direction"]),
             )
+            attach(session, owner=VOICE_OWNER, owner_id=id_of(logged.call),
+                   photos=form.get("photos", []), staff_id=me.id, now=now)
         except Refused as refused:
             await session.rollback()
             if followup_id is not None:
@@ -449,6 +462,8 @@ async def save(update: Update, context: WorkshopContext) -> int:
         if logged.followup is not None:
             await redraw(context, session, logged.followup, lambda t: t(
                 "✅ Logged by {name} at {at}.").format(name=me.name, at=t.time(now)))
+    if logged.followup is not None:  # a colleague logging the same call is told who did
+        await end_other_steps(context, CardKind.followup, id_of(logged.followup))
     drop_draft(context, DRAFT)
     await reply(update, confirmation(_, form["name"], logged, letter))
     return END
@@ -492,11 +507,30 @@ def confirmation(_: Translator, name: str, logged: CallLogged, letter: Letter | 
     return "\n".join(lines)
 
 
+async def still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,
+                     form: dict[str, Any], _: Translator) -> str | None:
+    """Logging a follow-up's call goes on while the follow-up is open (an inbound call of its
+    own always may); else who logged it, and the notes typed so far, to copy."""
+    followup_id = form.get("followup_id")
+    if followup_id is None:
+        return None
+    try:
+        await open_followup(session, followup_id)
+    except Refused as refused:
+        why = refusal(_, refused)
+        notes = "\n".join(form.get("notes", []))
+        if notes:
+            why += "\n" + _("Your notes, to copy if you need them:\n{notes}").format(notes=notes)
+        return why
+    return None
+
+
 def handlers() -> list[BaseHandler]:
     return [
         conversation(
             "call_log",
             draft_key=DRAFT,
+            decides=Decides(CardKind.followup, "followup_id", still_open),
             entry_points=[
                 CallbackQueryHandler(start_from_card, pattern=rf"^{FOLLOWUP_PREFIX}:\d+:log$"),
                 CommandHandler("logcall", start_inbound),
@@ -519,7 +553,7 @@ def handlers() -> list[BaseHandler]:
                     MessageHandler(TEXT, got_satisfaction_text),
                 ],
                 NOTES: [
-                    MessageHandler(TEXT, got_notes),
+                    MessageHandler(TEXT_OR_VOICE, got_notes),
                     CallbackQueryHandler(notes_done, pattern=rf"^{PREFIX}:notes:done$"),
                 ],
                 REQUEST: [CallbackQueryHandler(got_request_choice,

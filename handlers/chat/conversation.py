@@ -3,17 +3,19 @@ always gets out, anything off-step is answered; drafts kept in ``user_data``; te
 
 from __future__ import annotations
 
+from collections import UserDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Message, Update
-from telegram.ext import ConversationHandler
+from telegram.ext import ConversationHandler, filters
 
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from handlers.chat.ui import SENT, answer_tap, reply
+from models.attachment import PHOTO, VOICE, voice_marker
 from models.staff import Staff
 
 END = ConversationHandler.END
@@ -44,6 +46,32 @@ async def read_text(update: Update, context: WorkshopContext, limit: int) -> str
         await reply(update, problem or "")
         return None
     return value
+
+
+# A step that takes free text takes a voice note as well (greasy hands): ``read_text_or_voice``.
+TEXT_OR_VOICE = (filters.TEXT & ~filters.COMMAND) | filters.VOICE
+
+
+async def read_text_or_voice(update: Update, context: WorkshopContext, limit: int,
+                             draft_key: str) -> str | None:
+    """Like ``read_text``; a voice note is the answer too: it is kept in the draft with the
+    photos (``keep_voice``, saved with the record and sent with its card) and the text is its
+    marker ("🎤 0:12"), so wherever the record's text shows, something shows."""
+    assert update.message is not None
+    if update.message.voice is not None:
+        return keep_voice(context, draft_key, update.message)
+    return await read_text(update, context, limit)
+
+
+def keep_voice(context: WorkshopContext, draft_key: str, message: Message) -> str:
+    """Add a message's voice note to the draft; returns its marker ("🎤 0:12")."""
+    assert message.voice is not None
+    voice = message.voice
+    seconds = int(voice.to_dict().get("duration") or 0)  # seconds, whatever PTB's type
+    draft(context, draft_key).setdefault("photos", []).append(
+        {"channel": context.channel, "file_id": voice.file_id,
+         "file_unique_id": voice.file_unique_id, "kind": VOICE, "duration": seconds})
+    return voice_marker(seconds)
 
 
 def draft(context: WorkshopContext, key: str) -> dict[str, Any]:
@@ -92,12 +120,13 @@ def keep_photo(context: WorkshopContext, draft_key: str, message: Message, limit
     """Add the largest size of a message's photo to the draft; returns how many are kept,
     or 0 when the draft already holds ``limit`` (this one is not kept)."""
     photos = draft(context, draft_key).setdefault("photos", [])
-    if len(photos) >= limit:
+    count = sum(1 for photo in photos if photo.get("kind", PHOTO) == PHOTO)  # not voice notes
+    if count >= limit:
         return 0
     largest = message.photo[-1]
     photos.append({"channel": context.channel, "file_id": largest.file_id,
                    "file_unique_id": largest.file_unique_id})
-    return len(photos)
+    return count + 1
 
 
 # --- conversations -------------------------------------------------------------------------
@@ -148,6 +177,17 @@ class Conversation(ConversationHandler[WorkshopContext]):
         this is its own bookkeeping (``_update_state``), and the change is persisted like
         any other."""
         self._update_state(self.END, (chat_id, user_id))
+
+    def adopt(self, chat_id: int, user_id: int, state: object | None) -> None:
+        """Take the state another process saved for this person (several workers share chats:
+        ``bot.application``'s loading step). It is already in the database, so it is set
+        without marking it changed (python-telegram-bot's ``TrackingDict`` underneath)."""
+        conversations = self._conversations
+        data = conversations.data if isinstance(conversations, UserDict) else conversations
+        if state is None:
+            data.pop((chat_id, user_id), None)
+        else:
+            data[(chat_id, user_id)] = state
 
 
 def _prompt(message: Message) -> dict[str, Any]:

@@ -53,7 +53,11 @@ App = Application[Any, Any, Any, Any, Any, Any]
 
 
 def ended_line(_: Translator, why: str) -> str:
-    return _("⏹ {why} This step has ended; nothing you entered in it was saved.").format(why=why)
+    """The words a prompt ends with; a why of several lines (who decided, then what the person
+    had typed, to copy) keeps its details below."""
+    first, newline, details = why.partition("\n")
+    return _("⏹ {why} This step has ended; nothing you entered in it was saved.").format(
+        why=first) + newline + details
 
 
 def _applications(context: WorkshopContext) -> list[App]:

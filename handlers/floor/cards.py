@@ -3,7 +3,7 @@ load."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +16,7 @@ from bot.messenger import Rendered
 from bot.services import Services
 from handlers.chat.labels import status_name
 from handlers.chat.ui import button, keyboard, local_time
+from models.approvals import waiting_on_order
 from models.attachment import Attachment, attachments_of
 from models.card import CardKind, cards_of
 from models.checklist import Box
@@ -87,6 +88,9 @@ def technician_card(
         lines += [_("Status: {status}").format(status=status_name(_, status)), "",
                   _("Check the plate on the vehicle before any work: tap the button and type "
                     "it.")]
+        if order.plate_mismatches:
+            lines.append(_("❌ Plates typed so far that did not match: {count}.").format(
+                count=order.plate_mismatches))
         return "\n".join(lines), keyboard([button(_("🔎 Confirm plate"),
                                                   f"{ORDER_PREFIX}:{order.id}:plate")])
     lines.insert(1, _("Plate: {plate}").format(plate=order.plate))
@@ -153,8 +157,12 @@ def clock_button(_: Translator, item: OrderItem) -> InlineKeyboardButton:
 
 
 def advisor_card(
-    _: Translator, order: WorkOrder, items: list[OrderItem], technician: Staff | None
+    _: Translator, order: WorkOrder, items: list[OrderItem], technician: Staff | None,
+    waiting: Sequence[ExtraItemRequest | FaultReport] = (),
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The order's advisor's card; with what waits for their decision on the order
+    (``waiting``: :func:`models.approvals.waiting_on_order`) it offers the same Approve /
+    Reject and Acknowledge buttons as the extra-item and fault cards."""
     lines = [
         _("Work order {number} · {plate}").format(number=order.number, plate=order.plate),
         _("Customer: {name} {phone}").format(name=order.customer_name,
@@ -173,7 +181,43 @@ def advisor_card(
     elif order.status in DELIVERABLE:  # after_sales.delivery asks to confirm, then delivers
         markup = keyboard([button(_("🚗 Delivered to the customer"),
                                   f"{ORDER_PREFIX}:{order.id}:deliver")])
+    rows = waiting_rows(_, order, items, waiting, lines)
+    if rows:
+        markup = keyboard(*rows, *(list(row) for row in (markup.inline_keyboard
+                                                         if markup else ())))
     return "\n".join(lines), markup
+
+
+def waiting_rows(
+    _: Translator, order: WorkOrder, items: list[OrderItem],
+    waiting: Sequence[ExtraItemRequest | FaultReport], lines: list[str],
+) -> list[list[InlineKeyboardButton]]:
+    """The advisor's order card: a line for each fault report waiting (the items show their
+    own "waiting for approval"), and the buttons of each record that waits: the callback data
+    of the extra-item and fault cards, so the same first-decision-wins handlers answer."""
+    positions = {item.id: item.position for item in items}
+    faults = [record for record in waiting if isinstance(record, FaultReport)]
+    rows = []
+    for record in waiting:
+        if isinstance(record, ExtraItemRequest):
+            if record.status != Decision.pending or order.status != OrderStatus.in_progress:
+                continue
+            position = positions.get(record.item_id, "")
+            rows.append([button(_("✅ Approve {position}.").format(position=position),
+                                f"{EXTRA_PREFIX}:{record.id}:ok"),
+                         button(_("❌ Reject {position}.").format(position=position),
+                                f"{EXTRA_PREFIX}:{record.id}:no")])
+        elif record.acknowledged_at is None:
+            description = record.description.replace("\n", " ")
+            if len(description) > 60:
+                description = description[:59] + "…"
+            at = _.time(record.created_at)
+            lines.append(_("🔧 Unlisted fault reported at {at}, waiting for acknowledgement: "
+                           "{description}").format(at=at, description=description))
+            label = (_("👌 Acknowledge the fault") if len(faults) == 1
+                     else _("👌 Acknowledge the fault of {at}").format(at=at))
+            rows.append([button(label, f"{FAULT_PREFIX}:{record.id}:ack")])
+    return rows
 
 
 @dataclass(frozen=True)
@@ -196,8 +240,10 @@ async def fault_facts(session: AsyncSession, report: FaultReport) -> FaultFacts:
     return FaultFacts(report, order, technician, photos, acknowledged_by)
 
 
-def fault_card(_: Translator, facts: FaultFacts, *, overdue_minutes: int | None = None) -> Rendered:
-    """The advisor's card: with the Acknowledge button until someone acknowledges it."""
+def fault_card(_: Translator, facts: FaultFacts, *, overdue_minutes: int | None = None,
+               advisor: Staff | None = None) -> Rendered:
+    """The advisor's card: with the Acknowledge button until someone acknowledges it. Escalated
+    (``overdue_minutes``), it says how long it waited and whose customer it is (``advisor``)."""
     report, order = facts.report, facts.order
     count = len(facts.photos)
     lines = [
@@ -222,6 +268,8 @@ def fault_card(_: Translator, facts: FaultFacts, *, overdue_minutes: int | None 
             "⏰ Not acknowledged for {count} minute; sent to every advisor on duty.",
             "⏰ Not acknowledged for {count} minutes; sent to every advisor on duty.",
             overdue_minutes).format(count=overdue_minutes))
+        if advisor is not None:
+            lines.append(whose_customer(_, advisor))
     return "\n".join(lines), keyboard([button(_("👌 Acknowledge"),
                                               f"{FAULT_PREFIX}:{report.id}:ack")])
 
@@ -238,9 +286,11 @@ def consent_name(_: Translator, method: str | None) -> str:
 
 def extra_item_card(
     _: Translator, order: WorkOrder, request: ExtraItemRequest, technician: Staff | None,
-    decided_by: Staff | None = None,
+    decided_by: Staff | None = None, *, overdue_minutes: int | None = None,
+    advisor: Staff | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The advisors' card: buttons while pending, the decision once there is one."""
+    """The advisors' card: buttons while pending, the decision once there is one. Escalated
+    (``overdue_minutes``), it says how long it waited and whose customer it is (``advisor``)."""
     if request.parts_fen is None and request.labour_fen is None:
         estimate = _("none given")
     else:
@@ -257,6 +307,13 @@ def extra_item_card(
     ]
     status = Decision(request.status)
     if status is Decision.pending:
+        if overdue_minutes is not None:
+            lines.append(_.ngettext(
+                "⏰ Not decided for {count} minute; sent to every advisor on duty.",
+                "⏰ Not decided for {count} minutes; sent to every advisor on duty.",
+                overdue_minutes).format(count=overdue_minutes))
+            if advisor is not None:
+                lines.append(whose_customer(_, advisor))
         return "\n".join(lines), keyboard(
             [button(_("✅ Approve"), f"{EXTRA_PREFIX}:{request.id}:ok"),
              button(_("❌ Reject"), f"{EXTRA_PREFIX}:{request.id}:no")])
@@ -402,12 +459,18 @@ async def show_advisor_order(
     send_new: bool = True,
 ) -> None:
     """The advisor's one card for the order, the same way as :func:`show_order`."""
-    items = await items_of(session, id_of(order))
-    technician = await session.get(Staff, order.technician_id)
     advisor = await session.get(Staff, order.advisor_id)
     await living_card(services, session, advisor, CardKind.order_advisor, id_of(order),
-                       lambda _: advisor_card(_, order, items, technician), fresh=fresh,
-                       send_new=send_new)
+                       await advisor_view(session, order), fresh=fresh, send_new=send_new)
+
+
+async def advisor_view(session: AsyncSession, order: WorkOrder
+                       ) -> Callable[[Translator], Rendered]:
+    """The advisor's card for the order as it stands, with what waits for their decision."""
+    items = await items_of(session, id_of(order))
+    technician = await session.get(Staff, order.technician_id)
+    waiting = await waiting_on_order(session, id_of(order))
+    return lambda _: advisor_card(_, order, items, technician, waiting)
 
 
 async def redraw_order(services: Services, session: AsyncSession, order: WorkOrder) -> None:
@@ -472,3 +535,31 @@ def mismatch_alert(_: Translator, facts: MismatchFacts, *, confirmed_at: datetim
     return (text + "\n" + _("The order is locked until you clear it."),
             keyboard([button(_("🔓 Clear the plate lock"),
                              f"{ORDER_PREFIX}:{order.id}:unlock")]))
+
+
+def whose_customer(_: Translator, advisor: Staff) -> str:
+    """On an escalated card: the order's own advisor, whom the customer knows."""
+    return _("👤 {name}'s customer (the order's advisor)").format(name=advisor.name)
+
+
+def fault_went_wider(_: Translator, facts: FaultFacts, *, minutes: int) -> Rendered:
+    """To the order's own advisor, once: their fault report went to every advisor on duty."""
+    order = facts.order
+    return _.ngettext(
+        "ℹ️ The fault report on {number} · {plate} waited {count} minute without an "
+        "acknowledgement; it went to every advisor on duty. The first to acknowledge takes it.",
+        "ℹ️ The fault report on {number} · {plate} waited {count} minutes without an "
+        "acknowledgement; it went to every advisor on duty. The first to acknowledge takes it.",
+        minutes).format(number=order.number, plate=order.plate, count=minutes), None
+
+
+def extra_item_went_wider(_: Translator, order: WorkOrder, request: ExtraItemRequest, *,
+                          minutes: int) -> Rendered:
+    """To the order's own advisor, once: their extra item went to every advisor on duty."""
+    return _.ngettext(
+        "ℹ️ The extra item \"{item}\" on {number} · {plate} waited {count} minute for a "
+        "decision; it went to every advisor on duty. The first decision counts.",
+        "ℹ️ The extra item \"{item}\" on {number} · {plate} waited {count} minutes for a "
+        "decision; it went to every advisor on duty. The first decision counts.",
+        minutes).format(item=request.description, number=order.number, plate=order.plate,
+                        count=minutes), None

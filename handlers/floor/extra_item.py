@@ -12,7 +12,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.context import WorkshopContext
 from bot.refusals import refusal
-from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo, read_text
+from handlers.chat.conversation import (
+    END,
+    TEXT_OR_VOICE,
+    conversation,
+    draft,
+    drop_draft,
+    keep_photo,
+    read_text,
+    read_text_or_voice,
+)
 from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import answer_tap, button, keyboard, reply
 from handlers.floor.cards import ORDER_PREFIX, extra_item_card, show_advisor_order, show_order
@@ -62,9 +71,9 @@ async def got_description(update: Update, context: WorkshopContext) -> int:
 
 
 async def got_reason(update: Update, context: WorkshopContext) -> int:
-    """The reason the advisor will put to the customer."""
+    """The reason the advisor will put to the customer (words, or a voice note)."""
     assert update.message is not None
-    value = await read_text(update, context, MAX_REASON)
+    value = await read_text_or_voice(update, context, MAX_REASON, DRAFT)
     if value is None:
         return REASON
     draft(context, DRAFT)["reason"] = value
@@ -165,7 +174,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             entry_points=[CallbackQueryHandler(start, pattern=rf"^{ORDER_PREFIX}:\d+:extra$")],
             states={
                 DESCRIPTION: [MessageHandler(TEXT, got_description)],
-                REASON: [MessageHandler(TEXT, got_reason)],
+                REASON: [MessageHandler(TEXT_OR_VOICE, got_reason)],
                 PHOTOS: [
                     MessageHandler(filters.PHOTO, got_photo),
                     CallbackQueryHandler(photos_done, pattern=rf"^{PREFIX}:photos:done$"),

@@ -151,6 +151,7 @@ async def record(update: Update, context: WorkshopContext, **choice: Any) -> int
                 await update.callback_query.edit_message_text(refusal(_, refused))
             return END
         await session.commit()
+        await answer_tap(update)  # at once; then the cards and the technician
         technician = await session.get(Staff, request.requested_by)
         await messenger.update_cards(
             session, CardKind.extra_item, id_of(request),
@@ -170,7 +171,6 @@ async def record(update: Update, context: WorkshopContext, **choice: Any) -> int
         text = _("❌ Rejected: “{item}” on {number}. The technician has been told.").format(
             item=request.description, number=order.number)
     if update.callback_query is not None:
-        await answer_tap(update)
         await update.callback_query.edit_message_text(text)
     else:
         await reply(update, text)

@@ -20,10 +20,24 @@ from telegram.ext import (
 from bot.context import WorkshopContext
 from bot.i18n import Translator
 from bot.refusals import refusal, refuse
-from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo, read_text
+from handlers.chat.conversation import (
+    END,
+    TEXT_OR_VOICE,
+    conversation,
+    draft,
+    drop_draft,
+    keep_photo,
+    read_text_or_voice,
+)
 from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
-from handlers.floor.cards import FAULT_PREFIX, ORDER_PREFIX, fault_card, fault_facts
+from handlers.floor.cards import (
+    FAULT_PREFIX,
+    ORDER_PREFIX,
+    fault_card,
+    fault_facts,
+    show_advisor_order,
+)
 from models.card import CardKind
 from models.db import id_of
 from models.fault_report import MAX_PHOTOS, acknowledge, report_fault
@@ -57,9 +71,9 @@ async def photo_too_early(update: Update, context: WorkshopContext) -> int:
 
 
 async def got_description(update: Update, context: WorkshopContext) -> int:
-    """Keep the description; photos next."""
+    """Keep the description (words, or a voice note); photos next."""
     assert update.message is not None
-    text = await read_text(update, context, MAX_DESCRIPTION)
+    text = await read_text_or_voice(update, context, MAX_DESCRIPTION, DRAFT)
     if text is None:
         return DESCRIBING
     form = draft(context, DRAFT)
@@ -126,6 +140,7 @@ async def send_report(update: Update, context: WorkshopContext) -> int:
             await reply(update, refusal(_, refused))
             return END
         await session.commit()
+        await answer_tap(update)  # at once; then the advisor's card goes out
         facts = await fault_facts(session, report)
         advisor = await session.get(Staff, order.advisor_id)
         delivered = 0
@@ -136,8 +151,9 @@ async def send_report(update: Update, context: WorkshopContext) -> int:
                 photos=facts.photos, now=now,
             )
             await session.commit()  # where the card went, so the acknowledgement can edit it
+        # The advisor's order card offers the Acknowledge button too.
+        await show_advisor_order(context.services, session, order, send_new=False)
     drop_draft(context, DRAFT)
-    await answer_tap(update)
     minutes = context.services.settings.fault_escalation_minutes
     if delivered:
         text = _.ngettext(
@@ -176,9 +192,12 @@ async def acknowledged(update: Update, context: WorkshopContext) -> None:
             await refuse(update, context, refused)
             return
         await session.commit()
+        # The tap is answered at once; then the cards are redrawn and the technician told.
+        await answer_tap(update, context._("Acknowledged. The technician has been told."))
         facts = await fault_facts(session, report)
         await messenger.update_cards(session, CardKind.fault_report, report_id,
                                      lambda t: fault_card(t, facts))
+        await show_advisor_order(context.services, session, facts.order, send_new=False)
         technician = facts.technician
         advisor = context.me
         if technician is not None:
@@ -190,7 +209,6 @@ async def acknowledged(update: Update, context: WorkshopContext) -> None:
                                  at=t.time(report.acknowledged_at),  # type: ignore[arg-type]
                                  description=report.description), None),
             )
-    await answer_tap(update, context._("Acknowledged. The technician has been told."))
 
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
@@ -201,7 +219,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             entry_points=[CallbackQueryHandler(start, pattern=rf"^{ORDER_PREFIX}:\d+:fault$")],
             states={
                 DESCRIBING: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, got_description),
+                    MessageHandler(TEXT_OR_VOICE, got_description),
                     MessageHandler(filters.PHOTO, photo_too_early),
                 ],
                 PHOTOS: [

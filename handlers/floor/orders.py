@@ -15,7 +15,7 @@ from handlers.chat.ui import answer_tap, callback_int, reply
 from handlers.floor.cards import (
     ITEM_PREFIX,
     ORDER_PREFIX,
-    advisor_card,
+    advisor_view,
     mismatch_alert,
     mismatch_facts,
     redraw_order,
@@ -29,7 +29,7 @@ from models.card import CardKind, card_at
 from models.db import id_of
 from models.job_clock import finish_item
 from models.rules import Refused
-from models.staff import Role, Staff
+from models.staff import Role
 from models.work_order import (
     WorkOrder,
     clear_lock,
@@ -75,8 +75,7 @@ async def view_order(update: Update, context: WorkshopContext) -> None:
         if context.me.id == order.technician_id or context.me.has(Role.team_leader):
             text, markup = technician_card(context._, order, items)
         elif context.me.has(Role.advisor):
-            technician = await session.get(Staff, order.technician_id)
-            text, markup = advisor_card(context._, order, items, technician)
+            text, markup = (await advisor_view(session, order))(context._)
         else:
             await refuse(update, context, Refused("not_your_order", number=order.number))
             return

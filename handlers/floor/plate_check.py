@@ -14,7 +14,7 @@ from bot.context import WorkshopContext
 from bot.refusals import refusal
 from handlers.chat.conversation import END, conversation, draft, drop_draft, keep_photo
 from handlers.chat.order_step import open_floor_step
-from handlers.chat.ui import button, keyboard, reply
+from handlers.chat.ui import reply
 from handlers.floor.cards import (
     ORDER_PREFIX,
     living_card,
@@ -101,18 +101,21 @@ async def got_plate(update: Update, context: WorkshopContext) -> int:
         await living_card(context.services, session, advisor, CardKind.plate_mismatch,
                           id_of(order), lambda t: mismatch_alert(t, facts), fresh=True)
         if result.locked:
+            await reply(update, _("❌ {typed} does not match the order. {number} is now locked; "
+                                  "the advisor has been told and must clear it.")
+                        .format(typed=result.typed, number=order.number))
+            # Both cards say it is locked; the technician's keeps no button that leads nowhere.
+            await show_order(context.services, session, order)
             await show_advisor_order(context.services, session, order)
-    if result.locked:
-        await reply(update, _("❌ {typed} does not match the order. {number} is now locked; "
-                              "the advisor has been told and must clear it.")
-                    .format(typed=result.typed, number=order.number))
-    else:
+            return END
         await reply(update, _("❌ {typed} does not match the order. The advisor has been told. "
                               "Do not start work; check the vehicle and try again "
                               "({count} of {limit}).")
                     .format(typed=result.typed, count=result.mismatches,
-                            limit=settings.plate_lock_after),
-                    keyboard([button(_("🔎 Confirm plate"), f"{ORDER_PREFIX}:{order.id}:plate")]))
+                            limit=settings.plate_lock_after))
+        # The retry is the card's own button, anew below: one live "Confirm plate", which a
+        # confirmed plate (or a lock) then takes away.
+        await show_order(context.services, session, order, fresh=True)
     return END
 
 

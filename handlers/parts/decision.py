@@ -247,13 +247,13 @@ async def decided(update: Update, context: WorkshopContext, **choice: Any) -> in
                 await update.callback_query.edit_message_text(refusal(_, refused))
             return END
         await session.commit()
+        await answer_tap(update)  # at once; then the cards and whoever needs to know
         facts = await redraw_cards(context, session, request)
         await tell_others(context, session, facts, verb, entry)
     await end_other_steps(context, CardKind.part_request, request_id)
     drop_draft(context, DECISION)
     text = done_text(_, facts, verb)
     if update.callback_query is not None:
-        await answer_tap(update)
         await update.callback_query.edit_message_text(text)
     else:
         await reply(update, text)
@@ -362,10 +362,10 @@ async def old_part_received(update: Update, context: WorkshopContext) -> None:
             await refuse(update, context, refused)
             return
         await session.commit()
+        await answer_tap(update, context._("♻️ Old part received: #{id} {part}.").format(
+            id=request.id, part=part_label(request)))
         await redraw_cards(context, session, request)
     await end_other_steps(context, CardKind.part_request, request_id)
-    await answer_tap(update, context._("♻️ Old part received: #{id} {part}.").format(
-        id=request.id, part=part_label(request)))
 
 
 async def still_open(context: WorkshopContext, session: AsyncSession, staff: Staff,

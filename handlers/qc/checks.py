@@ -24,11 +24,12 @@ from bot.i18n import Translator
 from bot.refusals import refusal, refuse
 from handlers.chat.conversation import (
     END,
+    TEXT_OR_VOICE,
     Decides,
     conversation,
     draft,
     drop_draft,
-    read_text,
+    read_text_or_voice,
     stale_button,
     wrong_input,
 )
@@ -40,6 +41,7 @@ from handlers.floor.cards import (
     show_order,
 )
 from handlers.qc.cards import QC_PREFIX, check_facts, qc_card, stage_title
+from models.attachment import attach, attachments_of
 from models.card import CardKind, CardMessage
 from models.db import id_of
 from models.qc import (
@@ -123,6 +125,16 @@ async def passed(update: Update, context: WorkshopContext) -> None:
             await refuse(update, context, refused)
             return
         await session.commit()
+        # The tap is answered at once; then the cards are redrawn and the others told.
+        if following is not None:
+            inspectors = len(await checkers_for(session, following, order))
+            await answer_tap(update, _.ngettext(
+                "Passed. {count} inspector has it for the final inspection.",
+                "Passed. {count} inspectors have it for the final inspection.",
+                inspectors).format(count=inspectors))
+        else:
+            await answer_tap(update, _("Passed. The advisor has been told the car is ready for "
+                                       "delivery."))
         facts = await check_facts(session, check)
         await messenger.update_cards(session, CardKind.qc_check, id_of(check),
                                      lambda t: qc_card(t, facts))
@@ -130,23 +142,18 @@ async def passed(update: Update, context: WorkshopContext) -> None:
         await show_order(context.services, session, order)
         if following is not None:
             await show_advisor_order(context.services, session, order)
-            inspectors = await send_check_cards(session, context, following, order)
+            await send_check_cards(session, context, following, order)
             if technician is not None:
                 await messenger.send(session, technician, lambda t: (t(
                     "✅ {name} (team leader) passed {number}; it goes to the final "
                     "inspection.").format(name=me.name, number=order.number), None), now=now)
-            told = _.ngettext("Passed. {count} inspector has it for the final inspection.",
-                              "Passed. {count} inspectors have it for the final inspection.",
-                              inspectors).format(count=inspectors)
         else:
             await tell_ready(session, context, order, me)
             if technician is not None:
                 await messenger.send(session, technician, lambda t: (t(
                     "✅ {name} passed the final inspection of {number}: the car is ready for "
                     "delivery.").format(name=me.name, number=order.number), None), now=now)
-            told = _("Passed. The advisor has been told the car is ready for delivery.")
     await end_other_steps(context, CardKind.qc_check, id_of(check))
-    await answer_tap(update, told)
 
 
 async def tell_ready(
@@ -201,7 +208,7 @@ async def rework_reason(update: Update, context: WorkshopContext) -> int:
     """Record the rework (once), redraw the cards, give the item back to the technician."""
     _ = context._
     assert update.message is not None
-    reason = await read_text(update, context, MAX_REASON)
+    reason = await read_text_or_voice(update, context, MAX_REASON, REWORK)
     if reason is None:
         return REASON
     form = draft(context, REWORK)
@@ -213,12 +220,15 @@ async def rework_reason(update: Update, context: WorkshopContext) -> int:
             order, check, item = await send_back(
                 session, check_id=form["check_id"], staff=me, item_id=form["item_id"],
                 reason=reason or "", now=now, actor=context.actor)
+            attach(session, owner=REWORK_VOICE, owner_id=id_of(check),
+                   photos=form.get("photos", []), staff_id=me.id, now=now)
         except Refused as refused:
             await session.rollback()
             drop_draft(context, REWORK)
             await reply(update, refusal(_, refused))
             return END
         await session.commit()
+        voices = await attachments_of(session, REWORK_VOICE, id_of(check))
         facts = await check_facts(session, check)
         await messenger.update_cards(session, CardKind.qc_check, id_of(check),
                                      lambda t: qc_card(t, facts))
@@ -229,7 +239,8 @@ async def rework_reason(update: Update, context: WorkshopContext) -> int:
                 "🔁 {stage} of {number}: {name} sent “{item}” back for rework:\n{reason}\n"
                 "It is open on your card again; finish it, then self-check again.").format(
                     stage=stage_title(t, stage), number=order.number, name=me.name,
-                    item=item.description, reason=check.reason), None), now=now)
+                    item=item.description, reason=check.reason), None),
+                photos=voices, now=now)
             await send_technician_card(context.services, session, order)
     await end_other_steps(context, CardKind.qc_check, id_of(check))
     drop_draft(context, REWORK)
@@ -269,7 +280,7 @@ def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:
             entry_points=[CallbackQueryHandler(rework_start, pattern=rf"^{QC_PREFIX}:\d+:rework$")],
             states={
                 ITEM: [CallbackQueryHandler(rework_item, pattern=rf"^{PREFIX}:\d+:\d+$")],
-                REASON: [MessageHandler(TEXT, rework_reason)],
+                REASON: [MessageHandler(TEXT_OR_VOICE, rework_reason)],
             },
         ),
         CommandHandler("qc", list_checks),
@@ -282,6 +293,7 @@ ITEM, REASON = range(2)
 
 
 REWORK = "qc_rework"
+REWORK_VOICE = "qc_rework"  # the owner of a rework reason's voice note (models.attachment)
 
 
 async def rework_item(update: Update, context: WorkshopContext) -> int:

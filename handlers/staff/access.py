@@ -13,7 +13,7 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.context import WorkshopContext
 from bot.i18n import locale_from_language_code
-from models.staff import staff_for_account
+from models.staff import seen_on
 
 GROUP = -100
 
@@ -46,10 +46,10 @@ async def identify(update: Update, context: WorkshopContext) -> None:
     fallback = locale_from_language_code(user.language_code, services.settings.default_locale)
     try:
         async with services.db.session() as session:
-            staff = await staff_for_account(session, context.channel,
-                                            user_key(user, context.channel))
+            staff = await seen_on(session, context.channel, user_key(user, context.channel))
             if staff is not None and staff.active and staff.last_channel != context.channel:
                 staff.last_channel = context.channel  # NOTIFY_CHANNELS=preferred follows this
+            if session.dirty:  # that, or an account the platform had refused is back
                 await session.commit()
     except Exception:
         # The gate fails closed: without knowing who this is, no handler may run (the
