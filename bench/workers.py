@@ -1,16 +1,17 @@
 """Benchmark: several real ``workshop-bot run`` processes draining due reminders, with printed
 figures (the full size of ``tests/test_worker_processes.py``).
 
-    python bench/workers.py [--reminders 10000] [--processes 2 3] [--kills 10]
+    python bench/workers.py [--reminders 10000] [--processes 1 2 3] [--kills 10]
                             [--database-url URL]
 
 Fills a fresh database (a temporary SQLite file unless ``--database-url`` names an empty
 PostgreSQL or SQLite database; the migrations run first) with ``--reminders`` due maintenance
 calls for one clerk, starts the processes against a Bot API on 127.0.0.1 that counts what
-arrives, and prints for each run: how long the drain took, reminders per second, how many
-arrived twice and how many never arrived. With ``--kills N`` one more run SIGKILLs one of two
-processes N times in the middle of the drain (and starts it again each time). The job runs
-every second and claims last ``CLAIM_LEASE_SECONDS`` = 15 s, as in the test.
+arrives (one process is the baseline), and prints for each run: how long the drain took,
+reminders per second, how many arrived twice and how many never arrived. With ``--kills N``
+one more run SIGKILLs one of two processes N times in the middle of the drain (and starts it
+again each time). The job runs every second and claims last ``CLAIM_LEASE_SECONDS`` = 15 s,
+as in the test.
 
 Between runs the database is emptied and filled again. It is a measurement, not a test:
 nothing asserts a timing (the counts of duplicates and misses are what the test asserts).
@@ -92,7 +93,7 @@ async def one_run(db: Database, folder: Path, count: int, processes: int, kills:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reminders", type=int, default=10_000)
-    parser.add_argument("--processes", type=int, nargs="+", default=[2, 3])
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--database-url")
     args = parser.parse_args()

@@ -14,6 +14,7 @@ import sys
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
 
@@ -432,11 +433,20 @@ def cmd_staff_invite(settings: Settings, args: argparse.Namespace) -> int:
 Command = Callable[[Settings, argparse.Namespace], int]
 
 
+def version() -> str:
+    """The installed distribution's version (``pyproject.toml``)."""
+    try:
+        return metadata.version("workshop-bot")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workshop-bot",
         description="After-sales workshop bot. Settings come from the environment and ./.env.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the bot (Telegram long polling, WeCom callback)")

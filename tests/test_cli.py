@@ -391,6 +391,9 @@ def test_as_a_subprocess(tmp_path: Path) -> None:
                                capture_output=True, text=True, timeout=60, check=True).stdout
     for name in ("run", "db", "staff"):
         assert name in help_text
+    shown = subprocess.run([sys.executable, "-m", "bot", "--version"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=60, check=True).stdout
+    assert shown.startswith("workshop-bot ") and shown.split()[1][0].isdigit(), shown
     upgraded = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=tmp_path,
                               env=env, capture_output=True, text=True, timeout=60)
     assert upgraded.returncode == 0, upgraded.stderr

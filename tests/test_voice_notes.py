@@ -228,6 +228,19 @@ async def test_the_same_channel_sends_the_voice_by_its_id_and_an_extra_items_rea
     assert "🎤 0:07" in advisor.last.text and "Replace wiper blades" in advisor.last.text
 
 
+async def test_a_w2_note_can_be_a_voice_note(shop: WeComShop) -> None:
+    advisor = await shop.hire("Liu Advisor", Role.advisor)
+    tech = await shop.hire("Zhang Tech", Role.technician)
+    order_id = await order_in_progress(shop, advisor, tech)
+    await tech.tap(data=f"ord:{order_id}:flag")
+    assert await tech.send_voice("wx-voice-4", AMR_7S) == ["Sent to the advisor."]
+    [kept] = await voices(shop, "order_note")
+    assert kept.duration == 7
+    [sent] = wecom_sent(shop, advisor, "voice")
+    assert sent["voice"]["media_id"] == "wx-voice-4"
+    assert "says the listed items don't match the fault:\n🎤 0:07" in advisor.last.text
+
+
 async def test_a_rework_reason_can_be_a_voice_note(shop: WeComShop) -> None:
     advisor = await shop.hire("Liu Advisor", Role.advisor)
     tech = await telegram(shop).hire("Zhang Tech", Role.technician)
