@@ -39,7 +39,7 @@ from handlers.staff import access, pointer
 from handlers.staff import routes as staff_routes
 from handlers.staff.menus import set_default_menu, set_menu
 from handlers.training import routes as training_routes
-from jobs import after_sales, escalation, media, outbox, workshop
+from jobs import after_sales, backups, escalation, media, outbox, workshop
 from models.staff import ChatAccount, Staff
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,8 @@ def build_application(
             # their media ids expire.
             (outbox, settings.outbox_check_seconds, 20, 60),
             (media, 300, 25, 300),
+            # The daily copy of the database, only when BACKUP_DIR is set.
+            *(((backups, 60, 30, 60),) if settings.backup_dir else ()),
         )
         for module, every, first, grace in schedule:
             application.job_queue.run_repeating(

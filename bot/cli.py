@@ -10,46 +10,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from pydantic import ValidationError
-from sqlalchemy import update
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlmodel import col, select
-from telegram import Bot
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
-from telegram.request import HTTPXRequest
-
-from bot import migrate
-from bot.clock import Clock
 from bot.export_cli import add_export_command
 from bot.import_cli import add_import_command
+from bot.ops_cli import add_ops_commands
 from bot.outbox_cli import add_outbox_command
-from bot.settings import LOCALES, Settings
-from models.db import Database
-from models.staff import (
-    ChatAccount,
-    InviteCode,
-    Role,
-    Staff,
-    StaffError,
-    add_staff,
-    bind_account,
-    deactivate,
-    find_staff,
-    new_invite,
-    set_roles,
-)
-from models.wecom import wecom_chat_id
+
+if TYPE_CHECKING:  # the rest loads in the commands, so `--help` answers at once
+    from bot.settings import Settings
+    from models.db import Database
+    from models.staff import InviteCode, Role, Staff
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +35,12 @@ EXIT_ERROR = 2
 UPGRADE_HINT = "run `workshop-bot db upgrade`"
 USERNAME_PLACEHOLDER = "<bot_username>"
 GET_ME_TIMEOUT = 10.0
+EXIT_BROKEN_PIPE = 128 + 13  # as a tool killed by SIGPIPE (``staff list | head -1``)
+# The words the help text offers, here so that it needs no model: models.staff.Role and
+# bot.settings.LOCALES, in their order (tests/test_cli.py holds them equal).
+ROLE_NAMES = ("technician", "team_leader", "inspector", "advisor", "parts_clerk",
+              "tracking_clerk", "supervisor", "admin")
+LOCALES = ("zh_CN", "en")
 T = TypeVar("T")
 
 
@@ -68,18 +52,27 @@ class CliError(Exception):
 
 
 def load_settings() -> Settings:
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
-        problems = []
+        problems, named = [], True
         for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
             message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{name}: {message}")
-        raise CliError("bad setting " + "; ".join(problems)) from None
+            named = named and bool(error["loc"])
+            problems.append(f"{str(error['loc'][0]).upper()}: {message}" if error["loc"]
+                            else message)  # a rule across settings names them itself
+        raise CliError(("bad setting " if named else "bad settings: ") + "; ".join(problems)) \
+            from None
 
 
 def safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -88,6 +81,11 @@ def safe_url(url: str) -> str:
 
 def open_database(settings: Settings) -> Database:
     """The database of ``DATABASE_URL``; a SQLite file gets its folder (``./data/``) made."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from models.db import Database
+
     url = settings.database_url
     try:
         parsed = make_url(url)
@@ -105,6 +103,11 @@ def open_database(settings: Settings) -> Database:
 
 async def schema_problem(db: Database, *, hint: str = UPGRADE_HINT) -> str | None:
     """Why this database cannot be used as it is, in one line; ``None`` when it is current."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from bot import migrate
+
     current = await migrate.current_revision(db)
     head = migrate.head_revision()
     if current == head:
@@ -127,6 +130,8 @@ def with_database(
     hint: str = UPGRADE_HINT,
 ) -> T:
     """Open the database, refuse an out-of-date schema, run ``work``, close; on a new loop."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     db = open_database(settings)
 
     async def body() -> T:
@@ -139,6 +144,8 @@ def with_database(
 
     try:
         return asyncio.run(body())
+    except BrokenPipeError:
+        raise  # stdout closed by the reader (``| head``): main() ends quietly
     except (SQLAlchemyError, OSError) as exc:
         log.debug("database error", exc_info=True)
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -151,6 +158,8 @@ def with_database(
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import migrate
+
     async def work(db: Database) -> tuple[str | None, str | None]:
         before = await migrate.current_revision(db)
         await migrate.upgrade(db)
@@ -166,6 +175,8 @@ def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import migrate
+
     async def work(db: Database) -> tuple[str | None, str | None]:
         return await migrate.current_revision(db), await schema_problem(db)
 
@@ -182,6 +193,9 @@ def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_bot_token and not settings.wecom_configured:
         raise CliError("set TELEGRAM_BOT_TOKEN (env or .env) to the token @BotFather gave you")
+    from telegram.error import BadRequest, InvalidToken, NetworkError
+
+    from bot import migrate
 
     async def prepare(db: Database) -> None:
         if args.upgrade:
@@ -222,9 +236,13 @@ def cmd_wecom_menu(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.wecom_configured:
         raise CliError("set WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and "
                        "WECOM_AES_KEY first")
+    from telegram.error import NetworkError
+
+    from bot.clock import Clock
     from bot.i18n import Translator
     from bot.wecom.menu import MENU, create_menu
     from bot.wecom.request import WeComApiError, WeComRequest, WeComUnavailable
+    from models.db import Database
 
     async def work() -> None:
         db = Database(settings.database_url)
@@ -246,11 +264,33 @@ def cmd_wecom_menu(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wecom_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Ask WeCom whether the corp id, the secret and the agent id work; a line per problem."""
+    from bot.settings import WECOM_REQUIRED
+    from bot.wecom.check import check_app
+
+    if not settings.wecom_configured:  # some set but not all: load_settings named the rest
+        raise CliError("WeCom is not set up: set " + ", ".join(n.upper() for n in WECOM_REQUIRED)
+                       + " (see the README's WeCom section)")
+    corp_id, agent_id = str(settings.wecom_corp_id), int(settings.wecom_agent_id or 0)
+    result = asyncio.run(check_app(settings.wecom_api_base, corp_id,
+                                   str(settings.wecom_secret), agent_id))
+    for problem in result.problems:
+        print(f"workshop-bot: {problem}", file=sys.stderr)
+    if result.problems:
+        return EXIT_ERROR
+    name = f" ({result.agent_name})" if result.agent_name else ""
+    print(f"WeCom: corp {corp_id}, agent {agent_id}{name} ok")
+    return 0
+
+
 # --- staff ------------------------------------------------------------------------------------
 
 
 def parse_roles(values: Sequence[str]) -> set[Role]:
     """``--role technician --role team-leader`` or ``--role technician,advisor``."""
+    from models.staff import Role
+
     roles: set[Role] = set()
     for value in values:
         for part in value.split(","):
@@ -269,6 +309,8 @@ def parse_roles(values: Sequence[str]) -> set[Role]:
 
 
 def roles_text(staff: Staff) -> str:
+    from models.staff import Role
+
     return ", ".join(r.value for r in Role if r in staff.role_set) or "-"
 
 
@@ -278,6 +320,10 @@ async def bot_username(settings: Settings) -> tuple[str | None, str | None]:
         return settings.telegram_bot_username.lstrip("@"), None
     if not settings.telegram_bot_token:
         return None, "set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to print the real link"
+    from telegram import Bot
+    from telegram.error import TelegramError
+    from telegram.request import HTTPXRequest
+
     request = HTTPXRequest(connect_timeout=5.0, read_timeout=5.0)
     bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url,
               request=request)
@@ -293,12 +339,26 @@ async def bot_username(settings: Settings) -> tuple[str | None, str | None]:
     return me.username, None
 
 
-async def print_invite(settings: Settings, invite: InviteCode) -> None:
-    username, why_not = await bot_username(settings)
+async def print_invite(settings: Settings, invite: InviteCode, *,
+                       wecom_userid: str | None = None) -> None:
+    """The code, and how the person binds on each channel the shop uses (the next step)."""
+    from models.wecom import wecom_chat_id
+
     expires = invite.expires_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
     print(f"Invite code: {invite.code}  (works once; expires {expires} {settings.timezone})")
-    print(f"Link:        https://t.me/{username or USERNAME_PLACEHOLDER}?start={invite.code}")
-    print(f"Or send the bot: /start {invite.code}")
+    wecom = settings.wecom_configured or wecom_userid is not None
+    why_not = None
+    if settings.telegram_bot_token or settings.telegram_bot_username or not wecom:
+        username, why_not = await bot_username(settings)
+        print(f"Telegram:    they open https://t.me/{username or USERNAME_PLACEHOLDER}"
+              f"?start={invite.code}")
+        print(f"             or send the bot /start {invite.code}")
+    if wecom_userid is not None:
+        print(f"WeCom:       bound to userid {wecom_userid!r} (chat id "
+              f"{wecom_chat_id(wecom_userid)}): they can use the app now, no code needed")
+    elif wecom:
+        print(f"WeCom:       not bound yet: they send /start {invite.code} to the app "
+              "(--wecom-userid USERID on `staff add` binds at once)")
     if why_not:
         print(f"Note: {why_not}.")
 
@@ -309,6 +369,12 @@ def staff_label(staff: Staff) -> str:
 
 
 def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlmodel import col, select
+
+    from bot.clock import Clock
+    from models.staff import Staff, add_staff, bind_account
+    from models.wecom import wecom_chat_id
+
     roles = parse_roles(args.role)
     if args.locale is not None and args.locale not in LOCALES:
         raise CliError(f"unknown locale {args.locale!r}; choose {' or '.join(LOCALES)}")
@@ -317,6 +383,9 @@ def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> None:
         now = Clock().now()
         async with db.session() as session:
+            namesakes = (await session.exec(
+                select(Staff).where(col(Staff.name) == args.name.strip(), col(Staff.active))
+                .order_by(col(Staff.id)))).all()
             staff, invite = await add_staff(
                 session, name=args.name, roles=roles, now=now,
                 invite_ttl=timedelta(days=settings.invite_ttl_days),
@@ -326,10 +395,13 @@ def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> int:
                 await bind_account(session, staff, channel="wecom", user_key=wecom_userid,
                                    chat_id=wecom_chat_id(wecom_userid), now=now)
             await session.commit()
+        if namesakes:
+            others = ", ".join(staff_label(other) for other in namesakes)
+            print(f"workshop-bot: warning: {others} {'is' if len(namesakes) == 1 else 'are'} "
+                  "already active under this name; added anyway (name them by id or staff "
+                  "code from now on)", file=sys.stderr)
         print(f"Added {staff_label(staff)}: {roles_text(staff)}.")
-        await print_invite(settings, invite)
-        if wecom_userid:
-            print(f"Bound WeCom userid {wecom_userid!r} (chat id {wecom_chat_id(wecom_userid)}).")
+        await print_invite(settings, invite, wecom_userid=wecom_userid)
 
     with_database(settings, work)
     return 0
@@ -352,6 +424,10 @@ def print_table(table: list[list[str]]) -> None:
 
 
 def cmd_staff_list(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlmodel import col, select
+
+    from models.staff import ChatAccount, Staff
+
     async def work(db: Database) -> list[list[str]]:
         async with db.session() as session:
             people = (await session.exec(select(Staff).order_by(col(Staff.id)))).all()
@@ -374,6 +450,9 @@ def cmd_staff_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_staff_set_roles(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.clock import Clock
+    from models.staff import find_staff, set_roles
+
     roles = parse_roles(args.role)
 
     async def work(db: Database) -> None:
@@ -389,6 +468,9 @@ def cmd_staff_set_roles(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_staff_deactivate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.clock import Clock
+    from models.staff import deactivate, find_staff
+
     async def work(db: Database) -> None:
         async with db.session() as session:
             staff = await find_staff(session, args.ref)
@@ -405,6 +487,11 @@ def cmd_staff_deactivate(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_staff_invite(settings: Settings, args: argparse.Namespace) -> int:
     """A new code for someone who lost theirs; their older unused codes stop working."""
+    from sqlalchemy import update
+    from sqlmodel import col, select
+
+    from bot.clock import Clock
+    from models.staff import ChatAccount, InviteCode, find_staff, new_invite
 
     async def work(db: Database) -> None:
         now = Clock().now()
@@ -420,9 +507,12 @@ def cmd_staff_invite(settings: Settings, args: argparse.Namespace) -> int:
             )
             invite = await new_invite(session, staff, now=now,
                                       ttl=timedelta(days=settings.invite_ttl_days))
+            wecom = (await session.exec(select(ChatAccount).where(
+                col(ChatAccount.staff_id) == staff.id, col(ChatAccount.channel) == "wecom"))
+            ).first()
             await session.commit()
         print(f"New invite for {staff_label(staff)}; earlier unused codes no longer work.")
-        await print_invite(settings, invite)
+        await print_invite(settings, invite, wecom_userid=wecom.user_key if wecom else None)
 
     with_database(settings, work)
     return 0
@@ -430,7 +520,7 @@ def cmd_staff_invite(settings: Settings, args: argparse.Namespace) -> int:
 
 # --- the parser -------------------------------------------------------------------------------
 
-Command = Callable[[Settings, argparse.Namespace], int]
+Command = Callable[["Settings", argparse.Namespace], int]
 
 
 def version() -> str:
@@ -458,6 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="wecom_command", required=True, metavar="ACTION")
     wecom.add_parser("menu", help="create the app's menu (items send commands)").set_defaults(
         handler=cmd_wecom_menu)
+    wecom.add_parser("check", help="ask WeCom whether WECOM_CORP_ID, WECOM_SECRET and "
+                     "WECOM_AGENT_ID work from this server").set_defaults(handler=cmd_wecom_check)
 
     db = commands.add_parser("db", help="the database schema").add_subparsers(
         dest="db_command", required=True, metavar="ACTION")
@@ -468,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     staff = commands.add_parser("staff", help="onboard and manage staff").add_subparsers(
         dest="staff_command", required=True, metavar="ACTION")
-    role_help = f"one of: {', '.join(r.value for r in Role)} (repeat, or comma-separate)"
+    role_help = f"one of: {', '.join(ROLE_NAMES)} (repeat, or comma-separate)"
 
     add = staff.add_parser("add", help="add a staff member and print their invite code")
     add.add_argument("--name", required=True)
@@ -499,6 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_command(commands)
     add_import_command(commands)
     add_outbox_command(commands)
+    add_ops_commands(commands)
     return parser
 
 
@@ -516,9 +609,11 @@ def configure_logging(settings: Settings, *, verbose: bool) -> None:
         logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_command(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)  # --help and --version end here, before any import
     handler: Command = args.handler
+    from models.staff import StaffError
+
     try:
         settings = load_settings()
         configure_logging(settings, verbose=args.command == "run")
@@ -530,3 +625,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return run_command(argv)
+        finally:
+            sys.stdout.flush()  # here, so that a closed pipe is seen here and not at exit
+    except BrokenPipeError:
+        # The reader stopped reading (``staff list | head -1``): stop quietly, as other
+        # tools do, and keep Python from complaining when it flushes stdout at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_BROKEN_PIPE

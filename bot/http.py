@@ -1,5 +1,5 @@
-"""The bot's one HTTP server (Starlette on uvicorn): ``GET /healthz``, the Telegram webhook and
-the WeCom callback.
+"""The bot's one HTTP server (Starlette on uvicorn): ``GET /healthz``, ``GET /readyz``, the
+Telegram webhook and the WeCom callback.
 
 Both answer at once and handle the message in the background: WeCom waits five seconds for an
 answer and then sends the same message again, Telegram redelivers an update it got no answer to
@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,14 +193,55 @@ class Health:
         return JSONResponse({"ok": True, "outbox": {"waiting": waiting, "failed": failed}})
 
 
+@dataclass
+class Readiness:
+    """``GET /readyz``: 200 once this process can do its work — the database answers, its
+    schema is the one this code needs, every channel's application is running — else 503 with
+    what is not ready (a load balancer or an orchestrator waits for it before sending work)."""
+
+    db: Database | None = None
+    channels: Mapping[str, Application[Any, Any, Any, Any, Any, Any]] = field(
+        default_factory=dict)
+    _head: str | None = None
+
+    async def answer(self, request: Request) -> Response:
+        from bot import migrate
+
+        body: dict[str, Any] = {"ready": True}
+        if self.db is not None:
+            try:
+                async with asyncio.timeout(HEALTH_TIMEOUT):
+                    current = await migrate.current_revision(self.db)
+            except (SQLAlchemyError, OSError, TimeoutError) as exc:
+                log.warning("readiness check: the database does not answer: %s", exc)
+                body.update(ready=False, database="unreachable")
+            else:
+                self._head = self._head or migrate.head_revision()
+                body["database"] = "ok"
+                body["schema"] = current or "none"
+                if current != self._head:
+                    body.update(ready=False, schema_needed=self._head)
+        running = {name: "running" if app.running else "not running"
+                   for name, app in self.channels.items()}
+        body["channels"] = running
+        if any(state != "running" for state in running.values()):
+            body["ready"] = False
+        return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+
 def build_http_app(
     settings: Settings, *, wecom: WeComEndpoint | None = None,
     telegram: TelegramEndpoint | None = None, extra_routes: Sequence[Any] = (),
     db: Database | None = None,
+    channels: Mapping[str, Application[Any, Any, Any, Any, Any, Any]] | None = None,
 ) -> Starlette:
-    """One server: ``/healthz``, the Telegram webhook and the WeCom callback when configured,
-    and ``extra_routes`` (the DMS intake API)."""
-    routes: list[Any] = [Route("/healthz", Health(db).answer, methods=["GET"]), *extra_routes]
+    """One server: ``/healthz``, ``/readyz``, the Telegram webhook and the WeCom callback when
+    configured, and ``extra_routes`` (the DMS intake API). ``channels``: the applications
+    ``/readyz`` waits for."""
+    routes: list[Any] = [Route("/healthz", Health(db).answer, methods=["GET"]),
+                         Route("/readyz", Readiness(db, dict(channels or {})).answer,
+                               methods=["GET"]),
+                         *extra_routes]
     if telegram is not None:
         routes.append(Route(settings.telegram_webhook_path, telegram.receive, methods=["POST"]))
     if wecom is not None:

@@ -13,10 +13,11 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.settings import Settings
-from models.db import Database
+if TYPE_CHECKING:  # loaded by the command itself, so that `--help` answers at once
+    from bot.settings import Settings
+    from models.db import Database
 
 MAX_SHOWN = 50  # bad rows listed before "… and N more"
 

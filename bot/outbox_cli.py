@@ -9,11 +9,11 @@ cause is fixed, put failed messages back in the queue.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.clock import Clock
-from bot.settings import Settings
-from models.db import Database
+if TYPE_CHECKING:  # loaded by the command itself, so that `--help` answers at once
+    from bot.settings import Settings
+    from models.db import Database
 
 
 def add_outbox_command(subparsers: Any) -> None:
@@ -59,6 +59,7 @@ def cmd_outbox_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_outbox_retry(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli import CliError, with_database
+    from bot.clock import Clock
     from models import outbox
 
     if not args.ids and not args.all:

@@ -2,10 +2,13 @@
 and the words for the workshop's figures that the message and the spreadsheet share.
 
 The chart is drawn with matplotlib's object API on the Agg canvas (no pyplot, no display, safe
-in a worker thread). Chinese needs a CJK font: when one is installed (fonts-noto-cjk,
-WenQuanYi …) the chart is in the reader's language; without one it falls back to English
-labels, and a clerk whose name the font cannot draw is shown as ``#<staff id>`` (the
-spreadsheet and the message carry the names), so it never renders as empty boxes.
+in a worker thread). Chinese needs a CJK font, and the install brings one: the package
+``pylopdf-fonts-zh-cn`` ships Noto Sans SC (SIL OFL 1.1, from notofonts/noto-cjk), which is
+registered with matplotlib the first time a chart is drawn and comes first in ``CJK_FONTS``.
+Should it be missing, a CJK font of the system is taken (fonts-noto-cjk, WenQuanYi …); with
+none at all the chart falls back to English labels, and a clerk whose name the font cannot draw
+is shown as ``#<staff id>`` (the spreadsheet and the message carry the names), so it never
+renders as empty boxes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import unicodedata
 from calendar import monthrange
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -38,8 +42,9 @@ from models.report import (
     WorkshopSection,
 )
 
+SHIPPED_FONT = "Noto Sans SC"  # the file pylopdf-fonts-zh-cn ships: see shipped_font_file()
 CJK_FONTS = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Noto Serif CJK SC", "Source Han Sans SC",
+    SHIPPED_FONT, "Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC",
     "Source Han Sans CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback",
     "SimHei", "Microsoft YaHei", "PingFang SC", "Hiragino Sans GB", "AR PL UMing CN",
     "Noto Sans CJK JP",
@@ -47,12 +52,27 @@ CJK_FONTS = (
 COLOURS = ("#8c8c8c", "#2e7d32", "#f9a825", "#c62828")  # due, on time, late, missed
 
 
+def shipped_font_file() -> Path | None:
+    """The CJK font that comes with the install (Noto Sans SC, a dependency of the project), or
+    ``None`` when that package is not installed."""
+    try:
+        from pylopdf_fonts_zh_cn import sans_path
+    except ImportError:
+        return None
+    path = Path(sans_path())
+    return path if path.is_file() else None
+
+
 @cache
 def cjk_font() -> tuple[str, int | str] | None:
     """The first CJK-capable font matplotlib knows and its weight, or ``None``. It draws Latin
-    text too; asking for its own weight keeps matplotlib from warning on every label."""
+    text too; asking for its own weight keeps matplotlib from warning on every label. The font
+    that comes with the install is registered first, so it is the one a chart uses."""
     from matplotlib import font_manager
 
+    shipped = shipped_font_file()
+    if shipped is not None:
+        font_manager.fontManager.addfont(shipped)
     weights = {entry.name: entry.weight for entry in font_manager.fontManager.ttflist}
     return next(((name, weights[name]) for name in CJK_FONTS if name in weights), None)
 

@@ -22,6 +22,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.application import build_application
+from bot.backups import running_on
 from bot.clock import Clock
 from bot.messenger import Messenger
 from bot.services import Services
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 
 def poll(settings: Settings) -> None:
     """Build the Telegram application on a real clock and poll ``TELEGRAM_API_BASE_URL``."""
+    with running_on(settings.database_url):  # a restore is refused meanwhile (bot.backups)
+        _poll(settings)
+
+
+def _poll(settings: Settings) -> None:
     db = Database(settings.database_url)
     clock = Clock()
     services = Services(settings=settings, db=db, clock=clock, messenger=Messenger(settings, clock))
@@ -79,6 +85,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     """Run the HTTP server (health, the DMS intake, the Telegram webhook and the WeCom channel
     when configured), with Telegram polling when a token is set but no webhook, until
     SIGINT/SIGTERM (or ``stop``). The first application runs the jobs."""
+    with running_on(settings.database_url):  # a restore is refused meanwhile (bot.backups)
+        await _serve(settings, stop=stop)
+
+
+async def _serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     from bot import intake
     from bot.application import build_wecom_application
     from bot.http import TelegramEndpoint, WeComEndpoint, build_http_app
@@ -129,8 +140,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             dispatcher.schedule(wecom.job_queue)  # callbacks taken in but never handled
             endpoint = WeComEndpoint(settings, services.clock, dispatcher)
         dms = intake.IntakeEndpoint(services)
+        channels = {each.bot_data["channel"]: each for each in started}
         app = build_http_app(settings, wecom=endpoint, telegram=telegram_endpoint, db=db,
-                             extra_routes=intake.routes(services, dms))
+                             extra_routes=intake.routes(services, dms), channels=channels)
         server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                                         log_level="warning", lifespan="off"))
         serving = asyncio.create_task(server.serve())

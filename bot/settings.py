@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     # Trainings and meetings (W11); work orders from the DMS (POST /api/work-orders).
     notice_reminder_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     intake_api_key: str | None = None  # unset: the intake endpoint answers 503
+    # A copy of the database every day at BACKUP_TIME (shop time) into BACKUP_DIR (unset: no
+    # daily backup), the newest BACKUP_KEEP kept (bot.backups).
+    backup_dir: str | None = None
+    backup_keep: int = Field(default=7, ge=1)
+    backup_time: str = "03:00"
 
     @field_validator("wecom_aes_key")
     @classmethod
@@ -195,7 +200,7 @@ class Settings(BaseSettings):
         parse_days(value)
         return value
 
-    @field_validator("callback_reminder_time", "report_time")
+    @field_validator("callback_reminder_time", "report_time", "backup_time")
     @classmethod
     def _clock(cls, value: str) -> str:
         time.fromisoformat(value)

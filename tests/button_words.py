@@ -94,10 +94,14 @@ class ButtonWords:
         """A prompt closed by an edit that keeps its words and adds the outcome under them, with
         no buttons left ("…\n→ answer", "…\n⏹ Already issued by …"): the record of a step, no
         longer an instruction."""
-        if call.buttons or call.chat_id is None:
+        if call.chat_id is None:
             return False
         if "\n⏹ " in call.text:  # a step someone else's decision ended (handlers.chat.deciding),
-            return True  # edited — or, where the platform cannot edit, sent anew — without buttons
+            # edited — or, where the platform cannot edit, sent anew — with no live buttons (a
+            # WeCom card keeps its spent button greyed: ``replace_name``)
+            return True
+        if call.buttons:
+            return False
         if call.method != "editMessageText":
             return False
         before = self.texts.get((call.chat_id, int(call.params.get("message_id") or 0)))

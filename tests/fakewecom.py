@@ -44,7 +44,8 @@ CARD_TYPES = ("text_notice", "button_interaction")
 CARD_ACTION = 42045  # a text_notice card without its required card_action (WeCom community)
 
 PATHS = ("gettoken", "message/send", "message/update_template_card", "message/recall",
-         "media/upload", "media/get", "menu/create")
+         "media/upload", "media/get", "menu/create", "agent/get")
+NO_IP = 60020  # "不安全的访问IP": the server is not on the app's trusted IP list (企业可信IP)
 
 
 @dataclass
@@ -219,6 +220,9 @@ class FakeWeCom:
         self.delivered: defaultdict[str, list[float]] = defaultdict(list)  # member → times
         self.dropped: list[dict[str, Any]] = []  # bodies answered ok and never delivered
         self.before_delivery: Callable[[], None] | None = None  # e.g. latency on the clock
+        self.agents: dict[int, dict[str, Any]] = {}  # the corp's apps, as agent/get shows them
+        self.secret_agent: int | None = None  # the app the secret is of (None: any app)
+        self.blocked_ip: str | None = None  # not on the trusted IP list: calls answer 60020
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = 0
@@ -252,6 +256,16 @@ class FakeWeCom:
                 "message/update_template_card") and r.answer.get("errcode") in (
                     INVALID, EMPTY_TEXT, TOO_LONG, CARD_ACTION)
                 and not str(r.answer.get("errmsg")).startswith("fake error")]
+
+    def add_agent(self, agent_id: int, name: str = "车间助手", *, closed: bool = False,
+                  visible: tuple[str, ...] = ("lisi",)) -> None:
+        """An app of the corp: its name, whether it is disabled, who may see it."""
+        self.agents[agent_id] = {
+            "agentid": agent_id, "name": name, "description": "", "close": int(closed),
+            "allow_userinfos": {"user": [{"userid": userid} for userid in visible]},
+            "allow_partys": {"partyid": []}, "allow_tags": {"tagid": []},
+            "redirect_domain": "", "report_location_flag": 0, "isreportenter": 0,
+            "home_url": "", "customized_publish_status": 1}
 
     def expire_tokens(self) -> None:
         """Every token issued so far stops working (WeCom answers 42001)."""
@@ -305,6 +319,10 @@ class FakeWeCom:
         if token not in self._tokens:
             return {"errcode": 42001 if token.startswith("token-") else 40014,
                     "errmsg": "access_token expired" if token else "invalid access_token"}
+        if self.blocked_ip is not None:  # WeCom checks the trusted IPs on calls, not gettoken
+            return {"errcode": NO_IP, "errmsg": "not allow to access from your ip, hint: "
+                    f"[1765000000_1_fake], from ip: {self.blocked_ip}, more info at "
+                    "https://open.work.weixin.qq.com/devtool/query?e=60020"}
         if self._failures[path]:
             errcode = self._failures[path].popleft()
             return {"errcode": errcode, "errmsg": f"fake error {errcode}"}
@@ -338,6 +356,13 @@ class FakeWeCom:
             self.uploads[media_id] = (body["filename"], body["data"], body["mime"])
             return {"errcode": 0, "errmsg": "ok", "type": query.get("type"),
                     "media_id": media_id, "created_at": "1380000000"}
+        if path == "agent/get":
+            agentid = query.get("agentid", "")
+            if not agentid.isdigit() or int(agentid) not in self.agents:
+                return {"errcode": 40056, "errmsg": f"invalid agentid: {agentid}"}
+            if self.secret_agent is not None and int(agentid) != self.secret_agent:
+                return {"errcode": 301002, "errmsg": "no privilege to access/modify agent"}
+            return {"errcode": 0, "errmsg": "ok", **self.agents[int(agentid)]}
         if path == "media/get":
             media_id = query.get("media_id", "")
             return Response(self.media.get(media_id, b"\xff\xd8fake-jpeg:" + media_id.encode()),

@@ -19,6 +19,7 @@ from bot import cli, migrate
 from bot.settings import Settings
 from models.db import Database
 from models.staff import ChatAccount, InviteCode, Role, Staff
+from models.wecom import wecom_chat_id
 from tests.shop import Shop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,8 +211,8 @@ def test_wecom_userid_gets_a_stable_bounded_chat_id(
     migrated: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run(capsys, "staff", "add", "--name", "Li Si", "--role", "advisor", "--wecom-userid", "lisi")
-    expected = cli.wecom_chat_id("lisi")
-    assert expected == cli.wecom_chat_id("lisi") != cli.wecom_chat_id("lisi2")
+    expected = wecom_chat_id("lisi")
+    assert expected == wecom_chat_id("lisi") != wecom_chat_id("lisi2")
     assert 0 < expected < 2**53
 
     async def accounts() -> list[ChatAccount]:
@@ -463,3 +464,134 @@ def test_outbox_lists_what_waits_and_retries_what_failed(
     assert out.splitlines()[0] == "2 waiting, 0 failed"
     code, out, _ = run(capsys, "outbox", "retry", "--all")
     assert out.startswith("0 failed messages back")
+
+
+# --- answering at once, and the next step -------------------------------------------------------
+
+HEAVY = ("sqlalchemy", "sqlmodel", "telegram", "alembic", "matplotlib", "openpyxl", "models",
+         "pydantic", "babel")
+
+
+def imported_by(argv: list[str], tmp_path: Path) -> tuple[set[str], str]:
+    """The top-level packages ``python -X importtime -m bot ARGV`` imports, and its stdout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "bot", *argv],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert len(lines) > 10, done.stderr  # -X importtime did report
+    names = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in lines[1:]}
+    return names, done.stdout
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["staff", "--help"], ["staff", "add", "--help"],
+                                  ["export", "--help"], ["import", "orders", "--help"],
+                                  ["wecom", "--help"], ["outbox", "--help"], ["--version"]])
+def test_help_imports_nothing_heavy(argv: list[str], tmp_path: Path) -> None:
+    names, out = imported_by(argv, tmp_path)
+    assert "bot" in names and out.strip()
+    assert not names & set(HEAVY), sorted(names & set(HEAVY))
+
+
+def test_the_help_texts_words_are_the_models(tmp_path: Path) -> None:
+    from bot import export_cli, settings
+    from bot.forms import Form
+
+    assert cli.ROLE_NAMES == tuple(role.value for role in Role)
+    assert cli.LOCALES == settings.LOCALES
+    assert export_cli.FORM_NAMES == tuple(form.value for form in Form)
+    _, out = imported_by(["staff", "add", "--help"], tmp_path)
+    assert "supervisor, admin" in " ".join(out.split()) and "zh_CN or en" in out
+
+
+@pytest.fixture
+def no_wecom(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("WECOM_"):
+            monkeypatch.delenv(name)
+
+
+def wecom_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.wecom_shop import AGENT_ID, CORP_ID, SECRET, TOKEN, new_aes_key
+
+    for name, value in (("WECOM_CORP_ID", CORP_ID), ("WECOM_AGENT_ID", str(AGENT_ID)),
+                        ("WECOM_SECRET", SECRET), ("WECOM_TOKEN", TOKEN),
+                        ("WECOM_AES_KEY", new_aes_key())):
+        monkeypatch.setenv(name, value)
+
+
+def test_staff_add_says_how_they_bind_on_each_channel(
+    migrated: str, no_wecom: None, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "acme_workshop_bot")
+    code, out, _ = run(capsys, "staff", "add", "--name", "Telegram Only", "--role", "advisor")
+    invite = CODE.search(out)
+    assert code == 0 and invite
+    assert f"Telegram:    they open https://t.me/acme_workshop_bot?start={invite.group(1)}" in out
+    assert f"or send the bot /start {invite.group(1)}" in out and "WeCom" not in out
+
+    monkeypatch.delenv("TELEGRAM_BOT_USERNAME")
+    wecom_env(monkeypatch)  # a WeCom-only shop: no Telegram link to print
+    code, out, _ = run(capsys, "staff", "add", "--name", "WeCom Later", "--role", "advisor")
+    invite = CODE.search(out)
+    assert code == 0 and invite and "t.me" not in out and "Note" not in out
+    assert (f"WeCom:       not bound yet: they send /start {invite.group(1)} to the app "
+            "(--wecom-userid USERID on `staff add` binds at once)") in out
+
+    code, out, _ = run(capsys, "staff", "add", "--name", "WeCom Now", "--role", "technician",
+                       "--wecom-userid", "wangwu")
+    assert code == 0 and "t.me" not in out
+    [line] = [line for line in out.splitlines() if line.startswith("WeCom:")]
+    assert line == (f"WeCom:       bound to userid 'wangwu' (chat id {wecom_chat_id('wangwu')})"
+                    ": they can use the app now, no code needed")
+
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "acme_workshop_bot")  # both channels
+    code, out, _ = run(capsys, "staff", "invite", "WeCom Later")
+    assert code == 0 and "Telegram:    they open https://t.me/acme_workshop_bot" in out
+    assert "WeCom:       not bound yet" in out
+    code, out, _ = run(capsys, "staff", "invite", "WeCom Now")
+    assert code == 0 and "WeCom:       bound to userid 'wangwu'" in out
+
+
+def test_staff_add_warns_of_an_active_namesake_and_still_adds(
+    migrated: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "staff", "add", "--name", "张三", "--role", "technician")
+    run(capsys, "staff", "deactivate", "1")
+    code, out, err = run(capsys, "staff", "add", "--name", " 张三 ", "--role", "technician")
+    assert code == 0 and err == "" and "Added 张三 (#2)" in out  # a left colleague's name
+    code, out, err = run(capsys, "staff", "add", "--name", "张三", "--role", "advisor",
+                         "--code", "A7")
+    assert code == 0 and "Added 张三 (#3, code A7): advisor." in out
+    [warning] = err.strip().splitlines()
+    assert warning == ("workshop-bot: warning: 张三 (#2) is already active under this name; "
+                       "added anyway (name them by id or staff code from now on)")
+    assert [(s.name, s.active) for s in staff_rows(migrated)] == [
+        ("张三", False), ("张三", True), ("张三", True)]
+    code, _, err = run(capsys, "staff", "deactivate", "张三")
+    assert code == 2 and "3 staff are called '张三'; use the id" in one_line_error(err)
+
+
+@pytest.mark.parametrize(("argv", "codes"), [
+    (["staff", "list"], {cli.EXIT_BROKEN_PIPE}), (["db", "current"], {cli.EXIT_BROKEN_PIPE}),
+    (["--help"], {0, cli.EXIT_BROKEN_PIPE}),  # argparse ignores the failed write itself
+])
+def test_a_closed_stdout_ends_quietly(
+    migrated: str, capsys: pytest.CaptureFixture[str], argv: list[str], codes: set[int]
+) -> None:
+    """``workshop-bot staff list | head -1``: the reader has gone before the output comes."""
+    for n in range(3):
+        run(capsys, "staff", "add", "--name", f"Person {n}", "--role", "technician")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "bot", *argv], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # long before the command has anything to write
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) in codes
+    assert err == ""
+    shell = subprocess.run(f"'{sys.executable}' -m bot staff list | head -1", shell=True,
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert shell.stdout.split() == ["ID", "NAME", "CODE", "ROLES", "ACTIVE", "CHANNELS"]
+    assert shell.stderr == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from models.audit import AuditEvent
 from models.claims import LEASE
 from models.db import Database
 from models.report import (
+    ClerkFigures,
     Figures,
+    Report,
     month_period,
     parse_period,
     period_report,
@@ -270,6 +273,66 @@ def test_a_name_the_chart_font_cannot_draw_is_shown_by_staff_number(
                             ClerkFigures(None, "", Figures(due=1))])
     assert files.chart_png(report, Translator("zh_CN", SHANGHAI)).startswith(b"\x89PNG")
     assert drawn == ["#7", "Clerk Wu", "Unassigned"]
+
+
+CHINESE_CLERKS = ("张三", "欧阳娜娜", "王喆", "司马堃")
+
+
+def chinese_clerks_report() -> Report:
+    return Report(start=datetime(2026, 9, 30, 16, tzinfo=UTC),
+                  end=datetime(2026, 10, 31, 16, tzinfo=UTC), first_day=date(2026, 10, 1),
+                  last_day=date(2026, 10, 31),
+                  clerks=[ClerkFigures(index, name, Figures(due=3, on_time=1, late=1, missed=1))
+                          for index, name in enumerate(CHINESE_CLERKS, start=1)])
+
+
+def spy_on_tick_labels(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from matplotlib.axes import Axes
+
+    drawn: list[str] = []
+    real_set_xticks = Axes.set_xticks
+
+    def spy(self, ticks, labels=None, **kwargs):  # type: ignore[no-untyped-def]
+        drawn.extend(labels or [])
+        return real_set_xticks(self, ticks, labels, **kwargs)
+
+    monkeypatch.setattr(Axes, "set_xticks", spy)
+    return drawn
+
+
+def test_the_chart_draws_chinese_names_in_the_font_that_comes_with_the_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No CJK font on the machine is needed: the package the project depends on ships Noto Sans
+    SC, the chart registers it and draws every name and label in it. A glyph that falls back to
+    a missing-glyph box makes matplotlib warn, and here the warning is an error."""
+    from matplotlib import font_manager
+
+    import bot.report_files as files
+
+    shipped = files.shipped_font_file()
+    assert shipped is not None and shipped.stat().st_size > 1_000_000
+    font = files.cjk_font()
+    assert font is not None and font[0] == files.SHIPPED_FONT == files.CJK_FONTS[0]
+    assert Path(font_manager.findfont(font_manager.FontProperties(family=font[0]),
+                                      fallback_to_default=False)).name == shipped.name
+    drawn = spy_on_tick_labels(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = files.chart_png(chinese_clerks_report(), Translator("zh_CN", SHANGHAI))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert drawn == list(CHINESE_CLERKS)
+
+
+def test_a_font_without_chinese_would_be_caught_by_the_chart_test(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check above can fail: drawn in DejaVu Sans (no CJK glyphs) the same chart warns."""
+    import bot.report_files as files
+
+    monkeypatch.setattr(files, "cjk_font", lambda: ("DejaVu Sans", "normal"))
+    with pytest.warns(UserWarning, match=r"Glyph \d+ .*missing from font"):
+        files.chart_png(chinese_clerks_report(), Translator("zh_CN", SHANGHAI))
 
 
 # --- /report in chat -------------------------------------------------------------------------

@@ -170,6 +170,9 @@ def test_run_serves_telegram_and_wecom_together(
                                        env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             wait_for(lambda: httpx.get(base + "/healthz").status_code == 200, log, process)
+            ready = httpx.get(base + "/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["channels"] == {"telegram": "running", "wecom": "running"}
             query, body = envelope(crypto, {
                 "ToUserName": CORP_ID, "FromUserName": "wangwu", "CreateTime": int(time.time()),
                 "MsgType": "text", "Content": "hello", "MsgId": 2, "AgentID": AGENT_ID,
@@ -191,3 +194,82 @@ def test_run_serves_telegram_and_wecom_together(
     output = log.read_text()
     assert "Traceback" not in output, output
     assert f"polling {telegram.base_url}" in output and "WeCom callback at" in output
+
+
+# --- workshop-bot wecom check ------------------------------------------------------------------
+
+
+def test_wecom_check_says_ok_when_wecom_agrees(
+    env: dict[str, str], fake: FakeWeCom, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.add_agent(AGENT_ID, "车间助手")
+    fake.secret_agent = AGENT_ID
+    assert cli.main(["wecom", "check"]) == 0
+    assert capsys.readouterr().out == f"WeCom: corp {CORP_ID}, agent {AGENT_ID} (车间助手) ok\n"
+    [token] = fake.calls("gettoken")
+    assert token.query == {"corpid": CORP_ID, "corpsecret": SECRET}
+    [agent] = fake.calls("agent/get")
+    assert agent.query["agentid"] == str(AGENT_ID) and agent.query["access_token"]
+    # As an operator runs it: a process of its own, no database needed.
+    done = subprocess.run([sys.executable, "-m", "bot", "wecom", "check"], cwd=tmp_path,
+                          env={**env, "DATABASE_URL": "sqlite:////nonexistent/folder/x.db"},
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0, f"WeCom: corp {CORP_ID}, agent {AGENT_ID} (车间助手) ok\n", "")
+
+
+@pytest.mark.parametrize(("setup", "expected"), [
+    ({"WECOM_CORP_ID": "ww-not-ours"},
+     ["WECOM_CORP_ID 'ww-not-ours' is not a WeCom corp id (WeCom gettoken: errcode 40013)"]),
+    ({"WECOM_SECRET": "not-the-secret"},
+     [f"WECOM_SECRET is not a secret of corp {CORP_ID} (WeCom gettoken: errcode 40001)"]),
+    ({"WECOM_AGENT_ID": "1000009"},
+     [f"WECOM_AGENT_ID 1000009 is not an app of corp {CORP_ID} (WeCom agent/get: errcode "
+      "40056)"]),
+    ({"secret_agent": 1000003},
+     [f"WECOM_SECRET is not the secret of agent {AGENT_ID} (WeCom agent/get: errcode 301002)"]),
+    ({"blocked_ip": "203.0.113.7"},
+     ["WeCom refuses calls from this server's IP address 203.0.113.7 (WeCom agent/get: "
+      "errcode 60020): add it to the app's trusted IPs (企业可信IP"]),
+    ({"closed": True, "visible": ()},
+     [f"the app (agent {AGENT_ID}) is disabled (已停用)",
+      f"nobody can open the app (agent {AGENT_ID}): its visible range (可见范围) is empty"]),
+    ({"WECOM_API_BASE": "http://127.0.0.1:9/cgi-bin"},  # nothing listens on the discard port
+     ["cannot reach the WeCom API at http://127.0.0.1:9/cgi-bin ("]),
+    ({"WECOM_API_BASE": "http://127.0.0.1:{port}/not-wecom"},
+     ["the WeCom API at http://127.0.0.1:"]),
+])
+def test_wecom_check_names_each_problem_in_one_line(
+    env: dict[str, str], fake: FakeWeCom, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, setup: dict[str, object], expected: list[str],
+) -> None:
+    fake.add_agent(AGENT_ID, closed=bool(setup.get("closed")),
+                   visible=setup.get("visible", ("lisi",)))  # type: ignore[arg-type]
+    fake.secret_agent = setup.get("secret_agent", AGENT_ID)  # type: ignore[assignment]
+    fake.blocked_ip = setup.get("blocked_ip")  # type: ignore[assignment]
+    for name, value in setup.items():
+        if name.startswith("WECOM_"):
+            monkeypatch.setenv(name, str(value).format(port=fake.port))
+    assert cli.main(["wecom", "check"]) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert out == "" and len(lines) == len(expected), err
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith("workshop-bot: " + start), line
+
+
+def test_wecom_check_without_wecom_settings(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN",
+                 "WECOM_AES_KEY"):
+        monkeypatch.delenv(name)
+    assert cli.main(["wecom", "check"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == ("workshop-bot: WeCom is not set up: set WECOM_CORP_ID, WECOM_AGENT_ID, "
+                    "WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY (see the README's WeCom section)")
+    monkeypatch.setenv("WECOM_CORP_ID", CORP_ID)  # one of five: the rest are named
+    assert cli.main(["wecom", "check"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == ("workshop-bot: bad settings: the WeCom channel needs WECOM_AGENT_ID, "
+                    "WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY as well")

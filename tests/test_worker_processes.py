@@ -17,7 +17,7 @@ from models.db import Database
 from tests.test_run import FakeTelegram
 from tests.worker_processes import Workers, arrivals, reminded, seed
 
-REMINDERS = 240
+REMINDERS = 160
 DEADLINE = 150.0
 
 

@@ -111,13 +111,15 @@ async def end_other_steps(context: WorkshopContext, kind: str, ref: int) -> int:
         conv = _conversation(application, step.get("conversation"))
         if conv is None or conv.decides is None:
             continue
+        form = user_data.get(conv.draft_key) or {}
+        if form.get(conv.decides.ref_key) is None:
+            continue  # their draft is gone already (their own handler ended the step meanwhile)
         async with context.services.db.session() as session:
             staff = await session.get(Staff, step.get("staff"))
             if staff is None:
                 continue
             _ = context.services.translator_for(staff)
-            why = await conv.decides.still_open(
-                context, session, staff, user_data.get(conv.draft_key) or {}, _)
+            why = await conv.decides.still_open(context, session, staff, form, _)
         if why is None:
             continue  # their step still applies (e.g. declining a part marked out of stock)
         step["ended"] = why
