@@ -23,7 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot import errors
+from bot import errors, logs
 from bot.context import WorkshopContext
 from bot.persistence import DatabasePersistence
 from bot.services import Services
@@ -92,7 +92,7 @@ async def _save_conversations(update: Update, context: WorkshopContext) -> None:
 async def _on_error(update: object, context: WorkshopContext) -> None:
     """Log for the operator; tell the person whether their last step was saved, and the
     admins in chat what broke (``bot.errors``). A job's error has nobody else to tell."""
-    log.error("update %r failed", update, exc_info=context.error)
+    log.error("%s failed", logs.describe(update), exc_info=context.error)  # not its text
     if isinstance(update, Update):
         await errors.tell_the_person(update, context)
     await errors.tell_the_admins(update, context)
@@ -153,10 +153,12 @@ def build_application(
     services.messenger.register(channel, application.bot)
     services.applications[channel] = application
 
-    # Order matters: the access gate runs first and stops strangers; then the update's commits
-    # are counted (the error handler says whether the person's step was saved); every area's
+    # Order matters: the update's log id is set first (``bot.logs``); the access gate runs next
+    # and stops strangers; then the update's commits are counted (the error handler says
+    # whether the person's step was saved); every area's
     # conversations come before any one-tap button or command, so an open conversation sees
     # its person's input first; persistence is written last.
+    application.add_handler(TypeHandler(Update, logs.mark_update), group=logs.GROUP)
     application.add_handlers(access.handlers(), group=access.GROUP)
     application.add_handler(TypeHandler(Update, errors.watch), group=errors.GROUP)
     if services.settings.shared_chat_state:
@@ -195,11 +197,12 @@ def build_application(
             *(((backups, 60, 30, 60),) if settings.backup_dir else ()),
         )
         for module, every, first, grace in schedule:
+            name = f"{module.__name__.rsplit('.', 1)[1]}:{channel}"
             application.job_queue.run_repeating(
-                module.job,
+                logs.numbered_runs(name, module.job),  # each run's lines: job:<name>:<n>
                 interval=timedelta(seconds=every),
                 first=timedelta(seconds=min(first, every)),
-                name=f"{module.__name__.rsplit('.', 1)[1]}:{channel}",
+                name=name,
                 job_kwargs={"misfire_grace_time": grace, "coalesce": True, "max_instances": 1},
             )
     return application

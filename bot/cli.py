@@ -599,8 +599,10 @@ def configure_logging(settings: Settings, *, verbose: bool) -> None:
     level = logging.getLevelName(settings.log_level.upper())
     if not isinstance(level, int):
         raise CliError(f"bad setting LOG_LEVEL: {settings.log_level!r}")
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    from bot import logs
+
+    logging.basicConfig(  # each line with its update or job id, mobile numbers masked
+        handlers=[logs.handler(None, settings.log_format)],
         level=level if verbose else max(level, logging.WARNING),
     )
     # httpx logs every request (a line per long poll), APScheduler every job run and Alembic

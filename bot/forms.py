@@ -12,8 +12,9 @@ mode, so a year of a big shop stays within a steady amount of memory.
 
 Which rows a period holds: the archive — one row per visit in the period (a customer who came
 twice has two rows, each with its own date and work; 维修保养记录 lists all their visits up to
-the period's end); the call log and the register — one row per call logged in the period; the
-letters — one row per letter sent in the period.
+the period's end), then the customers added in the period who did not come in it (imported
+from the DMS, say), a row per vehicle with no visit date; the call log and the register — one
+row per call logged in the period; the letters — one row per letter sent in the period.
 """
 
 from __future__ import annotations
@@ -332,6 +333,50 @@ async def _archive_rows(session: AsyncSession, start: datetime, end: datetime, t
                  phones, wanted, model, plate, vehicle_type, months, km, next_on, clerk_name)
             in rows
         ]
+    async for page in _customers_without_a_visit(session, start, end, t):
+        yield page
+
+
+async def _customers_without_a_visit(session: AsyncSession, start: datetime, end: datetime,
+                                     t: Translator) -> AsyncIterator[list[list[Any]]]:
+    """The customers added in the period (imported from the DMS, or taken on in a chat) who
+    did not come in it: a row per vehicle (one without a vehicle), with no visit date."""
+    clerk = aliased(Staff)
+    came = (select(col(Visit.id)).where(col(Visit.customer_id) == col(Customer.id),
+                                        col(Visit.visited_at) >= start,
+                                        col(Visit.visited_at) < end))
+    query = (
+        select_columns(
+            col(Customer.created_at), col(Customer.id), col(Customer.name),
+            col(Customer.address), col(Customer.phones), col(Customer.services_wanted),
+            col(Customer.archive_completed_at), col(clerk.name),
+        )
+        .outerjoin(clerk, col(clerk.id) == col(Customer.clerk_id))
+        .where(col(Customer.created_at) >= start, col(Customer.created_at) < end,
+               ~came.exists())
+    )
+    async for rows in _pages(session, query, col(Customer.created_at), col(Customer.id)):
+        ids = {row[1] for row in rows}
+        vehicles: dict[int, list[Vehicle]] = defaultdict(list)
+        for found in (await session.exec(
+                select(Vehicle).where(col(Vehicle.customer_id).in_(ids))
+                .order_by(col(Vehicle.customer_id), col(Vehicle.id)))).all():
+            vehicles[found.customer_id].append(found)
+        history = await _histories(session, ids, end, t)
+        page: list[list[Any]] = []
+        for (_created, customer_id, name, address, phones, wanted, completed_at,
+             clerk_name) in rows:
+            owned: list[Vehicle | None] = [*vehicles.get(customer_id, [])]
+            for vehicle in owned or [None]:
+                page.append([
+                    name, address, phones.replace(",", ", ") or None, None, None,
+                    vehicle and vehicle.model, vehicle and vehicle.plate,
+                    vehicle and vehicle.vehicle_type, None,
+                    cycle_text(t, vehicle.cycle_months, vehicle.cycle_km) or None
+                    if vehicle else None,
+                    vehicle and vehicle.next_maintenance_on, wanted,
+                    history.get(customer_id), clerk_name, completed_at])
+        yield page
 
 
 async def _histories(session: AsyncSession, customer_ids: set[int], end: datetime,

@@ -1,6 +1,8 @@
 """``workshop-bot import orders FILE`` and ``workshop-bot import customers FILE``.
 
-FILE is a .csv (UTF-8 or GBK) or .xlsx whose header row names the columns. Every row is
+FILE is a .csv (UTF-8 with or without BOM, or GBK/GB18030 as Excel in China saves it) or .xlsx
+whose header row names the columns (``import --help`` lists them; ``import --template
+orders|customers PATH`` writes an empty .xlsx with them). Every row is
 checked before anything is written; a bad row is reported by row and column and then nothing
 is imported, unless ``--skip-bad`` imports the good rows. ``--dry-run`` only checks. Orders and
 vehicles already on file are skipped, so importing a file twice is harmless. A progress line
@@ -24,14 +26,26 @@ MAX_SHOWN = 50  # bad rows listed before "… and N more"
 
 def add_import_command(subparsers: Any) -> None:
     """Add ``import`` to the ``workshop-bot`` command's subparsers."""
+    from bot.dms_columns import COLUMNS, describe
+
+    files = "\n\n".join(describe(kind) for kind in COLUMNS)
     parser = subparsers.add_parser(
-        "import", help="import work orders or customers from a CSV or XLSX file")
-    kinds = parser.add_subparsers(dest="import_kind", required=True, metavar="WHAT")
+        "import", help="import work orders or customers from a CSV or XLSX file",
+        description="Import work orders or customers from a .csv (UTF-8, UTF-8 with BOM or "
+                    "GBK/GB18030, as Excel saves it) or .xlsx file whose first row names the "
+                    "columns.",
+        epilog=files, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--template", nargs=2, metavar=("WHAT", "PATH"),
+                        help="write an empty .xlsx file with the columns of WHAT (orders or "
+                             "customers) to PATH, and import nothing")
+    parser.set_defaults(handler=cmd_import, import_kind=None)
+    kinds = parser.add_subparsers(dest="import_kind", metavar="WHAT")
     for kind, help_text in (
         ("orders", "work orders (opened for their technicians; existing numbers skipped)"),
         ("customers", "customers and their vehicles (existing plates skipped)"),
     ):
-        sub = kinds.add_parser(kind, help=help_text)
+        sub = kinds.add_parser(kind, help=help_text, description=describe(kind),
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.add_argument("file", metavar="FILE", help="a .csv or .xlsx file with a header row")
         sub.add_argument("--skip-bad", action="store_true",
                          help="import the good rows even if some rows are bad")
@@ -69,16 +83,15 @@ class ProgressLine:
 def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli import EXIT_ERROR, CliError, with_database
     from bot.clock import Clock
-    from bot.importer import (
-        CUSTOMER_COLUMNS,
-        ORDER_COLUMNS,
-        ImportFailed,
-        import_customers,
-        import_orders,
-        read_table,
-    )
+    from bot.dms_columns import CUSTOMER_COLUMNS, ORDER_COLUMNS
+    from bot.importer import ImportFailed, import_customers, import_orders, read_table
     from models.audit import Actor
 
+    if args.template:
+        return write_template(settings, *args.template)
+    if args.import_kind is None:
+        raise CliError("say what to import: import orders FILE, import customers FILE, or "
+                       "import --template orders|customers PATH")
     path = Path(args.file).expanduser()
     if not path.is_file():
         raise CliError(f"{path}: no such file")
@@ -125,4 +138,44 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     else:
         plural = "" if report.imported == 1 else "s"
         print(f"Imported {report.imported} {noun}{plural} from {path.name}{existing}{skipped}.")
+    return 0
+
+
+def write_template(settings: Settings, kind: str, target: str) -> int:
+    """``import --template orders|customers PATH``: an empty .xlsx with the file's header row,
+    in the shop's language (the DMS's Chinese headers for zh_CN), required columns in bold."""
+    from bot.cli import CliError
+    from bot.dms_columns import COLUMNS
+
+    if kind not in COLUMNS:
+        raise CliError(f"--template {kind}: say orders or customers")
+    path = Path(target).expanduser()
+    if path.suffix.lower() != ".xlsx":
+        raise CliError(f"{path}: a template is an .xlsx file; name it …/{kind}.xlsx")
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    chinese = settings.default_locale.startswith("zh")
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = kind
+    columns = COLUMNS[kind]
+    sheet.append([column.zh if chinese else column.name for column in columns])
+    for position, column in enumerate(columns, start=1):
+        cell = sheet.cell(row=1, column=position)
+        cell.font = Font(bold=column.required)
+        letter = get_column_letter(position)
+        sheet.column_dimensions[letter].width = max(12, 2 * len(str(cell.value)) + 2)
+        if column.hint.startswith("a day"):
+            for row in range(2, 1002):  # typed days stay days, whatever the locale shows
+                sheet[f"{letter}{row}"].number_format = "yyyy/m/d"
+    sheet.freeze_panes = "A2"
+    try:
+        book.save(path)
+    except OSError as exc:
+        raise CliError(f"{path}: cannot write it: {exc.strerror or exc}") from None
+    print(f"Wrote {path}: the {kind} columns ({len(columns)}), "
+          f"{sum(c.required for c in columns)} required (bold).")
     return 0

@@ -17,7 +17,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +33,7 @@ from pydantic import (
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.dms_columns import Column
 from models import audit
 from models import plate as plates
 from models.audit import Actor
@@ -216,11 +217,31 @@ class CustomerIn(BaseModel):
     def _day(cls, value: Any, info: ValidationInfo) -> Any:
         """A date cell, or a day typed as in the chat (2026/12/3, 2026年12月3日…); a day
         without its year is of the year of the import (``context["today"]``)."""
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, str) and info.context and "today" in info.context:
-            return parse_day(value, info.context["today"]) or value
+        today = info.context.get("today") if info.context else None
+        return cell_day(value, today) if today is not None else value
+
+
+EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's date serial numbers
+EXCEL_SERIALS = range(1, 2_958_466)  # 1900-01-01 … 9999-12-31
+_CELL_TIME = re.compile(r"\s+\d{1,2}:\d{2}(?::\d{2})?$")  # Excel's CSV of a date-time cell
+
+
+def cell_day(value: Any, today: date) -> date:
+    """The day in a cell: a date cell, Excel's serial number of a day (a date cell formatted as
+    a number), or text as Chinese Excel writes a date to CSV (``2026/6/1``, ``2026/6/1 0:00``,
+    ``2026年6月1日``, ``2026-6-1``, ``2026-06-01``). Anything else raises ``ValueError``."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
         return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value == int(value) and int(value) in EXCEL_SERIALS:
+            return EXCEL_EPOCH + timedelta(days=int(value))
+    elif isinstance(value, str):
+        day = parse_day(_CELL_TIME.sub("", value.strip()), today)
+        if day is not None:
+            return day
+    raise ValueError(f"not a day: {value!r} (e.g. 2026/6/1, 2026-6-1 or 2026年6月1日)")
 
 
 # --- reading a file ----------------------------------------------------------------------------
@@ -238,40 +259,6 @@ class RowError:
 
     def __str__(self) -> str:
         return f"row {self.row}, column {self.column}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str  # the field
-    aliases: tuple[str, ...]  # other header names, e.g. the DMS's Chinese ones
-    required: bool = False
-
-
-ORDER_COLUMNS = (
-    Column("order_number", ("number", "工单号", "委托书号"), True),
-    Column("plate", ("车牌", "车牌号"), True),
-    Column("customer_name", ("customer", "客户", "客户姓名", "姓名"), True),
-    Column("phone", ("电话", "联系电话", "手机"), True),
-    Column("vehicle_model", ("model", "车型"), True),
-    Column("complaint", ("故障描述", "客户描述"), True),
-    Column("items", ("维修项目", "项目"), True),
-    Column("advisor_code", ("advisor", "服务顾问", "服务顾问工号"), True),
-    Column("technician_code", ("technician", "技师", "技师工号"), True),
-)
-CUSTOMER_COLUMNS = (
-    Column("name", ("customer_name", "客户姓名", "姓名"), True),
-    Column("phone", ("phones", "电话", "联系电话", "手机")),
-    Column("address", ("地址",)),
-    Column("plate", ("车牌", "车牌号")),
-    Column("vehicle_model", ("model", "车型")),
-    Column("vehicle_type", ("车种",)),
-    Column("cycle_months", ("保养周期(月)", "保养周期")),
-    Column("cycle_km", ("保养里程",)),
-    Column("last_service_on", ("上次保养日期",)),
-    Column("next_maintenance_on", ("下次保养日期",)),
-    Column("services_wanted", ("需求服务",)),
-    Column("clerk_code", ("clerk", "跟踪业务员", "跟踪业务员工号")),
-)
 
 
 @dataclass
@@ -306,14 +293,14 @@ def _raw_rows(path: Path) -> list[list[Any]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         data = path.read_bytes()
-        for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+        for encoding in CSV_ENCODINGS:
             try:
                 text = data.decode(encoding)
                 break
             except UnicodeDecodeError:
                 continue
         else:
-            raise ImportFailed("the CSV file is neither UTF-8 nor GBK text")
+            raise ImportFailed(undecodable(data))
         try:
             return [row for row in csv.reader(io.StringIO(text, newline=""))]
         except csv.Error as exc:
@@ -330,7 +317,20 @@ def _raw_rows(path: Path) -> list[list[Any]]:
             return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
         finally:
             book.close()
-    raise ImportFailed(f"{path.name}: the file must end in .csv or .xlsx")
+    raise ImportFailed("the file must end in .csv or .xlsx" + (
+        " (save an .xls file as .xlsx)" if suffix == ".xls" else ""))
+
+
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # UTF-8 with or without a BOM; GBK (Excel in China)
+
+
+def undecodable(data: bytes) -> str:
+    """Why a CSV file's bytes are no text we read, and what to do."""
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    tried = "UTF-8, UTF-8 with BOM or GB18030/GBK"
+    found = "is UTF-16 text, not " if utf16 else "is not "
+    return (f"the CSV file {found}{tried} text (the encodings tried); save it from Excel as "
+            "\"CSV UTF-8\" or as .xlsx")
 
 
 def read_table(path: Path, columns: tuple[Column, ...]) -> Table:
@@ -339,8 +339,8 @@ def read_table(path: Path, columns: tuple[Column, ...]) -> Table:
     while raw and not any(_cell(v) is not None for v in raw[0]):
         raw.pop(0)
     if not raw:
-        raise ImportFailed(f"{path.name} is empty: no header row")
-    names = {_key(alias): c.name for c in columns for alias in (c.name, *c.aliases)}
+        raise ImportFailed("the file is empty: no header row")
+    names = {_key(alias): c.name for c in columns for alias in c.headers}
     headers: dict[str, str] = {}
     positions: dict[int, str] = {}
     ignored = []

@@ -187,7 +187,7 @@ def report_xlsx(report: Report, translator: Translator) -> bytes:
     names = [t("Staff no."), t("Tracking clerk"), *figure_headers(t)]
     _append(clerks, names)
     for clerk in report.clerks:
-        _append(clerks, [clerk.staff_id, clerk_name(t, clerk), *figure_values(clerk.figures)])
+        _append(clerks, [clerk.code, clerk_name(t, clerk), *figure_values(clerk.figures)])
     _append(clerks, [None, t("Total"), *figure_values(report.total)])
     _style(clerks, names, bold)
     rate_column = get_column_letter(names.index(t("Reach rate")) + 1)
@@ -217,7 +217,7 @@ def report_xlsx(report: Report, translator: Translator) -> bytes:
     names = [t("Staff no."), t("Technician"), *technician_headers(t)]
     _append(technicians, names)
     for technician in report.technicians:
-        _append(technicians, [technician.staff_id, technician.name,
+        _append(technicians, [technician.code, technician.name,
                               *technician_values(technician)])
     _append(technicians, [None, t("Total"), *technician_values(report.technician_total)])
     _style(technicians, names, bold)

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     letter_within_days: int = Field(default=2, ge=0)
     followup_check_seconds: int = Field(default=60, ge=1)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line (bot.logs)
     # WeCom (企业微信) self-built app; the channel runs when the first five are all set.
     wecom_corp_id: str | None = None
     wecom_agent_id: int | None = None

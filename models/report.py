@@ -224,6 +224,7 @@ class ClerkFigures:
     staff_id: int | None  # None: customers nobody is assigned to
     name: str
     figures: Figures
+    code: str | None = None  # the staff code (工号) the spreadsheet shows
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,7 @@ class TechnicianFigures:
     measured_seconds: float = 0.0  # the time clocked on those items
     reworks_leader: int = 0  # items of theirs the team leader sent back
     reworks_inspector: int = 0  # … and the inspector
+    code: str | None = None  # the staff code (工号) the spreadsheet shows
 
     @property
     def clocked_hours(self) -> float:
@@ -463,11 +465,13 @@ async def period_report(
 
     report = Report(start=start, end=end, first_day=first_day, last_day=last_day)
     names = await _names(session, [i for i in rows if i is not None])
+    codes = await _codes(session, [i for i in rows if i is not None])
     for staff_id, row in sorted(rows.items(), key=lambda item: (
             item[0] is None, names.get(item[0], "") if item[0] is not None else "",
             item[0] or 0)):
         name = names.get(staff_id, f"#{staff_id}") if staff_id is not None else ""
-        report.clerks.append(ClerkFigures(staff_id, name, row))
+        report.clerks.append(ClerkFigures(staff_id, name, row,
+                                          codes.get(staff_id) if staff_id is not None else None))
         report.total.add(row)
     report.campaigns = await _campaigns(session, first_day, last_day)
     report.technicians, report.qc = await _workshop(session, start, end, dialect)
@@ -547,8 +551,10 @@ async def _workshop(session: AsyncSession, start: datetime, end: datetime, diale
                    inspector_rework or 0, handoffs)
 
     names = await _names(session, list(rows))
+    codes = await _codes(session, list(rows))
     for staff_id, row in rows.items():
         row.name = names.get(staff_id, f"#{staff_id}")
+        row.code = codes.get(staff_id)
     return sorted(rows.values(), key=lambda r: (r.name, r.staff_id or 0)), qc
 
 
@@ -583,6 +589,15 @@ async def _names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
         select(Staff.id, Staff.name).where(col(Staff.id).in_(ids))
     )).all()
     return {staff_id: name for staff_id, name in rows if staff_id is not None}
+
+
+async def _codes(session: AsyncSession, ids: list[int]) -> dict[int, str | None]:
+    if not ids:
+        return {}
+    rows = (await session.exec(
+        select(Staff.id, Staff.code).where(col(Staff.id).in_(ids))
+    )).all()
+    return {staff_id: code for staff_id, code in rows if staff_id is not None}
 
 
 async def _campaigns(session: AsyncSession, first_day: date, last_day: date

@@ -486,6 +486,7 @@ def imported_by(argv: list[str], tmp_path: Path) -> tuple[set[str], str]:
 
 @pytest.mark.parametrize("argv", [["--help"], ["staff", "--help"], ["staff", "add", "--help"],
                                   ["export", "--help"], ["import", "orders", "--help"],
+                                  ["import", "--help"],
                                   ["wecom", "--help"], ["outbox", "--help"], ["--version"]])
 def test_help_imports_nothing_heavy(argv: list[str], tmp_path: Path) -> None:
     names, out = imported_by(argv, tmp_path)

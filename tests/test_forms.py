@@ -520,3 +520,53 @@ async def test_cli_on_an_unmigrated_database_says_so(settings: Settings, tmp_pat
 
 def test_date_helper_is_local() -> None:
     assert local(10, 31, 23, 30).astimezone(SHANGHAI).date() == date(2026, 10, 31)
+
+
+async def test_the_archive_has_the_customers_imported_in_the_period_without_a_visit(
+    db: Database, settings: Settings
+) -> None:
+    from bot.importer import Table, import_customers
+    from models.audit import Actor
+
+    li, wu, boss = await hire_staff(db)
+    await build_year(db, settings, li=li, wu=wu, boss=boss)
+
+    async def imported(now: datetime, rows: list[dict[str, Any]]) -> None:
+        table = Table({name: name for row in rows for name in row},
+                      [(number, row) for number, row in enumerate(rows, start=2)])
+        async with db.session() as session:
+            report = await import_customers(session, table, now=now, actor=Actor(None, None))
+            assert (report.imported, report.bad) == (len(rows), [])
+            await session.commit()
+
+    await imported(local(10, 20, 9), [
+        {"name": "孙先生", "phone": "13600000001", "plate": "京C11111", "vehicle_model": "Golf",
+         "cycle_months": 6, "next_maintenance_on": "2027/4/1", "clerk_code": "C01"},
+        {"name": "孙先生", "phone": "13600000001", "plate": "京C22222", "clerk_code": "C01"},
+        {"name": "周女士", "phone": "13600000002", "address": "北京市海淀区", "clerk_code": "C02"},
+    ])
+    await imported(local(11, 3, 9), [{"name": "吴先生", "phone": "13600000003"}])
+    _sheets, rows = (await october_forms(db, settings, EN))[Form.archive]
+    assert [row[0] for row in rows[1:4]] == ["王先生", "陈女士", "赵先生"]  # the visits
+    assert all(row[3] is not None for row in rows[1:4])
+    assert [(row[0], row[6]) for row in rows[4:]] == [  # then those imported, no visit
+        ("孙先生", "京C11111"), ("孙先生", "京C22222"), ("周女士", None)]
+    sun = dict(zip(rows[0], rows[4], strict=True))
+    assert sun == {
+        "Customer name": "孙先生", "Address": None, "Phone": "13600000001",
+        "Repair or visit date": None, "Visit type": None, "Vehicle model": "Golf",
+        "Plate": "京C11111", "Vehicle type": None, "Service items": None,
+        "Maintenance cycle": "6 months", "Next maintenance": datetime(2027, 4, 1, 0, 0),
+        "Services the customer wants": None, "Service history": None,
+        "Tracking clerk": "Clerk Li", "Archive completed": None,
+    }
+    zhou = dict(zip(rows[0], rows[6], strict=True))
+    assert (zhou["Address"], zhou["Tracking clerk"], zhou["Plate"]) == (
+        "北京市海淀区", "Clerk Wu", None)
+    # 吴先生 came in November's import: November's archive has him, not October's customers.
+    november = month_period(settings.calendar, 2026, 11)
+    async with db.session() as session:
+        _sheets, rows = read(await export(Form.archive, session, november.start, november.end,
+                                          EN))
+    assert ("吴先生", None) in [(row[0], row[3]) for row in rows[1:]]
+    assert "孙先生" not in [row[0] for row in rows[1:]]

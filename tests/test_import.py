@@ -11,11 +11,15 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
+from hypothesis import given
+from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
 from sqlmodel import select
 
 from bot import cli
+from bot.dms_columns import CUSTOMER_COLUMNS, ORDER_COLUMNS
 from bot.import_cli import add_import_command
+from bot.importer import cell_day
 from models.audit import AuditEvent
 from models.customer import Customer, Vehicle
 from models.db import Database
@@ -225,11 +229,15 @@ def test_gbk_csv(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("orders.xlsx", b"not a zip file", "orders.xlsx: not a readable XLSX file"),
     ("orders.txt", b"a,b", "the file must end in .csv or .xlsx"),
-    ("orders.csv", b"", "orders.csv is empty: no header row"),
+    ("orders.csv", b"", "orders.csv: the file is empty: no header row"),
+    ("orders.xls", b"\xd0\xcf", "orders.xls: the file must end in .csv or .xlsx (save an .xls"),
     ("orders.csv", "order_number,plate\nRO-1,京A12345\n".encode(),
      "missing column(s): customer_name, phone, vehicle_model, complaint, items, "
      "advisor_code, technician_code"),
-    ("orders.csv", b"\xff\xfe\x00\xd8\x00", "neither UTF-8 nor GBK"),
+    ("orders.csv", b"\x81\x30\xff\x00", "orders.csv: the CSV file is not UTF-8, UTF-8 with "
+     "BOM or GB18030/GBK text (the encodings tried)"),
+    ("orders.csv", "工单号,车牌\n".encode("utf-16"), "orders.csv: the CSV file is UTF-16 text, "
+     "not UTF-8, UTF-8 with BOM or GB18030/GBK text"),
 ])
 def test_a_malformed_file_gets_one_clear_line(
         db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
@@ -246,3 +254,149 @@ def test_a_malformed_file_gets_one_clear_line(
 def test_a_missing_file(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = run(capsys, "customers", str(tmp_path / "nope.csv"))
     assert code == 2 and "nope.csv: no such file" in err
+
+
+# --- as Chinese Excel writes it ------------------------------------------------------------------
+
+TODAY = date(2026, 12, 6)
+
+
+@pytest.mark.parametrize(("cell", "day"), [
+    ("2026/6/1", date(2026, 6, 1)), ("2026年12月1日", date(2026, 12, 1)),
+    ("2026-6-1", date(2026, 6, 1)), ("2026-06-01", date(2026, 6, 1)),
+    ("2026/6/1 0:00", date(2026, 6, 1)), ("2026/6/1 13:45:10", date(2026, 6, 1)),
+    (" 2026 年 6 月 1 日 ", date(2026, 6, 1)), ("２０２６/６/１", date(2026, 6, 1)),
+    (datetime(2027, 3, 1, 9, 30), date(2027, 3, 1)), (date(2027, 3, 1), date(2027, 3, 1)),
+    (46174, date(2026, 6, 1)),  # a date cell formatted as a number: Excel's serial day
+])
+def test_a_day_as_excel_writes_it(cell: object, day: date) -> None:
+    assert cell_day(cell, TODAY) == day
+
+
+@pytest.mark.parametrize("cell", ["2026/2/30", "2026/13/1", "1/6/2026", "soon", "46174",
+                                  "2026/6/1 25:00:00x", True, 0, -3, 1.5, None])
+def test_not_a_day(cell: object) -> None:
+    with pytest.raises(ValueError, match="not a day"):
+        cell_day(cell, TODAY)
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 31)),
+       st.sampled_from(["{y}/{m}/{d}", "{y}-{m}-{d}", "{y}年{m}月{d}日", "{y}-{m:02}-{d:02}",
+                        "{y}/{m}/{d} 0:00", "{y}/{m:02}/{d:02} 12:30:59", "{y}.{m}.{d}"]))
+def test_every_form_of_every_day_reads_back(day: date, form: str) -> None:
+    assert cell_day(form.format(y=day.year, m=day.month, d=day.day), TODAY) == day
+
+
+@given(st.text(max_size=30))
+def test_any_cell_text_is_a_day_or_a_value_error(text: str) -> None:
+    try:
+        assert 1900 <= cell_day(text, TODAY).year <= 2999
+    except ValueError as exc:
+        assert str(exc).startswith("not a day")
+
+
+CUSTOMERS_ZH = ["客户姓名", "联系电话", "车牌号", "上次保养日期", "下次保养日期"]
+DAYS = [["王先生", "13812345678", "京A12345", "2026/6/1", "2026年12月1日"],
+        ["李女士", "13900001111", "沪B54321", "2026-6-1", "2026/12/1 0:00"],
+        ["陈先生", "13700002222", "粤C1234D", "2026-06-01", ""]]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "gbk", "utf-8"])
+def test_customers_csv_as_excel_saves_it(db_url: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str],
+                                         encoding: str) -> None:
+    path = write_csv(tmp_path / "客户.csv", CUSTOMERS_ZH, DAYS, encoding=encoding)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf") == (encoding == "utf-8-sig")
+    code, out, err = run(capsys, "customers", str(path))
+    assert code == 0, err
+    assert out.strip() == "Imported 3 customers from 客户.csv."
+    vehicles = {v.plate: v for v in read(db_url, Vehicle)}
+    assert {p: (v.last_service_on, v.next_maintenance_on) for p, v in vehicles.items()} == {
+        "京A12345": (date(2026, 6, 1), date(2026, 12, 1)),
+        "沪B54321": (date(2026, 6, 1), date(2026, 12, 1)),
+        "粤C1234D": (date(2026, 6, 1), None)}
+    assert {c.name for c in read(db_url, Customer)} == {"王先生", "李女士", "陈先生"}
+
+
+def test_a_bad_day_is_named_by_row_and_column(db_url: str, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [list(row) for row in DAYS]
+    rows[1][4] = "2026/2/30"
+    path = write_csv(tmp_path / "customers.csv", CUSTOMERS_ZH, rows, encoding="gb18030")
+    code, out, err = run(capsys, "customers", str(path))
+    assert code == 2 and out == ""
+    assert "customers.csv: row 3, column 下次保养日期: not a day: '2026/2/30' (e.g. 2026/6/1, " \
+           "2026-6-1 or 2026年6月1日)" in err.splitlines()
+    assert "Traceback" not in err and read(db_url, Customer) == []
+
+
+def help_text(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    parser = argparse.ArgumentParser(prog="workshop-bot")
+    add_import_command(parser.add_subparsers(dest="command", required=True))
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(["import", *argv, "--help"])
+    assert exited.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_help_lists_the_columns_of_each_file(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text(capsys)
+    orders, customers = text.split("orders file columns")[1].split("customers file columns")
+    for column in ORDER_COLUMNS:
+        assert f"* {column.name} / {column.zh}" in orders
+    for column in CUSTOMER_COLUMNS:
+        assert f"{'*' if column.required else ' '} {column.name} / {column.zh}" in customers
+    assert "each row needs a phone or a plate" in customers
+    assert "--template WHAT PATH" in text and "GBK" in text
+    assert "* technician_code / 技师工号" in help_text(capsys, "orders")
+    assert "下次保养日期  (a day: 2026/6/1" in help_text(capsys, "customers")
+
+
+@pytest.mark.parametrize(("locale", "kind"), [("zh_CN", "orders"), ("zh_CN", "customers"),
+                                              ("en", "orders"), ("en", "customers")])
+def test_template_is_an_empty_xlsx_the_import_reads(
+        db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, locale: str, kind: str) -> None:
+    monkeypatch.setenv("DEFAULT_LOCALE", locale)
+    path = tmp_path / f"{kind}-template.xlsx"
+    code, out, err = run(capsys, "--template", kind, str(path))
+    assert code == 0, err
+    assert out.startswith(f"Wrote {path}: the {kind} columns")
+    columns = ORDER_COLUMNS if kind == "orders" else CUSTOMER_COLUMNS
+    book = load_workbook(path)
+    sheet = book.worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    assert header == [c.zh if locale == "zh_CN" else c.name for c in columns]
+    assert [bool(cell.font.b) for cell in sheet[1]] == [c.required for c in columns]
+    assert all(v is None for row in sheet.iter_rows(min_row=2, values_only=True) for v in row)
+    # Empty, it imports nothing; filled in, it imports.
+    code, out, err = run(capsys, kind, str(path))
+    assert (code, out.strip()) == (0, f"Imported 0 {kind} from {path.name}."), err
+    if kind == "orders":
+        sheet.append(ORDERS[0])
+    else:
+        sheet.append(["王先生", "13812345678", None, "京A12345", None, None, 6, None,
+                      "2026/6/1", datetime(2026, 12, 1), None, "C01"])
+    book.save(path)
+    code, out, err = run(capsys, kind, str(path))
+    assert code == 0, err
+    assert out.strip() == f"Imported 1 {kind.removesuffix('s')} from {path.name}."
+    if kind == "customers":
+        vehicle, = read(db_url, Vehicle)
+        assert (vehicle.last_service_on, vehicle.next_maintenance_on) == (
+            date(2026, 6, 1), date(2026, 12, 1))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--template", "invoices", "t.xlsx"], "--template invoices: say orders or customers"),
+    (["--template", "orders", "t.csv"], "t.csv: a template is an .xlsx file"),
+    (["--template", "orders", "no/such/dir/t.xlsx"], "t.xlsx: cannot write it"),
+    ([], "say what to import: import orders FILE"),
+])
+def test_template_and_bare_import_mistakes_get_one_line(
+        db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+        message: str) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("workshop-bot: ") and message in lines[0]

@@ -22,7 +22,7 @@ from models.db import Database
 from models.job_clock import ClockInterval, hours_by_technician
 from models.report import WORKSHOP_SUMMARIES, month_period, period_report
 from models.shop_time import ShopCalendar
-from models.staff import Role
+from models.staff import Role, Staff
 from models.work_order import ItemStatus, OrderItem, split_standard_hours
 from tests.flows import open_order, order_in_progress, pending_check, self_check
 from tests.report_data import SHANGHAI
@@ -172,6 +172,11 @@ async def test_efficiency_and_rework_rate_in_the_monthly_report(shop: Shop) -> N
     leader = await shop.hire("Wang Leader", Role.team_leader)
     inspector = await shop.hire("Zhao Inspector", Role.inspector)
     boss = await shop.hire("Boss Ma", Role.supervisor)
+    async with shop.db.session() as session:  # the spreadsheet shows the staff code (工号)
+        zhang_staff = await session.get(Staff, tech.staff_id)
+        assert zhang_staff is not None
+        zhang_staff.code = "T07"
+        await session.commit()
 
     # Zhang: oil (1.5 h standard) in 1 h; filter (0.5 h standard) in 1 h, sent back by the
     # team leader, then 30 more minutes.
@@ -230,8 +235,8 @@ async def test_efficiency_and_rework_rate_in_the_monthly_report(shop: Shop) -> N
     assert rows[0] == ("Staff no.", "Technician", "Items done", "Clocked hours",
                        "Standard hours", "Actual hours on items with a standard", "Efficiency",
                        "Reworks (team leader)", "Reworks (inspector)", "Rework rate")
-    assert rows[1] == (other.staff_id, "Wu Tech", 1, 0.5, 0.0, 0.0, None, 0, 0, 0.0)
-    assert rows[2] == (tech.staff_id, "Zhang Tech", 2, 2.5, 2.0, 2.5, 0.8, 1, 0, 0.5)
+    assert rows[1] == (None, "Wu Tech", 1, 0.5, 0.0, 0.0, None, 0, 0, 0.0)  # no code
+    assert rows[2] == ("T07", "Zhang Tech", 2, 2.5, 2.0, 2.5, 0.8, 1, 0, 0.5)
     assert rows[3] == (None, "Total", 3, 3.0, 2.0, 2.5, 0.8, 1, 0, 0.3333)
     workshop = {(r[0], r[1]): r[2] for r in book["Workshop"].iter_rows(min_row=2,
                                                                        values_only=True)}

@@ -43,9 +43,10 @@ ROOT = Path(__file__).resolve().parent.parent
 async def hire_staff(db: Database) -> tuple[int, int, int]:
     async with db.session() as session:
         ids = []
-        for name, role in (("Clerk Li", Role.tracking_clerk), ("Clerk Wu", Role.tracking_clerk),
-                           ("Boss Ma", Role.supervisor)):
-            staff, _ = await add_staff(session, name=name, roles={role},
+        for name, role, code in (("Clerk Li", Role.tracking_clerk, "C01"),
+                                 ("Clerk Wu", Role.tracking_clerk, "C02"),
+                                 ("Boss Ma", Role.supervisor, "S01")):
+            staff, _ = await add_staff(session, name=name, roles={role}, code=code,
                                        now=local(1, 1, 9), invite_ttl=timedelta(days=7))
             ids.append(staff.id)
         await session.commit()
@@ -231,7 +232,17 @@ async def test_chart_is_a_png_and_the_spreadsheet_has_the_figures(
     assert "Reach rate" in rows[0] and "Hours to solve (mean)" in rows[0]
     by_name = {row[1]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     assert list(by_name) == ["Clerk Li", "Clerk Wu", "Total"]
-    assert by_name["Clerk Li"]["Staff no."] == li
+    assert by_name["Clerk Li"]["Staff no."] == "C01" and li != "C01"  # the code, not the id
+    assert by_name["Clerk Wu"]["Staff no."] == "C02" and by_name["Total"]["Staff no."] is None
+    for sheet in book:  # every column of every sheet has a header of its own, in each language
+        headers = next(sheet.iter_rows(max_row=1, values_only=True))
+        assert len(set(headers)) == len(headers), (sheet.title, headers)
+    zh_book = load_workbook(io.BytesIO(report_xlsx(report, Translator("zh_CN", SHANGHAI))))
+    for sheet in zh_book:
+        headers = next(sheet.iter_rows(max_row=1, values_only=True))
+        assert len(set(headers)) == len(headers), (sheet.title, headers)
+    assert next(zh_book["按业务员"].iter_rows(max_row=1, values_only=True))[:2] == (
+        "工号", "跟踪业务员")
     assert by_name["Total"]["Follow-ups due"] == 8
     assert by_name["Total"]["Reach rate"] == pytest.approx(0.8)
     assert by_name["Total"]["Satisfaction (average)"] == pytest.approx(4.0)

@@ -28,6 +28,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, JobQueue
 
+from bot import logs
 from bot.services import Services
 from bot.voice import amr_seconds
 from bot.wecom.crypto import CryptoError, WeComCrypto
@@ -209,7 +210,8 @@ class Dispatcher:
     def schedule(self, job_queue: JobQueue[Any] | None) -> None:
         """Look for unhandled callbacks at start and every ``RETRY_EVERY`` seconds."""
         if job_queue is not None:
-            job_queue.run_repeating(self.retry_job, interval=RETRY_EVERY, first=1,
+            job_queue.run_repeating(logs.numbered_runs("wecom-callbacks", self.retry_job),
+                                    interval=RETRY_EVERY, first=1,
                                     name="wecom-callbacks",
                                     job_kwargs={"coalesce": True, "max_instances": 1})
 
