@@ -254,11 +254,11 @@ def run_pg_dump(dump: Dump, target: Path) -> int:
 
 # --- the daily backups ------------------------------------------------------------------------
 
-DAILY_PREFIX = "workshop-"
+DAILY_STEM = "workshop-"
 
 
 def daily_name(day: date, database_url: str) -> str:
-    return f"{DAILY_PREFIX}{day.isoformat()}{'.dump' if is_postgresql(database_url) else '.db'}"
+    return f"{DAILY_STEM}{day.isoformat()}{'.dump' if is_postgresql(database_url) else '.db'}"
 
 
 def backup_to(database_url: str, target: Path) -> int:
@@ -276,7 +276,7 @@ def backup_to(database_url: str, target: Path) -> int:
 
 def prune(folder: Path, keep: int) -> list[Path]:
     """Remove all but the newest ``keep`` daily backups in ``folder``; returns what went."""
-    daily = sorted(path for path in folder.glob(f"{DAILY_PREFIX}*")
+    daily = sorted(path for path in folder.glob(f"{DAILY_STEM}*")
                    if path.suffix in (".db", ".dump") and path.is_file())
     gone = daily[:-keep] if keep > 0 else daily
     for path in gone:

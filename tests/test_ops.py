@@ -230,6 +230,8 @@ async def test_backup_while_messages_are_handled_then_restore(
     shop: Shop, clean_env: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    if not shop.db.url.startswith("sqlite"):
+        pytest.skip("an online backup and a restore are SQLite's; PostgreSQL's are pg_dump's")
     monkeypatch.setenv("DATABASE_URL", shop.db.url)
     advisor = await shop.hire("Liu Advisor", Role.advisor)
     tech = await shop.hire("Zhang Tech", Role.technician)
