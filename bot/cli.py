@@ -211,7 +211,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.wecom.request import WeComUnavailable
 
     try:
-        if settings.wecom_configured or settings.intake_api_key or settings.telegram_webhook:
+        if settings.serves_http:
             asyncio.run(serve(settings))
         else:
             poll(settings)

@@ -150,6 +150,7 @@ async def _serve(settings: Settings, *, stop: asyncio.Event | None = None) -> No
             if telegram is not None and telegram_endpoint is not None:
                 await _listening(server, serving)
                 await _set_webhook(settings, telegram)
+            log.info("health at http://%s:%s/healthz", settings.http_host, settings.http_port)
             if endpoint is not None:
                 log.info("WeCom callback at http://%s:%s%s", settings.http_host,
                          settings.http_port, settings.wecom_callback_path)

@@ -157,6 +157,13 @@ class Settings(BaseSettings):
         return all(getattr(self, name) for name in WECOM_REQUIRED)
 
     @property
+    def serves_http(self) -> bool:
+        """Whether ``run`` serves the HTTP server: for WeCom, the DMS intake or a Telegram
+        webhook, or because ``HTTP_PORT`` is set (for ``/healthz`` alone: the image sets it)."""
+        return bool(self.wecom_configured or self.intake_api_key or self.telegram_webhook
+                    or "http_port" in self.model_fields_set)
+
+    @property
     def telegram_webhook(self) -> str | None:
         """The full URL Telegram posts updates to; ``None``: long polling."""
         if not self.telegram_webhook_url:

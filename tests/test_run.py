@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 
 from bot import cli
@@ -216,7 +217,6 @@ def test_run_serves_the_dms_intake_next_to_polling(
     telegram: FakeTelegram, env: dict[str, str], tmp_path: Path
 ) -> None:
     """With INTAKE_API_KEY set, `run` polls Telegram and answers POST /api/work-orders."""
-    import httpx
 
     from bot.intake import EXAMPLE, PATH
 
@@ -252,6 +252,41 @@ def test_run_serves_the_dms_intake_next_to_polling(
     assert "Traceback" not in log.read_text(), log.read_text()
 
 
+def test_run_with_http_port_set_serves_health_next_to_polling(
+    telegram: FakeTelegram, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Telegram alone, polled, but ``HTTP_PORT`` set (as the image sets it): ``/healthz`` and
+    ``/readyz`` answer, so a container's HEALTHCHECK has something to ask."""
+    port = _free_port()
+    process, log = start_bot({**env, "HTTP_PORT": str(port)}, tmp_path)
+    try:
+        deadline = time.monotonic() + DEADLINE
+        health = ready = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+                if ready.status_code == 200 and "getUpdates" in telegram.methods():
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        assert health is not None and health.status_code == 200, log.read_text()
+        assert health.json()["ok"] is True
+        assert ready is not None and ready.status_code == 200, (ready and ready.text,
+                                                                log.read_text())
+        assert "getUpdates" in telegram.methods(), "Telegram is not polled next to the server"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=DEADLINE) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=DEADLINE)
+    output = log.read_text()
+    assert "Traceback" not in output, output
+    assert f"health at http://127.0.0.1:{port}/healthz" in output, output
+
+
 # --- a webhook instead of polling --------------------------------------------------------------
 
 WEBHOOK_SECRET = "run-test_Secret-42"
@@ -260,7 +295,6 @@ WEBHOOK_SECRET = "run-test_Secret-42"
 def _post_until_answered(port: int, update: dict[str, Any], secret: str,
                          process: subprocess.Popen[bytes]) -> Any:
     """Post ``update`` as Telegram would, retrying while the bot's server is not up yet."""
-    import httpx
 
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline and process.poll() is None:
