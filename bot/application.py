@@ -80,13 +80,27 @@ async def _load_person(update: Update, context: WorkshopContext) -> None:
 
 
 async def _save_conversations(update: Update, context: WorkshopContext) -> None:
-    """Write conversation states and drafts after every update, not only once a minute.
-    With ``SHARED_CHAT_STATE`` this person's drafts are written now too (python-telegram-bot
-    marks them only after the update), so the process that gets their next update reads them."""
+    """Write conversation states and drafts after every update, not only once a minute: what
+    the update changed, in one transaction (``DatabasePersistence.save``), nothing when it
+    changed nothing kept there. This person's drafts go with their conversation state
+    (python-telegram-bot marks them only after the update), so a restart, or with
+    ``SHARED_CHAT_STATE`` the process that gets their next update, finds both at one step.
+    A refused write is logged and kept for the next one; the admins hear of it as of any
+    error outside an update."""
+    application = context.application
     user = update.effective_user
-    if user is not None and context.services.settings.shared_chat_state:
-        context.application.mark_data_for_update_persistence(user_ids=user.id)
-    await context.application.update_persistence()
+    if user is not None:
+        application.mark_data_for_update_persistence(user_ids=user.id)
+    persistence = application.persistence
+    if not isinstance(persistence, DatabasePersistence):
+        await application.update_persistence()
+        return
+    with persistence.recording():
+        await application.update_persistence()
+    try:
+        await persistence.save()
+    except Exception as error:  # logged by ``save``; the next update's write takes it along
+        await application.process_error(update=None, error=error)
 
 
 async def _on_error(update: object, context: WorkshopContext) -> None:

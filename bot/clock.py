@@ -10,20 +10,32 @@ class Clock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def monotonic(self) -> float:
+        """Seconds that only ever go forward, for how long something is kept (caches); not
+        the shop's time."""
+        return time.monotonic()
+
 
 class FrozenClock(Clock):
     """A clock that stands still until moved (tests, replaying a day)."""
 
     def __init__(self, at: datetime) -> None:
         self._at = at
+        self._monotonic = 0.0
 
     def now(self) -> datetime:
         return self._at
 
+    def monotonic(self) -> float:
+        """Moves as the clock is moved forward; never back."""
+        return self._monotonic
+
     def set(self, at: datetime) -> None:
+        self._monotonic += max((at - self._at).total_seconds(), 0.0)
         self._at = at
 
     def advance(self, delta: timedelta) -> None:
+        self._monotonic += max(delta.total_seconds(), 0.0)
         self._at += delta
 
 

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from models import claims
 from models.db import Database
 from models.staff import Staff
+from models.staff_cache import StaffCache
 
 
 def worker_id(clock: Clock) -> str:
@@ -45,12 +46,15 @@ class Services:
     applications: dict[str, Any] = field(default_factory=dict)
     # Who this process is in the job claims and the logs: host, pid and start time.
     worker: str = ""
+    # Who each chat account is, for the access gate (``handlers.staff.access``).
+    staff_cache: StaffCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.messenger.db = self.db  # where messages refused for now are kept
         if not self.worker:
             self.worker = worker_id(self.clock)
         claims.set_lease(timedelta(seconds=self.settings.claim_lease_seconds))
+        self.staff_cache = StaffCache(self.settings.staff_cache_seconds, self.clock.monotonic)
 
     def translator_for(self, staff: Staff | None, fallback: str | None = None) -> Translator:
         locale = (staff.locale if staff else None) or fallback or self.settings.default_locale

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # Several workers receive this bot's updates (webhooks behind a load balancer): each update
     # reads the person's conversation step and drafts from the database first.
     shared_chat_state: bool = False
+    # How long the access gate trusts what it read about an account (models.staff_cache); a
+    # change made in another process (the CLI) reaches the gate within this. 0: no cache.
+    staff_cache_seconds: float = Field(default=10.0, ge=0)
     # After-sales follow-up (A1–A13)
     working_hours: str = "09:00-18:00"
     working_days: str = "mon-sat"

@@ -154,8 +154,9 @@ async def get_request(session: AsyncSession, request_id: int) -> ExtraItemReques
 
 async def check_decidable(
     session: AsyncSession, *, request_id: int, advisor: Staff
-) -> ExtraItemRequest:
-    """Before asking for consent or a reason: the right person, a request still pending."""
+) -> tuple[WorkOrder, ExtraItemRequest]:
+    """Before asking for consent or a reason: the right person, a request still pending (the
+    order and the request, as read)."""
     require_advisor(advisor)
     request = await get_request(session, request_id)
     order = await get_order(session, request.order_id)
@@ -164,7 +165,7 @@ async def check_decidable(
         raise Refused("already_decided", name=taken.name, at=taken.at,
                       decision=taken.status.value)
     require_on_floor(order, OrderStatus.in_progress)
-    return request
+    return order, request
 
 
 async def decide(

@@ -257,7 +257,9 @@ async def staff_for_account(
 
 async def seen_on(session: AsyncSession, channel: str, user_key: str) -> Staff | None:
     """``staff_for_account`` for a person who just wrote: an account the platform had refused
-    is reachable again (one write, only then). The caller commits."""
+    is reachable again (one write, only then). The caller commits. (The access gate remembers
+    the answer for a few seconds, ``models.staff_cache``: every change to these rows reaches
+    it.)"""
     row = (
         await session.exec(
             select(Staff, ChatAccount)
@@ -278,7 +280,8 @@ async def lose_contact(session: AsyncSession, channel: str, chat_id: int, *, now
                        ) -> tuple[Staff, ChatAccount] | None:
     """The platform refused this chat for good (Forbidden): mark its account unreachable.
     The staff member and the account when this is news, None when it was known (or unbound),
-    so whoever must be told is told once. The caller commits."""
+    so whoever must be told is told once. The caller commits (which also drops the account
+    from the access gate's cache, ``models.staff_cache``: the next message clears the mark)."""
     account = (await session.exec(
         select(ChatAccount).where(ChatAccount.channel == channel,
                                   ChatAccount.chat_id == chat_id))).first()

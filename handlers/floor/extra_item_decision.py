@@ -46,7 +46,7 @@ from models.extra_item import (
 )
 from models.rules import Refused
 from models.staff import Staff
-from models.work_order import WorkOrder, get_order
+from models.work_order import WorkOrder
 
 CONSENT, CONSENT_NOTE, REASON = range(3)
 DRAFT = "extra_decision"
@@ -64,8 +64,8 @@ async def start(update: Update, context: WorkshopContext) -> int:
     verb, *anyway = query.data.split(":")[2:]
     async with context.services.db.session() as session:
         try:
-            request = await check_decidable(session, request_id=request_id, advisor=context.me)
-            order = await get_order(session, request.order_id)
+            order, request = await check_decidable(session, request_id=request_id,
+                                                   advisor=context.me)
         except Refused as refused:
             await refuse(update, context, refused)
             return END

@@ -14,6 +14,7 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 from bot.context import WorkshopContext
 from bot.i18n import locale_from_language_code
 from models.staff import seen_on
+from models.staff_cache import own_read
 
 GROUP = -100
 
@@ -43,14 +44,26 @@ async def identify(update: Update, context: WorkshopContext) -> None:
     if user is None or chat is None or chat.type != chat.PRIVATE:
         raise ApplicationHandlerStop
     services = context.services
+    channel = context.channel
+    key = user_key(user, channel)
+    # Seen a moment ago on this channel, reachable: nothing to ask or write (models.staff_cache).
+    cached = services.staff_cache.get(channel, key)
+    if cached is not None and cached.last_channel == channel:
+        context.staff = cached.fresh_staff()  # each update its own copy
+        context._ = services.translator_for(context.staff)
+        return
     fallback = locale_from_language_code(user.language_code, services.settings.default_locale)
     try:
+        read = services.staff_cache.reading()
         async with services.db.session() as session:
-            staff = await seen_on(session, context.channel, user_key(user, context.channel))
-            if staff is not None and staff.active and staff.last_channel != context.channel:
-                staff.last_channel = context.channel  # NOTIFY_CHANNELS=preferred follows this
+            own_read(session, read)  # this session's write leaves its own read current
+            staff = await seen_on(session, channel, key)
+            if staff is not None and staff.active and staff.last_channel != channel:
+                staff.last_channel = channel  # NOTIFY_CHANNELS=preferred follows this
             if session.dirty:  # that, or an account the platform had refused is back
                 await session.commit()
+        if staff is not None:  # now reachable on this channel, and it wrote here last
+            services.staff_cache.put(read, channel, key, staff)
     except Exception:
         # The gate fails closed: without knowing who this is, no handler may run (the
         # database unreachable or read-only). One answer, in the person's language.
