@@ -25,6 +25,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import errors, logs
 from bot.context import WorkshopContext
+from bot.pacing import Pacer
 from bot.persistence import DatabasePersistence
 from bot.services import Services
 from handlers.after_sales import routes as after_sales_routes
@@ -160,7 +161,12 @@ def build_application(
         # answer came late was delivered, and keeping it for the outbox would send it twice.
         builder = builder.read_timeout(settings.telegram_read_timeout_seconds)
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # Telegram: each chat and the bot at Telegram's pace (bot.pacing); WeCom paces its
+        # members itself (bot.wecom.request) and only needs the bot-wide limit.
+        builder = builder.rate_limiter(
+            Pacer(bot_rate=settings.telegram_messages_per_second,
+                  chat_interval=settings.telegram_chat_interval_seconds)
+            if channel == "telegram" else AIORateLimiter(max_retries=3))
     application = builder.build()
     application.bot_data["services"] = services
     application.bot_data["channel"] = channel

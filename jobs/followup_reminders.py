@@ -19,6 +19,7 @@ told at 00:00 would read it at 09:00 anyway.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date, datetime
 from functools import partial
@@ -31,16 +32,18 @@ from models.absence import route
 from models.campaign import Campaign, upcoming
 from models.card import CardKind
 from models.claims import claim, claim_row, held_until, hold, release
-from models.customer import get_customer
+from models.customer import clerks_of, get_customer
 from models.db import id_of
 from models.followup import (
     FollowUp,
     FollowUpStatus,
     due_reminders,
+    in_rounds,
     is_overdue,
     mark_overdue_notified,
     mark_reminded,
     overdue_unnotified,
+    page_end,
 )
 from models.staff import Role, Staff, active_with_role, reachable_anywhere
 from models.talking_points import UPCOMING_DAYS, gather
@@ -55,6 +58,9 @@ SCHEDULE = "maintenance.schedule"  # the day (its ordinal): once per group of st
 
 
 Recipient = tuple[Staff, Staff | None]  # who gets the card, and for whom they stand in
+
+PAGE = 500  # due reminders read at a time
+AT_ONCE = 8  # reminders in hand at once, each in its own session (a round's clerks differ)
 
 
 async def run(services: Services, now: datetime) -> int:
@@ -85,9 +91,7 @@ async def run(services: Services, now: datetime) -> int:
             return 0
         run_ = _Run(services, session, now, today)
         await run_.prepare()
-        sent = 0
-        for followup in await due_reminders(session, now=now):
-            sent += await run_.remind(followup)
+        sent = await run_.remind_all()
         for followup in await overdue_unnotified(session, now=now):
             sent += await run_.tell_overdue(followup)
     return sent
@@ -111,7 +115,36 @@ class _Run:
         self.supervisors = await active_with_role(self.session, Role.supervisor)
         self.campaigns = await upcoming(self.session, today=self.today, days=UPCOMING_DAYS)
 
-    async def claimed(self, kind: str, followup: FollowUp) -> bool:
+    async def remind_all(self) -> int:
+        """Every reminder due, page after page until none is left or the pass has used most of
+        its interval (the next pass, on time, goes on); each page in rounds — one card per
+        clerk, then the next — ``AT_ONCE`` reminders in hand at a time (taken in that order),
+        each in a session of its own, so the cards go out at the platforms' pace
+        (``bot.pacing``) and no clerk waits behind another's hundred."""
+        services = self.services
+        interval = services.settings.followup_check_seconds
+        budget_ends = services.clock.monotonic() + max(interval - 5, interval * 0.75)
+        gate = asyncio.Semaphore(AT_ONCE)
+
+        async def remind(followup: FollowUp) -> int:
+            async with gate, services.db.session() as session:
+                # the page's row, in this session as read (no second SELECT)
+                return await self.remind(session, await session.merge(followup, load=False))
+
+        sent = 0
+        after = None
+        while services.clock.monotonic() < budget_ends:
+            page = await due_reminders(self.session, now=self.now, limit=PAGE, after=after)
+            if not page:
+                break
+            after = page_end(page)
+            clerks = await clerks_of(self.session, {f.customer_id for f in page})
+            in_order = [f for round_ in in_rounds(page, clerks) for f in round_]
+            sent += sum(await asyncio.gather(*(remind(f) for f in in_order)))
+        return sent
+
+    async def claimed(self, kind: str, followup: FollowUp,
+                      session: AsyncSession | None = None) -> bool:
         """This worker's, and still to do (another may have done it since it was selected)."""
         def still_due(row: FollowUp) -> bool:
             if row.status != FollowUpStatus.open:
@@ -120,53 +153,54 @@ class _Run:
 
         # The lease runs from now, not from the start of the pass: a pass over thousands of
         # reminders outlasts the lease, and a worker that started since must not take the row.
-        return await claim_row(self.session, kind, followup, worker=self.services.worker,
-                               now=self.services.clock.now(), still_due=still_due)
+        return await claim_row(session or self.session, kind, followup,
+                               worker=self.services.worker, now=self.services.clock.now(),
+                               still_due=still_due)
 
-    async def responsible(self, followup: FollowUp) -> list[Recipient]:
+    async def responsible(self, followup: FollowUp,
+                          session: AsyncSession | None = None) -> list[Recipient]:
         """The clerk today (or the stand-in); without an active, reachable one, every
         supervisor."""
-        customer = await get_customer(self.session, followup.customer_id)
+        session = session or self.session
+        customer = await get_customer(session, followup.customer_id)
         clerk_id = customer.clerk_id
         if clerk_id is not None:
             if clerk_id not in self.routes:
-                today = await route(self.session, clerk_id, self.today)
-                staff = await self.session.get(Staff, today.staff_id)
-                for_whom = (await self.session.get(Staff, today.standing_in_for)
+                today = await route(session, clerk_id, self.today)
+                staff = await session.get(Staff, today.staff_id)
+                for_whom = (await session.get(Staff, today.standing_in_for)
                             if today.standing_in_for else None)
                 # Nobody to reach (inactive, or every account refused: Forbidden) → supervisors.
                 self.routes[clerk_id] = (staff, for_whom) if staff and staff.active and \
-                    await reachable_anywhere(self.session, id_of(staff)) else None
+                    await reachable_anywhere(session, id_of(staff)) else None
             recipient = self.routes[clerk_id]
             if recipient is not None:
                 return [recipient]
         return [(supervisor, None) for supervisor in self.supervisors]
 
-    async def remind(self, followup: FollowUp) -> int:
+    async def remind(self, session: AsyncSession, followup: FollowUp) -> int:
         followup_id = id_of(followup)
-        if not await self.claimed(REMIND, followup):
+        if not await self.claimed(REMIND, followup, session):
             return 0
-        recipients = await self.responsible(followup)
+        recipients = await self.responsible(followup, session)
         if not recipients:
             log.warning("follow-up %s has nobody to go to (no clerk, no supervisor)",
                         followup_id)
             return 0
-        points = await gather(self.session, followup, today=self.today,
-                              campaigns=self.campaigns)
+        points = await gather(session, followup, today=self.today, campaigns=self.campaigns)
         overdue = is_overdue(followup, self.now)
         sent = 0
         for staff, for_whom in recipients:
             delivered = await self.services.messenger.send(
-                self.session, staff,
+                session, staff,
                 partial(reminder_card, points=points, standing_in_for=for_whom, overdue=overdue),
                 card=(CardKind.followup, followup_id), now=self.now)
             sent += delivered > 0
-        await self.session.commit()  # the cards first: a crash before the mark resends once
-        await mark_reminded(self.session, followup_id=followup_id,
-                            staff_id=id_of(recipients[0][0]),
-                            now=self.now)
-        await release(self.session, REMIND, followup_id, worker=self.services.worker)
-        await self.session.commit()
+        await session.commit()  # the cards first: a crash before the mark resends once
+        await mark_reminded(session, followup_id=followup_id,
+                            staff_id=id_of(recipients[0][0]), now=self.now)
+        await release(session, REMIND, followup_id, worker=self.services.worker)
+        await session.commit()
         if overdue:
             self.overdue_carded.add(followup_id)
         return sent

@@ -169,6 +169,16 @@ async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
     return customer
 
 
+async def clerks_of(session: AsyncSession, customer_ids: set[int]) -> dict[int, int | None]:
+    """Each customer's tracking clerk (None: none assigned), in one query."""
+    if not customer_ids:
+        return {}
+    rows = await session.exec(select(Customer.id, Customer.clerk_id).where(
+        col(Customer.id).in_(customer_ids)))
+    return {customer_id: clerk_id for customer_id, clerk_id in rows.all()
+            if customer_id is not None}
+
+
 async def least_busy_clerk(session: AsyncSession) -> Staff | None:
     """New customers go to the active clerk with the fewest customers until reassigned."""
     load = (

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
 from models.audit import Actor
-from models.db import UTCDateTime
+from models.db import UTCDateTime, id_of
 from models.rules import Refused
 from models.shop_time import ShopCalendar
 from models.staff import Staff
@@ -129,16 +129,41 @@ async def get_followup(session: AsyncSession, followup_id: int) -> FollowUp:
     return followup
 
 
-async def due_reminders(session: AsyncSession, *, now: datetime, limit: int = 500
-                        ) -> list[FollowUp]:
-    """Open follow-ups whose reminder time has come and that were not reminded since."""
+async def due_reminders(session: AsyncSession, *, now: datetime, limit: int = 500,
+                        after: tuple[datetime, int] | None = None) -> list[FollowUp]:
+    """Open follow-ups whose reminder time has come and that were not reminded since, oldest
+    first; ``after`` (the last one's ``remind_at`` and id) gives the next page."""
+    query = select(FollowUp).where(
+        FollowUp.status == FollowUpStatus.open,
+        col(FollowUp.reminded_at).is_(None),
+        FollowUp.remind_at <= now,
+    )
+    if after is not None:
+        at, last_id = after
+        query = query.where(or_(col(FollowUp.remind_at) > at,
+                                and_(col(FollowUp.remind_at) == at, col(FollowUp.id) > last_id)))
     return list((await session.exec(
-        select(FollowUp).where(
-            FollowUp.status == FollowUpStatus.open,
-            col(FollowUp.reminded_at).is_(None),
-            FollowUp.remind_at <= now,
-        ).order_by(col(FollowUp.remind_at), col(FollowUp.id)).limit(limit)
-    )).all())
+        query.order_by(col(FollowUp.remind_at), col(FollowUp.id)).limit(limit))).all())
+
+
+def page_end(page: list[FollowUp]) -> tuple[datetime, int]:
+    """Where the next page of ``due_reminders`` starts."""
+    last = page[-1]
+    return last.remind_at, id_of(last)
+
+
+def in_rounds(page: list[FollowUp], clerk_of: dict[int, int | None]) -> list[list[FollowUp]]:
+    """The page as rounds: the first reminder of every clerk, then the second of each, … (in
+    the page's order within a clerk), so no clerk's chat gets two in a row while others wait.
+    ``clerk_of`` maps customer ids to their clerk (None: the supervisors get it)."""
+    queues: dict[int | None, list[FollowUp]] = {}
+    for followup in page:
+        queues.setdefault(clerk_of.get(followup.customer_id), []).append(followup)
+    rounds: list[list[FollowUp]] = []
+    depth = max((len(queue) for queue in queues.values()), default=0)
+    for index in range(depth):
+        rounds.append([queue[index] for queue in queues.values() if index < len(queue)])
+    return rounds
 
 
 async def mark_reminded(

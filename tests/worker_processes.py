@@ -86,6 +86,9 @@ class Workers:
             "WORKING_HOURS": "00:00-23:59", "WORKING_DAYS": "mon-sun",
             "FOLLOWUP_CHECK_SECONDS": "1", "ESCALATION_CHECK_SECONDS": "60",
             "CLAIM_LEASE_SECONDS": str(LEASE_SECONDS),
+            # every reminder goes to one clerk: at Telegram's 1 a second a drain would take
+            # minutes; the fake Bot API here has no per-chat limit (bench/sending.py has)
+            "TELEGRAM_CHAT_INTERVAL_SECONDS": "0",
             "LOG_LEVEL": "WARNING",
         }
         for name in ("TELEGRAM_BOT_USERNAME", "WECOM_CORP_ID", "WECOM_SECRET"):
