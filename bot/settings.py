@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # Telegram's pace (bot.pacing): seconds between a job's messages to one chat, and messages
     # a second for the whole bot. Telegram's own limits; a local Bot API server may differ.
     telegram_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
-    telegram_messages_per_second: float = Field(default=29.0, gt=0, le=1000)
+    telegram_messages_per_second: float = Field(default=28.0, gt=0, le=1000)
     # Webhook instead of long polling when the URL is set (served by the HTTP server).
     telegram_webhook_url: str | None = None
     telegram_webhook_path: str = "/telegram/webhook"

@@ -117,17 +117,23 @@ class _Run:
 
     async def remind_all(self) -> int:
         """Every reminder due, page after page until none is left or the pass has used most of
-        its interval (the next pass, on time, goes on); each page in rounds — one card per
-        clerk, then the next — ``AT_ONCE`` reminders in hand at a time (taken in that order),
-        each in a session of its own, so the cards go out at the platforms' pace
-        (``bot.pacing``) and no clerk waits behind another's hundred."""
+        its interval (checked before each reminder, so the next pass starts on time and goes
+        on); each page in rounds — one card per clerk, then the next — ``AT_ONCE`` reminders in
+        hand at a time (taken in that order), each in a session of its own, so the cards go out
+        at the platforms' pace (``bot.pacing``) and no clerk waits behind another's hundred."""
         services = self.services
         interval = services.settings.followup_check_seconds
         budget_ends = services.clock.monotonic() + max(interval - 5, interval * 0.75)
         gate = asyncio.Semaphore(AT_ONCE)
 
         async def remind(followup: FollowUp) -> int:
-            async with gate, services.db.session() as session:
+            async with gate:
+                if services.clock.monotonic() >= budget_ends:
+                    return 0  # not claimed: the next pass, on time, takes it
+                return await remind_in_own_session(followup)
+
+        async def remind_in_own_session(followup: FollowUp) -> int:
+            async with services.db.session() as session:
                 # the page's row, in this session as read (no second SELECT)
                 return await self.remind(session, await session.merge(followup, load=False))
 
