@@ -591,13 +591,22 @@ class Messenger:
         *,
         now: datetime | None = None,
         staff_id: int | None = None,
+        cards: Sequence[CardMessage] | None = None,
+        known: Staff | None = None,
     ) -> int:
         """Edit every copy of a card (each in its reader's language; only ``staff_id``'s
-        copies when given); returns how many (an edit kept in the outbox counts)."""
+        copies when given); returns how many (an edit kept in the outbox counts). ``cards``:
+        the card's rows if the caller just read them (:func:`models.card.cards_of`);
+        ``known``: a reader the caller already has (e.g. ``context.me``, maybe a detached
+        copy: only read here), not fetched again."""
         now = now or self.clock.now()
         edited = 0
         staff_cache: dict[int, Staff | None] = {}
-        for card in await cards_of(session, kind, ref_id):
+        if known is not None and known.id is not None:
+            staff_cache[known.id] = known
+        if cards is None:
+            cards = await cards_of(session, kind, ref_id)
+        for card in cards:
             if staff_id is not None and card.staff_id != staff_id:
                 continue
             bot = self._bots.get(card.channel)

@@ -207,6 +207,14 @@ def _rolled_back(session: Session, previous: SessionTransaction) -> None:
         session.info.pop(_WROTE, None)
 
 
+async def commit_writes(session: AsyncSession) -> None:
+    """Commit if the transaction wrote something or has changes pending (the caller's too);
+    one that only read needs no COMMIT (nor the pool round trip after it)."""
+    sync = session.sync_session
+    if sync.new or sync.dirty or sync.deleted or sync.info.get(_WROTE):
+        await session.commit()
+
+
 @event.listens_for(WatchedSession, "after_commit")
 def _committed(session: Session) -> None:
     if session.in_nested_transaction():

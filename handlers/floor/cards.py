@@ -20,7 +20,7 @@ from models.approvals import waiting_on_order
 from models.attachment import Attachment, attachments_of
 from models.card import CardKind, cards_of
 from models.checklist import Box
-from models.db import id_of
+from models.db import commit_writes, id_of
 from models.extra_item import (
     ConsentMethod,
     Decision,
@@ -416,39 +416,52 @@ async def living_card(
         return
     messenger = services.messenger
     staff_id = id_of(staff)
-    every = await cards_of(session, kind, ref_id)
+    every = await cards_of(session, kind, ref_id)  # read once, handed to update_cards
     copies = [c for c in every if c.staff_id == staff_id]
     for other in {c.staff_id for c in every} - {staff_id}:  # no longer theirs: no buttons
         await messenger.update_cards(session, kind, ref_id, lambda _: (render(_)[0], None),
-                                     staff_id=other)
+                                     staff_id=other, cards=every)
         for copy in every:
             if copy.staff_id == other:
                 await session.delete(copy)
     if not copies and not send_new:
-        await session.commit()
+        await commit_writes(session)
         return
     if copies and not fresh and await messenger.update_cards(
-            session, kind, ref_id, render, staff_id=staff_id):
-        await session.commit()
+            session, kind, ref_id, render, staff_id=staff_id, cards=every, known=staff):
+        await commit_writes(session)
         return
     if copies:
         await messenger.update_cards(session, kind, ref_id,
-                                     lambda _: stale_copy(_, render(_)), staff_id=staff_id)
+                                     lambda _: stale_copy(_, render(_)), staff_id=staff_id,
+                                     cards=every, known=staff)
         for copy in copies:
             await session.delete(copy)
     await messenger.send(session, staff, render, card=(kind, ref_id))
     await session.commit()  # the new copy, so the next change edits it
 
 
+def _person(known: Staff | None, staff_id: int | None) -> Staff | None:
+    """``known`` when it is that person (e.g. ``context.me``, possibly a detached copy from the
+    access gate's cache: only read, never added to a session), else None."""
+    if known is not None and staff_id is not None and known.id == staff_id:
+        return known
+    return None
+
+
 async def show_order(
     services: Services, session: AsyncSession, order: WorkOrder, *, fresh: bool = False,
-    send_new: bool = True,
+    send_new: bool = True, known: Staff | None = None, items: list[OrderItem] | None = None,
 ) -> None:
     """The technician's one card for the order, redrawn after every change (call after the
     commit): edited in place, or sent anew (``fresh``: the flow wants it at the bottom of the
-    chat) with the older copies saying "see the newer card below"."""
-    items = await items_of(session, id_of(order))
-    technician = await session.get(Staff, order.technician_id)
+    chat) with the older copies saying "see the newer card below". ``known``: a person the
+    caller already has (used if they are the technician); ``items``: the order's items, if
+    the caller loaded them since the last change."""
+    if items is None:
+        items = await items_of(session, id_of(order))
+    technician = (_person(known, order.technician_id)
+                  or await session.get(Staff, order.technician_id))
     await living_card(services, session, technician, CardKind.order_technician, id_of(order),
                        lambda _: technician_card(_, order, items), fresh=fresh,
                        send_new=send_new)
@@ -456,37 +469,47 @@ async def show_order(
 
 async def show_advisor_order(
     services: Services, session: AsyncSession, order: WorkOrder, *, fresh: bool = False,
-    send_new: bool = True,
+    send_new: bool = True, known: Staff | None = None, items: list[OrderItem] | None = None,
 ) -> None:
-    """The advisor's one card for the order, the same way as :func:`show_order`."""
-    advisor = await session.get(Staff, order.advisor_id)
+    """The advisor's one card for the order, the same way as :func:`show_order` (``known``
+    is used if it is the advisor or the technician)."""
+    advisor = (_person(known, order.advisor_id)
+               or await session.get(Staff, order.advisor_id))
     await living_card(services, session, advisor, CardKind.order_advisor, id_of(order),
-                       await advisor_view(session, order), fresh=fresh, send_new=send_new)
+                       await advisor_view(session, order, known=known, items=items),
+                       fresh=fresh, send_new=send_new)
 
 
-async def advisor_view(session: AsyncSession, order: WorkOrder
+async def advisor_view(session: AsyncSession, order: WorkOrder, *, known: Staff | None = None,
+                       items: list[OrderItem] | None = None,
                        ) -> Callable[[Translator], Rendered]:
     """The advisor's card for the order as it stands, with what waits for their decision."""
-    items = await items_of(session, id_of(order))
-    technician = await session.get(Staff, order.technician_id)
+    if items is None:
+        items = await items_of(session, id_of(order))
+    technician = (_person(known, order.technician_id)
+                  or await session.get(Staff, order.technician_id))
     waiting = await waiting_on_order(session, id_of(order))
     return lambda _: advisor_card(_, order, items, technician, waiting)
 
 
-async def redraw_order(services: Services, session: AsyncSession, order: WorkOrder) -> None:
+async def redraw_order(services: Services, session: AsyncSession, order: WorkOrder, *,
+                       known: Staff | None = None) -> None:
     """After a change to the order: both people's cards follow it, each edited in place (sent
     anew only where the copy cannot be edited; nobody gets a first copy this way)."""
-    await show_order(services, session, order, send_new=False)
-    await show_advisor_order(services, session, order, send_new=False)
+    items = await items_of(session, id_of(order))  # the same items on both cards
+    await show_order(services, session, order, send_new=False, known=known, items=items)
+    await show_advisor_order(services, session, order, send_new=False, known=known,
+                             items=items)
 
 
 async def send_technician_card(
-    services: Services, session: AsyncSession, order: WorkOrder
+    services: Services, session: AsyncSession, order: WorkOrder, *, known: Staff | None = None
 ) -> None:
     """After a change someone else made and told the technician of: their card anew below
     that message (the older copy stripped); the advisor's edited in place."""
-    await show_order(services, session, order, fresh=True)
-    await show_advisor_order(services, session, order)
+    items = await items_of(session, id_of(order))  # the same items on both cards
+    await show_order(services, session, order, fresh=True, known=known, items=items)
+    await show_advisor_order(services, session, order, known=known, items=items)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from models.rules import Refused
 from models.staff import Staff
 from models.work_order import (
     OrderStatus,
+    items_of,
 )
 
 PREFIX = "xi"  # the callback data of this module's buttons: xi:…
@@ -150,9 +151,12 @@ async def submit(
         await session.commit()
         advisor = await session.get(Staff, order.advisor_id)
         technician = context.me
-        await show_advisor_order(context.services, session, order)  # then the card to decide
+        items = await items_of(session, id_of(order))  # for both order cards
+        await show_advisor_order(context.services, session, order, known=technician,
+                                 items=items)  # then the card to decide
         if advisor is not None:
-            photos = await attachments_of(session, CardKind.extra_item, id_of(request))
+            photos = (await attachments_of(session, CardKind.extra_item, id_of(request))
+                      if form.get("photos") else [])
             await messenger.send(
                 session, advisor, lambda t: extra_item_card(t, order, request, technician),
                 card=(CardKind.extra_item, id_of(request)), photos=photos, now=now,
@@ -162,7 +166,8 @@ async def submit(
         await reply(update, _("⏳ “{item}” was sent to the advisor and waits for approval. Do "
                               "not start on it until it is approved.").format(
                                   item=request.description))
-        await show_order(context.services, session, order, fresh=True)
+        await show_order(context.services, session, order, fresh=True, known=technician,
+                         items=items)
     return END
 
 

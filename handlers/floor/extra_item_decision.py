@@ -155,12 +155,12 @@ async def record(update: Update, context: WorkshopContext, **choice: Any) -> int
         technician = await session.get(Staff, request.requested_by)
         await messenger.update_cards(
             session, CardKind.extra_item, id_of(request),
-            lambda t: extra_item_card(t, order, request, technician, advisor))
+            lambda t: extra_item_card(t, order, request, technician, advisor), known=advisor)
         if technician is not None:
             await messenger.send(
                 session, technician, lambda t: (decision_for_technician(t, order, request,
                                                                         advisor), None))
-        await send_technician_card(context.services, session, order)
+        await send_technician_card(context.services, session, order, known=advisor)
     await end_other_steps(context, CardKind.extra_item, id_of(request))
     drop_draft(context, DRAFT)
     if request.status == Decision.approved:
