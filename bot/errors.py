@@ -58,15 +58,20 @@ def staff_of(update: object) -> Staff | None:
 # --- the person ------------------------------------------------------------------------------
 
 
+def outage_text(_: Translator) -> str:
+    """What a person reads while the database refuses (the access gate says it too)."""
+    return _("The workshop system cannot be reached just now; nothing was changed. "
+             "Please try again in a moment.")
+
+
 async def tell_the_person(update: Update, context: WorkshopContext) -> None:
     """Briefly, in their language: nothing was changed, or their last step was saved."""
     if update.effective_chat is None:
         return
     _ = _translator(context.services, update)
     if context.error is not None and unreachable(context.error) and not commits_made(update):
-        # An outage (the database refuses connections or writes): the words of the access gate.
-        text = _("The workshop system cannot be reached just now; nothing was changed. "
-                 "Please try again in a moment.")
+        # An outage (the database refuses connections or writes): the access gate's words.
+        text = outage_text(_)
     elif commits_made(update):
         text = _("Something went wrong on our side. Your last step was saved, but the rest "
                  "did not finish; please check before trying again.")

@@ -233,7 +233,7 @@ class Messenger:
                     account.chat_id, with_note(text, note), reply_markup=markup
                 )
             except Forbidden as exc:
-                await self.lost_contact(session, account.channel, account.chat_id, now, exc)
+                await self.lost_contact(account.channel, account.chat_id, now, exc)
                 continue
             except BadRequest as exc:
                 log.warning("cannot reach staff %s on %s: %s", staff.id, account.channel, exc)
@@ -281,7 +281,7 @@ class Messenger:
             try:
                 await self._send_file(bot, account.chat_id, data, payload)
             except Forbidden as exc:
-                await self.lost_contact(session, account.channel, account.chat_id, now, exc)
+                await self.lost_contact(account.channel, account.chat_id, now, exc)
                 continue
             except BadRequest as exc:
                 log.warning("cannot reach staff %s on %s: %s", staff.id, account.channel, exc)
@@ -318,8 +318,8 @@ class Messenger:
             return preferred or running
         return running
 
-    async def lost_contact(self, session: AsyncSession, channel: str, chat_id: int,
-                           now: datetime, exc: Exception) -> None:
+    async def lost_contact(self, channel: str, chat_id: int, now: datetime,
+                           exc: Exception) -> None:
         """The platform answered Forbidden for this chat: nothing more is sent there; its
         account is marked unreachable (written behind: the caller may hold a write transaction)
         and the supervisors are told once, with where the person's messages go now. The mark is
@@ -410,7 +410,7 @@ class Messenger:
             message = await bot.send_message(kept.chat_id, with_note(payload["text"], note),
                                              reply_markup=_markup(payload.get("markup"), bot))
         except Forbidden as exc:
-            await self.lost_contact(session, kept.channel, kept.chat_id, now, exc)
+            await self.lost_contact(kept.channel, kept.chat_id, now, exc)
             raise Undeliverable(str(exc)) from exc
         except BadRequest as exc:
             raise Undeliverable(str(exc)) from exc

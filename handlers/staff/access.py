@@ -12,6 +12,7 @@ from telegram import Update, User
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.context import WorkshopContext
+from bot.errors import outage_text
 from bot.i18n import locale_from_language_code
 from models.staff import seen_on
 from models.staff_cache import own_read
@@ -70,8 +71,7 @@ async def identify(update: Update, context: WorkshopContext) -> None:
         log.exception("the access gate could not identify user %s on %s", user.id,
                       context.channel)
         _ = services.translator_for(None, fallback)
-        text = _("The workshop system cannot be reached just now; nothing was changed. "
-                 "Please try again in a moment.")
+        text = outage_text(_)
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer(text, show_alert=True)
