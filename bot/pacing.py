@@ -32,6 +32,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot import logs
+from bot.messenger import retry_seconds
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class Pacer(BaseRateLimiter[int]):
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 self.waited_429 += 1
-                seconds = _seconds(exc)
+                seconds = retry_seconds(exc) or 1.0
                 until = self.now() + seconds
                 if chat is not None:
                     self._chat_free[chat] = max(self._chat_free.get(chat, 0.0), until)
@@ -130,9 +131,3 @@ class Pacer(BaseRateLimiter[int]):
                                    if t > now - FORGET_AFTER}
         if start > now:
             await asyncio.sleep(start - now)
-
-
-def _seconds(exc: RetryAfter) -> float:
-    """``retry_after`` in seconds (python-telegram-bot 22 gives a timedelta or an int)."""
-    value: Any = exc._retry_after if hasattr(exc, "_retry_after") else exc.retry_after
-    return float(value.total_seconds() if hasattr(value, "total_seconds") else value)

@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_run import STRANGER_ID, TOKEN, FakeTelegram
+from tests.test_run import STRANGER_ID, TOKEN, FakeTelegram, free_port
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("TEST_IMAGE") != "1",
@@ -109,14 +109,6 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield tag
     docker("rmi", "--force", tag, check=False)
     docker("image", "prune", "--force", check=False)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _admin(statement: str) -> None:

@@ -205,7 +205,7 @@ def test_staff_add_asks_get_me_for_the_link(
     assert "getMe" in telegram.methods()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as probe:
@@ -224,7 +224,7 @@ def test_run_serves_the_dms_intake_next_to_polling(
                      "--code", EXAMPLE["advisor_code"]]) == 0
     assert cli.main(["staff", "add", "--name", "Zhang Tech", "--role", "technician",
                      "--code", EXAMPLE["technician_code"]]) == 0
-    port = _free_port()
+    port = free_port()
     process, log = start_bot({**env, "INTAKE_API_KEY": "k" * 24, "HTTP_PORT": str(port)},
                              tmp_path)
     try:
@@ -257,7 +257,7 @@ def test_run_with_http_port_set_serves_health_next_to_polling(
 ) -> None:
     """Telegram alone, polled, but ``HTTP_PORT`` set (as the image sets it): ``/healthz`` and
     ``/readyz`` answer, so a container's HEALTHCHECK has something to ask."""
-    port = _free_port()
+    port = free_port()
     process, log = start_bot({**env, "HTTP_PORT": str(port)}, tmp_path)
     try:
         deadline = time.monotonic() + DEADLINE
@@ -311,7 +311,7 @@ def test_run_with_a_webhook_sets_it_and_answers_posted_updates(
 ) -> None:
     """TELEGRAM_WEBHOOK_URL: setWebhook with URL+path and the secret, no getUpdates, and an
     update posted to the HTTP port is answered; stopping leaves the webhook in place."""
-    port = _free_port()
+    port = free_port()
     process, log = start_bot({**env, "HTTP_PORT": str(port),
                               "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/",
                               "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}, tmp_path)
@@ -365,7 +365,7 @@ def test_run_with_a_webhook_telegram_refuses_says_so(
     telegram.bad_requests["setWebhook"] = "Bad Request: bad webhook: Failed to resolve host"
     result = subprocess.run(
         [sys.executable, "-m", "bot", "run"], cwd=tmp_path, capture_output=True, text=True,
-        env={**env, "HTTP_PORT": str(_free_port()),
+        env={**env, "HTTP_PORT": str(free_port()),
              "TELEGRAM_WEBHOOK_URL": "https://nowhere.invalid",
              "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET},
         timeout=DEADLINE,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from bot import cli
 from bot.wecom.crypto import WeComCrypto
 from tests.fakewecom import FakeWeCom, fake_wecom_in_thread
+from tests.test_run import free_port
 from tests.wecom_shop import AGENT_ID, CORP_ID, SECRET, TOKEN, envelope, new_aes_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,12 +28,6 @@ DEADLINE = 20.0
 def fake() -> Iterator[FakeWeCom]:
     with fake_wecom_in_thread(CORP_ID, SECRET) as fake:
         yield fake
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

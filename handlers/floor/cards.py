@@ -441,12 +441,13 @@ async def living_card(
     await session.commit()  # the new copy, so the next change edits it
 
 
-def _person(known: Staff | None, staff_id: int | None) -> Staff | None:
-    """``known`` when it is that person (e.g. ``context.me``, possibly a detached copy from the
-    access gate's cache: only read, never added to a session), else None."""
-    if known is not None and staff_id is not None and known.id == staff_id:
+async def _person(session: AsyncSession, known: Staff | None, staff_id: int) -> Staff | None:
+    """The staff member ``staff_id``: ``known`` when it is them (e.g. ``context.me``, possibly
+    a detached copy from the access gate's cache: only read, never added to a session), else
+    read."""
+    if known is not None and known.id == staff_id:
         return known
-    return None
+    return await session.get(Staff, staff_id)
 
 
 async def show_order(
@@ -460,8 +461,7 @@ async def show_order(
     the caller loaded them since the last change."""
     if items is None:
         items = await items_of(session, id_of(order))
-    technician = (_person(known, order.technician_id)
-                  or await session.get(Staff, order.technician_id))
+    technician = await _person(session, known, order.technician_id)
     await living_card(services, session, technician, CardKind.order_technician, id_of(order),
                        lambda _: technician_card(_, order, items), fresh=fresh,
                        send_new=send_new)
@@ -473,8 +473,7 @@ async def show_advisor_order(
 ) -> None:
     """The advisor's one card for the order, the same way as :func:`show_order` (``known``
     is used if it is the advisor or the technician)."""
-    advisor = (_person(known, order.advisor_id)
-               or await session.get(Staff, order.advisor_id))
+    advisor = await _person(session, known, order.advisor_id)
     await living_card(services, session, advisor, CardKind.order_advisor, id_of(order),
                        await advisor_view(session, order, known=known, items=items),
                        fresh=fresh, send_new=send_new)
@@ -486,8 +485,7 @@ async def advisor_view(session: AsyncSession, order: WorkOrder, *, known: Staff 
     """The advisor's card for the order as it stands, with what waits for their decision."""
     if items is None:
         items = await items_of(session, id_of(order))
-    technician = (_person(known, order.technician_id)
-                  or await session.get(Staff, order.technician_id))
+    technician = await _person(session, known, order.technician_id)
     waiting = await waiting_on_order(session, id_of(order))
     return lambda _: advisor_card(_, order, items, technician, waiting)
 
