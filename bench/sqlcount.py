@@ -77,9 +77,13 @@ class SqlCount:
 
     def _commit(self, _connection: Any) -> None:
         self.counts[(self.phase, "commits")] += 1
+        if self.keep_text:
+            self.texts.append((self.phase, "COMMIT", origin()))
 
     def _checkout(self, _dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         self.counts[(self.phase, "sessions")] += 1
+        if self.keep_text:
+            self.texts.append((self.phase, "(session: a connection from the pool)", origin()))
 
     def take(self) -> Counter[tuple[str, str]]:
         """The counts since the last ``take`` (and start afresh)."""

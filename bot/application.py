@@ -41,6 +41,7 @@ from handlers.staff import routes as staff_routes
 from handlers.staff.menus import set_default_menu, set_menu
 from handlers.training import routes as training_routes
 from jobs import after_sales, backups, escalation, media, outbox, workshop
+from models.card import CardBook, begin_book, end_book
 from models.staff import ChatAccount, Staff
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,27 @@ AREAS = (floor_routes, parts_routes, qc_routes, duty_routes, training_routes, af
 WECOM_BOT_TOKEN = "wecom:0-not-a-telegram-token"
 
 
+BOOK_GROUP = -95  # after the access gate, before anything that may send a card
 LOAD_GROUP = -90  # after the access gate (strangers cost nothing), before everything else
+
+
+async def _open_card_book(update: Update, context: WorkshopContext) -> None:
+    """The card copies this update sends go into its book and are written with its last
+    transaction (``_save_conversations``). What an earlier update left in its book (it was
+    stopped before that step) is kept for this one's."""
+    left = begin_book()
+    if left is not None:
+        persistence = context.application.persistence
+        if isinstance(persistence, DatabasePersistence):
+            persistence.keep_cards(left)
+        else:
+            await _write_cards(context.services, left)
+
+
+async def _write_cards(services: Services, book: CardBook) -> None:
+    async with services.db.session() as session:
+        await book.write(session)
+        await session.commit()
 
 
 async def _load_person(update: Update, context: WorkshopContext) -> None:
@@ -82,9 +103,10 @@ async def _load_person(update: Update, context: WorkshopContext) -> None:
 
 async def _save_conversations(update: Update, context: WorkshopContext) -> None:
     """Write conversation states and drafts after every update, not only once a minute: what
-    the update changed, in one transaction (``DatabasePersistence.save``), nothing when it
-    changed nothing kept there. This person's drafts go with their conversation state
-    (python-telegram-bot marks them only after the update), so a restart, or with
+    the update changed, with the card copies it sent, in one transaction
+    (``DatabasePersistence.save``), nothing when it changed nothing kept there. This person's
+    drafts go with their conversation state (python-telegram-bot marks them only after the
+    update), so a restart, or with
     ``SHARED_CHAT_STATE`` the process that gets their next update, finds both at one step.
     A refused write is logged and kept for the next one; the admins hear of it as of any
     error outside an update."""
@@ -92,10 +114,15 @@ async def _save_conversations(update: Update, context: WorkshopContext) -> None:
     user = update.effective_user
     if user is not None:
         application.mark_data_for_update_persistence(user_ids=user.id)
+    cards = end_book()  # the card copies the update sent: with the same transaction
     persistence = application.persistence
     if not isinstance(persistence, DatabasePersistence):
         await application.update_persistence()
+        if cards:
+            await _write_cards(context.services, cards)
         return
+    if cards:
+        persistence.keep_cards(cards)
     with persistence.recording():
         await application.update_persistence()
     try:
@@ -174,12 +201,13 @@ def build_application(
     services.applications[channel] = application
 
     # Order matters: the update's log id is set first (``bot.logs``); the access gate runs next
-    # and stops strangers; then the update's commits are counted (the error handler says
-    # whether the person's step was saved); every area's
+    # and stops strangers; then the update's card book opens (``models.card``) and its commits
+    # are counted (the error handler says whether the person's step was saved); every area's
     # conversations come before any one-tap button or command, so an open conversation sees
     # its person's input first; persistence is written last.
     application.add_handler(TypeHandler(Update, logs.mark_update), group=logs.GROUP)
     application.add_handlers(access.handlers(), group=access.GROUP)
+    application.add_handler(TypeHandler(Update, _open_card_book), group=BOOK_GROUP)
     application.add_handler(TypeHandler(Update, errors.watch), group=errors.GROUP)
     if services.settings.shared_chat_state:
         application.add_handler(TypeHandler(Update, _load_person), group=LOAD_GROUP)

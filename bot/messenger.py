@@ -46,7 +46,7 @@ from models.attachment import (
     keep_copy,
     sources,
 )
-from models.card import CardMessage, cards_of
+from models.card import CardMessage, cards_of, remember_card
 from models.db import Database, clean_text, id_of
 from models.staff import (
     ChatAccount,
@@ -435,9 +435,9 @@ class Messenger:
     @staticmethod
     def _remember_card(session: AsyncSession, card: tuple[str, int], staff_id: int,
                        channel: str, chat_id: int, message: Message, now: datetime) -> None:
-        session.add(CardMessage(kind=card[0], ref_id=card[1], staff_id=staff_id,
-                                channel=channel, chat_id=chat_id,
-                                message_id=message.message_id, sent_at=now))
+        remember_card(session, CardMessage(kind=card[0], ref_id=card[1], staff_id=staff_id,
+                                           channel=channel, chat_id=chat_id,
+                                           message_id=message.message_id, sent_at=now))
 
     # --- photos ----------------------------------------------------------------------------------
     async def show_photos(self, session: AsyncSession, channel: str, chat_id: int,

@@ -111,14 +111,20 @@ class Pacer(BaseRateLimiter[int]):
     async def _wait_turn(self, chat: Any, behind: bool) -> None:
         """Take the bot's next slot (and, in the background, the chat's), sleeping until then."""
         if behind:
+            slept = False
             while True:
                 now = self.now()
                 ready = max(self._background_from, self._chat_free.get(chat, 0.0)
                             if chat is not None else 0.0, self._next_slot)
                 if ready <= now:
                     break
+                slept = True
                 await asyncio.sleep(ready - now)
-            start = now
+            # After a wait, the moment it was free, not the moment it woke (a sleep ends a
+            # little late): counting from the wake-up would lose that lateness on every
+            # message, a tenth of the pace. Never more than one slot back, and an idle bot
+            # (no wait) starts now: no burst either way.
+            start = max(ready, now - self.gap) if slept else now
         else:
             now = self.now()
             start = max(now, self._next_slot)

@@ -1,7 +1,8 @@
 """python-telegram-bot persistence in our database: conversations and drafts survive a restart.
 
 Only conversation states and ``user_data`` (the drafts of half-finished conversations) are
-kept; everything else the bot knows lives in the shop's own tables.
+kept; everything else the bot knows lives in the shop's own tables. The card copies an update
+sent (``models.card.CardBook``) are written in the same transaction.
 
 Writes: what python-telegram-bot hands over is compared with what was last saved (or read) for
 that key, and only what differs is written, by UPSERT without reading first, all of it in one
@@ -29,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
+from models.card import CardBook
 from models.conversation_store import ConversationState, UserDataRow
 from models.db import Database
 
@@ -79,6 +81,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         self._saved_data: dict[int, str | None] = {}
         self._names: set[str] = set()  # the conversations read by ``get_conversations``
         self._all_data_read = False  # ``get_user_data`` ran: a user missing there has no row
+        self._unsaved_cards = CardBook()  # card copies updates sent, written with the states
         self._saving = asyncio.Lock()
 
     async def get_conversations(self, name: str) -> ConversationDict:
@@ -133,6 +136,11 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         finally:
             _recording.reset(token)
 
+    def keep_cards(self, cards: CardBook) -> None:
+        """Card copies an update sent or retired (``models.card``): written with the next save,
+        in its transaction, and kept like the states when that is refused."""
+        self._unsaved_cards.take(cards)
+
     async def save(self) -> None:
         """Write what was recorded and differs from what the database holds, in one
         transaction (nothing at all when nothing differs). Refused: logged, kept for the next
@@ -167,7 +175,8 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         (or at ``flush``) instead of being lost: a restart never resumes at an older step."""
         async with self._saving:
             states, data = self._pending()
-            if not states and not data:
+            cards, self._unsaved_cards = self._unsaved_cards, CardBook()
+            if not states and not data and not cards:
                 return
             try:
                 async with self.db.session() as session:
@@ -175,10 +184,13 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
                         await self._write_state(session, name, encoded, state)
                     for user_id, user_data in data.items():
                         await self._write_user_data(session, user_id, user_data)
+                    await cards.write(session)
                     await session.commit()
             except Exception:
-                log.warning("could not save %d conversation state(s) and the drafts of %d user(s); "
-                            "kept for the next write", len(states), len(data), exc_info=True)
+                log.warning("could not save %d conversation state(s), the drafts of %d user(s) "
+                            "and %d card copies; kept for the next write", len(states), len(data),
+                            len(cards.added) + len(cards.removed), exc_info=True)
+                self._unsaved_cards.take(cards)
                 raise
             for state_key, state in states.items():  # newer changes made meanwhile stay
                 self._saved_states[state_key] = _fingerprint(state)

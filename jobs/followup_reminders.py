@@ -37,8 +37,8 @@ from models.db import id_of
 from models.followup import (
     FollowUp,
     FollowUpStatus,
+    Rounds,
     due_reminders,
-    in_rounds,
     is_overdue,
     mark_overdue_notified,
     mark_reminded,
@@ -60,7 +60,11 @@ SCHEDULE = "maintenance.schedule"  # the day (its ordinal): once per group of st
 Recipient = tuple[Staff, Staff | None]  # who gets the card, and for whom they stand in
 
 PAGE = 500  # due reminders read at a time
-AT_ONCE = 8  # reminders in hand at once, each in its own session (a round's clerks differ)
+AT_ONCE = 8  # reminders in hand at once, each in its own session, never two for one clerk
+# A pass stops taking reminders this long before the next is due: the ones in hand still
+# wait for their turn to be sent (bot.pacing), and a pass still running when the next is due
+# would make the scheduler skip that one.
+BUDGET_MARGIN = 2
 
 
 async def run(services: Services, now: datetime) -> int:
@@ -118,35 +122,56 @@ class _Run:
     async def remind_all(self) -> int:
         """Every reminder due, page after page until none is left or the pass has used most of
         its interval (checked before each reminder, so the next pass starts on time and goes
-        on); each page in rounds — one card per clerk, then the next — ``AT_ONCE`` reminders in
-        hand at a time (taken in that order), each in a session of its own, so the cards go out
-        at the platforms' pace (``bot.pacing``) and no clerk waits behind another's hundred."""
+        on). ``AT_ONCE`` reminders in hand at a time, each in a session of its own, dealt out
+        clerk by clerk across pages (``models.followup.Rounds``), so the cards go out at the
+        platforms' pace (``bot.pacing``) and no clerk waits behind another's hundred."""
         services = self.services
         interval = services.settings.followup_check_seconds
-        budget_ends = services.clock.monotonic() + max(interval - 5, interval * 0.75)
-        gate = asyncio.Semaphore(AT_ONCE)
-
-        async def remind(followup: FollowUp) -> int:
-            async with gate:
-                if services.clock.monotonic() >= budget_ends:
-                    return 0  # not claimed: the next pass, on time, takes it
-                return await remind_in_own_session(followup)
-
-        async def remind_in_own_session(followup: FollowUp) -> int:
-            async with services.db.session() as session:
-                # the page's row, in this session as read (no second SELECT)
-                return await self.remind(session, await session.merge(followup, load=False))
-
+        budget_ends = services.clock.monotonic() + max(interval - BUDGET_MARGIN,
+                                                       interval * 0.75)
+        rounds = Rounds()
+        more = True  # pages may be left to read
+        after: tuple[datetime, int] | None = None
+        reading = asyncio.Lock()
+        changed = asyncio.Condition()  # a reminder finished: a clerk is free again
         sent = 0
-        after = None
-        while services.clock.monotonic() < budget_ends:
-            page = await due_reminders(self.session, now=self.now, limit=PAGE, after=after)
-            if not page:
-                break
-            after = page_end(page)
-            clerks = await clerks_of(self.session, {f.customer_id for f in page})
-            in_order = [f for round_ in in_rounds(page, clerks) for f in round_]
-            sent += sum(await asyncio.gather(*(remind(f) for f in in_order)))
+
+        async def read_ahead() -> None:
+            nonlocal more, after
+            async with reading:
+                if not more or len(rounds) >= PAGE // 2:
+                    return
+                page = await due_reminders(self.session, now=self.now, limit=PAGE, after=after)
+                more = len(page) == PAGE
+                if page:
+                    after = page_end(page)
+                    rounds.add(page, await clerks_of(self.session,
+                                                     {f.customer_id for f in page}))
+
+        async def hand() -> None:
+            nonlocal sent
+            while services.clock.monotonic() < budget_ends:
+                await read_ahead()
+                taken = rounds.take()
+                if taken is None:
+                    if not len(rounds) and not more:
+                        return  # nothing left (the others finish theirs)
+                    async with changed:  # every waiting clerk has one in hand: wait for one
+                        await changed.wait()
+                    continue
+                followup, clerk = taken
+                try:
+                    async with services.db.session() as session:
+                        # the page's row, in this session as read (no second SELECT)
+                        cards = await self.remind(session, await session.merge(followup,
+                                                                               load=False))
+                    sent += cards  # not ``sent += await …``: that reads ``sent`` before
+                finally:
+                    rounds.done(clerk)
+                    async with changed:
+                        changed.notify_all()
+
+        await asyncio.gather(*(hand() for _ in range(AT_ONCE)))
         return sent
 
     async def claimed(self, kind: str, followup: FollowUp,

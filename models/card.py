@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextvars import ContextVar
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import UTCDateTime
@@ -48,15 +51,18 @@ class CardMessage(SQLModel, table=True):
 
 
 async def cards_of(session: AsyncSession, kind: str, ref_id: int) -> list[CardMessage]:
-    return list(
-        (
-            await session.exec(
-                select(CardMessage)
-                .where(CardMessage.kind == kind, CardMessage.ref_id == ref_id)
-                .order_by(col(CardMessage.id))
-            )
-        ).all()
-    )
+    """Every copy of a card, oldest first: stored, and (within an update) sent or retired by
+    it so far (:class:`CardBook`)."""
+    stored = (await session.exec(
+        select(CardMessage)
+        .where(CardMessage.kind == kind, CardMessage.ref_id == ref_id)
+        .order_by(col(CardMessage.id))
+    )).all()
+    book = current_book()
+    if book is None:
+        return list(stored)
+    return [card for card in stored if card.id not in book.removed] + [
+        card for card in book.added if card.kind == kind and card.ref_id == ref_id]
 
 
 async def recipients_of(session: AsyncSession, kind: str, ref_id: int) -> set[int]:
@@ -67,7 +73,11 @@ async def card_at(
     session: AsyncSession, channel: str, chat_id: int, message_id: int
 ) -> CardMessage | None:
     """The card a message is (a clerk replying to a reminder names it this way)."""
-    return (
+    book = current_book()
+    for card in book.added if book is not None else ():
+        if (card.channel, card.chat_id, card.message_id) == (channel, chat_id, message_id):
+            return card
+    found = (
         await session.exec(
             select(CardMessage).where(
                 CardMessage.channel == channel,
@@ -76,3 +86,95 @@ async def card_at(
             )
         )
     ).first()
+    return None if found is not None and book is not None and found.id in book.removed \
+        else found
+
+
+# --- the copies one update sent and retired -------------------------------------------------
+# A copy's message id is known only once it is sent, and it is sent only after the decision it
+# shows was committed; recording it in a commit of its own made two or three commits per update.
+# Within an update (begun and ended by ``bot.application``) the copies go into the update's
+# book instead and are written with its last transaction, the one that saves the conversation
+# states (``bot.persistence``). Outside an update (jobs) they are added to the session as
+# before. Reads (``cards_of``, ``card_at``) see the book, so an update that sends a card and
+# then edits it edits the copy it sent.
+
+
+class CardBook:
+    """The card copies an update sent (rows without ids yet) and retired (ids)."""
+
+    def __init__(self, task: asyncio.Task[Any] | None = None) -> None:
+        self.task = task
+        self.added: list[CardMessage] = []
+        self.removed: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed)
+
+    def take(self, other: CardBook) -> None:
+        """Take on what ``other`` has not written yet (an earlier update's, a refused write)."""
+        self.added.extend(other.added)
+        self.removed |= other.removed
+        other.added, other.removed = [], set()
+
+    async def write(self, session: AsyncSession) -> None:
+        """Add the sent copies and delete the retired ones in ``session``'s transaction (the
+        caller commits). Copies of the rows are added, so a refused write can be tried again."""
+        if self.removed:
+            await session.exec(delete(CardMessage).where(
+                col(CardMessage.id).in_(sorted(self.removed))))
+        session.add_all([CardMessage.model_validate(card.model_dump(exclude={"id"}))
+                         for card in self.added])
+
+
+_book: ContextVar[CardBook | None] = ContextVar("card_book", default=None)
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no event loop
+        return None
+
+
+def begin_book() -> CardBook | None:
+    """Start an update's book in this task; returns the one an earlier update left unwritten
+    (it stopped before its saving step), for the caller to write with this one."""
+    left = end_book()
+    _book.set(CardBook(_current_task()))
+    return left if left else None
+
+
+def end_book() -> CardBook | None:
+    """The update's book, no longer written to (None: no update began in this task)."""
+    book = current_book()
+    _book.set(None)
+    return book
+
+
+def current_book() -> CardBook | None:
+    """The book of the update this task is handling; None in a job, or in a task that merely
+    inherited the context of an update (a job scheduled from one)."""
+    book = _book.get()
+    return book if book is not None and book.task is _current_task() else None
+
+
+def remember_card(session: AsyncSession, card: CardMessage) -> None:
+    """Record a sent copy: into the update's book, or ``session`` outside an update."""
+    book = current_book()
+    if book is None:
+        session.add(card)
+    else:
+        book.added.append(card)
+
+
+async def retire_card(session: AsyncSession, card: CardMessage) -> None:
+    """Forget a copy (a newer one went out, or its reader no longer decides): through the
+    update's book, or ``session`` outside an update."""
+    book = current_book()
+    if book is None:
+        await session.delete(card)
+    elif card.id is None:
+        book.added = [added for added in book.added if added is not card]
+    else:
+        book.removed.add(card.id)

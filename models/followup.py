@@ -8,6 +8,7 @@ clear ``reminded_at``, so the next reminder goes out once, at the new time.
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -152,18 +153,54 @@ def page_end(page: list[FollowUp]) -> tuple[datetime, int]:
     return last.remind_at, id_of(last)
 
 
-def in_rounds(page: list[FollowUp], clerk_of: dict[int, int | None]) -> list[list[FollowUp]]:
-    """The page as rounds: the first reminder of every clerk, then the second of each, … (in
-    the page's order within a clerk), so no clerk's chat gets two in a row while others wait.
-    ``clerk_of`` maps customer ids to their clerk (None: the supervisors get it)."""
-    queues: dict[int | None, list[FollowUp]] = {}
-    for followup in page:
-        queues.setdefault(clerk_of.get(followup.customer_id), []).append(followup)
-    rounds: list[list[FollowUp]] = []
-    depth = max((len(queue) for queue in queues.values()), default=0)
-    for index in range(depth):
-        rounds.append([queue[index] for queue in queues.values() if index < len(queue)])
-    return rounds
+class Rounds:
+    """Due reminders dealt out clerk by clerk: the next one goes to the clerk served longest
+    ago who has none in hand, so no clerk's chat gets two in a row while others wait and no
+    clerk waits behind another's hundred. Pages are added as they are read (``add``); a page's
+    last reminders mix with the next page's first, so a clerk with many in one page never
+    holds the others back at its end. ``clerk_of`` maps customer ids to their clerk (None:
+    the supervisors get it)."""
+
+    def __init__(self) -> None:
+        self._queues: dict[int | None, deque[FollowUp]] = {}
+        self._turns: deque[int | None] = deque()  # clerks with reminders waiting, in turn
+        self._in_hand: set[int | None] = set()
+        self._count = 0
+
+    def __len__(self) -> int:
+        """Reminders waiting (not taken yet)."""
+        return self._count
+
+    def add(self, page: list[FollowUp], clerk_of: dict[int, int | None]) -> None:
+        for followup in page:
+            clerk = clerk_of.get(followup.customer_id)
+            if clerk not in self._queues:
+                self._queues[clerk] = deque()
+                self._turns.append(clerk)
+            self._queues[clerk].append(followup)
+        self._count += len(page)
+
+    def take(self) -> tuple[FollowUp, int | None] | None:
+        """The next reminder and its clerk, who is then in hand until ``done``; None when every
+        clerk with reminders waiting has one in hand (or none wait)."""
+        for _ in range(len(self._turns)):
+            clerk = self._turns.popleft()
+            if clerk in self._in_hand:
+                self._turns.append(clerk)
+                continue
+            queue = self._queues[clerk]
+            followup = queue.popleft()
+            if queue:
+                self._turns.append(clerk)
+            else:
+                del self._queues[clerk]
+            self._in_hand.add(clerk)
+            self._count -= 1
+            return followup, clerk
+        return None
+
+    def done(self, clerk: int | None) -> None:
+        self._in_hand.discard(clerk)
 
 
 async def mark_reminded(

@@ -8,6 +8,7 @@ the Application."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +20,7 @@ from telegram.ext import TypeHandler
 
 from bot.application import PERSIST_GROUP
 from bot.persistence import DatabasePersistence
+from models.card import CardBook, CardKind, CardMessage, begin_book, current_book, end_book
 from models.conversation_store import ConversationState, UserDataRow
 from models.extra_item import ExtraItemRequest
 from models.staff import Role
@@ -146,11 +148,40 @@ async def test_an_update_that_changes_nothing_kept_writes_nothing(
 
     # Others' updates outside any conversation: no conversation state, no drafts change.
     for _ in range(3):
-        assert await advisor.send("/orders")
+        assert await advisor.send("/help")
         assert counted.take() == (0, 0, 0), counted.statements
     # The technician's drafts stay as they are; the next step writes again.
     await tech.send("Both blades are torn")
     assert counted.take()[1:] == (1, 1)
+
+
+async def test_the_card_copies_an_update_sent_go_with_its_one_commit(
+    shop: Shop, counted: Counted,
+) -> None:
+    """/orders sends the advisor a living card per order: the copies are recorded in the
+    saving step's transaction (``models.card.CardBook``), not in commits of their own, and the
+    next /orders retires them there too; the cards are then edited, not sent again."""
+    advisor = await shop.hire("Liu Advisor", Role.advisor)
+    tech = await shop.hire("Zhang Tech", Role.technician)
+    order_id = await order_in_progress(shop, advisor, tech)
+    watch = shop.db.engine.sync_engine
+    commits: list[bool] = []
+    event.listen(watch, "commit", lambda _c: commits.append(counted.on))
+    counted.take()
+    for _ in range(2):
+        before = len(advisor.inbox)
+        assert await advisor.send("/orders")
+        assert len(advisor.inbox) > before
+        statements = list(counted.statements)
+        assert counted.take()[1:] == (1, 1), statements
+        assert any("card_message" in s for s in statements), statements
+        assert commits == [True], commits  # the update's only commit is the saving step's
+        commits.clear()
+    async with shop.db.session() as session:
+        copies = (await session.exec(select(CardMessage).where(
+            CardMessage.kind == CardKind.order_advisor, CardMessage.ref_id == order_id))).all()
+    assert len(copies) == 1  # the older copy was retired with the newer one's commit
+    assert copies[0].message_id == advisor.last.message_id
 
 
 async def test_a_refused_write_goes_with_the_next_update_and_is_logged(
@@ -173,10 +204,10 @@ async def test_a_refused_write_goes_with_the_next_update_and_is_logged(
     counted.take()
 
     # Someone else's update, which changes nothing of its own, takes it along.
-    await advisor.send("/orders")
+    await advisor.send("/help")
     assert counted.take()[1:] == (1, 1)
     assert await saved(shop, tech) == in_memory(shop, tech)
-    await advisor.send("/orders")
+    await advisor.send("/help")
     assert counted.take() == (0, 0, 0)
 
     # A redeploy resumes at the step the technician had reached.
@@ -211,3 +242,19 @@ async def test_a_process_that_reads_another_ones_drafts_writes_a_change_back(
     await first.update_user_data(7, {"draft": "one"})
     assert await DatabasePersistence(shop.db, "telegram").load_person(7, 7) == (
         {"extra_item": 1}, {"draft": "one"})
+
+
+async def test_a_task_started_during_an_update_records_its_cards_itself() -> None:
+    """A task started while an update is handled (a job scheduled from it) inherits the
+    update's context, but not its card book: its copies go into its own session, or they
+    would wait for a saving step that never comes."""
+    begin_book()
+    outer = current_book()
+    assert outer is not None
+
+    async def elsewhere() -> CardBook | None:
+        return current_book()
+
+    assert await asyncio.create_task(elsewhere()) is None
+    assert end_book() is outer
+    assert current_book() is None

@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from telegram.error import RetryAfter
 
 import jobs.followup_reminders
@@ -18,7 +20,7 @@ from bot import logs
 from bot.pacing import Pacer
 from models.customer import Customer, Vehicle
 from models.db import id_of
-from models.followup import FollowUp, FollowUpKind
+from models.followup import FollowUp, FollowUpKind, Rounds
 from models.staff import Role
 from tests.shop import Shop
 
@@ -158,3 +160,53 @@ async def test_one_pass_sends_every_due_reminder_interleaving_the_clerks(shop: S
     # would all go to the first clerk; several are in hand at once, so roughly a third each).
     assert all(order[:30].count(chat) >= 8 for chat in chats), order[:30]
     assert await jobs.followup_reminders.run(shop.services, shop.now()) == 0  # nothing left
+
+
+@given(st.lists(st.lists(st.integers(0, 5), max_size=40), min_size=1, max_size=4),
+       st.integers(1, 8))
+def test_rounds_deal_each_reminder_once_never_two_at_once_for_one_clerk(
+    pages: list[list[int]], at_once: int,
+) -> None:
+    """Pages of reminders (each number: the reminder's clerk, 0 for none: the supervisors)
+    dealt by ``at_once`` hands: each reminder once, never two in hand for one clerk, and a
+    clerk's reminders in their order."""
+    rounds = Rounds()
+    made = 0
+    taken: list[FollowUp] = []
+    for page in pages:
+        followups = [FollowUp.model_construct(id=made + n, customer_id=made + n)
+                     for n in range(len(page))]
+        rounds.add(followups, {f.customer_id: clerk or None
+                               for f, clerk in zip(followups, page, strict=True)})
+        made += len(page)
+        in_hand: list[int | None] = []
+        while (dealt := rounds.take()) is not None:
+            followup, clerk = dealt
+            assert clerk not in in_hand
+            in_hand.append(clerk)
+            taken.append(followup)
+            if len(in_hand) == at_once:
+                rounds.done(in_hand.pop(0))
+        for clerk in in_hand:
+            rounds.done(clerk)
+    while (dealt := rounds.take()) is not None:
+        taken.append(dealt[0])
+        rounds.done(dealt[1])
+    assert sorted(f.id or 0 for f in taken) == list(range(made))
+    assert len(rounds) == 0
+    clerk_of = {made_id: clerk for made_id, clerk in
+                enumerate(clerk for page in pages for clerk in page)}
+    for clerk in set(clerk_of.values()):
+        ids = [f.id for f in taken if clerk_of[f.id or 0] == clerk]
+        assert ids == sorted(ids)
+
+
+def test_rounds_serve_the_clerk_served_longest_ago() -> None:
+    rounds = Rounds()
+    rounds.add([FollowUp.model_construct(id=n, customer_id=n) for n in range(6)],
+               {0: 1, 1: 1, 2: 1, 3: 2, 4: 3, 5: 2})
+    order = []
+    while (dealt := rounds.take()) is not None:
+        order.append(dealt[1])
+        rounds.done(dealt[1])
+    assert order == [1, 2, 3, 1, 2, 1]

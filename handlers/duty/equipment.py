@@ -32,7 +32,7 @@ from handlers.chat.deciding import end_other_steps
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from models.attachment import Attachment, attachments_of
 from models.card import CardKind
-from models.db import id_of
+from models.db import commit_writes, id_of
 from models.equipment import (
     MAX_DESCRIPTION,
     MAX_EQUIPMENT,
@@ -176,7 +176,7 @@ async def got_misuse(update: Update, context: WorkshopContext) -> int:
             delivered += await messenger.send(
                 session, supervisor, lambda t: damage_card(t, facts),
                 card=(CardKind.damage_report, id_of(report)), photos=facts.photos, now=now)
-        await session.commit()
+        await commit_writes(session)
     drop_draft(context, DRAFT)
     await answer_tap(update)
     if delivered:
@@ -410,7 +410,7 @@ async def resend_card(update: Update, context: WorkshopContext) -> None:
                                               lambda t: damage_card(t, facts),
                                               card=(CardKind.damage_report, id_of(report)),
                                               photos=facts.photos, now=now)
-        await session.commit()
+        await commit_writes(session)
     await answer_tap(update)
 
 

@@ -18,8 +18,8 @@ from handlers.chat.deciding import on_it_line, who_is_on
 from handlers.chat.ui import reply
 from handlers.floor.cards import extra_item_card, fault_card, fault_facts
 from models.approvals import waiting_for
-from models.card import CardKind, CardMessage
-from models.db import id_of
+from models.card import CardKind, CardMessage, remember_card
+from models.db import commit_writes, id_of
 from models.extra_item import ExtraItemRequest
 from models.rules import Refused
 from models.staff import Role, Staff
@@ -56,10 +56,11 @@ async def list_approvals(update: Update, context: WorkshopContext) -> None:
                 text, markup = fault_card(_, await fault_facts(session, record))
             message = await reply(update, text, markup)
             if message is not None:
-                session.add(CardMessage(kind=kind, ref_id=id_of(record), staff_id=id_of(me),
-                                        channel=context.channel, chat_id=message.chat_id,
-                                        message_id=message.message_id, sent_at=context.now()))
-        await session.commit()
+                remember_card(session, CardMessage(
+                    kind=kind, ref_id=id_of(record), staff_id=id_of(me),
+                    channel=context.channel, chat_id=message.chat_id,
+                    message_id=message.message_id, sent_at=context.now()))
+        await commit_writes(session)  # within an update the copies go with its last commit
 
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, None]]:

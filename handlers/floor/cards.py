@@ -18,7 +18,7 @@ from handlers.chat.labels import status_name
 from handlers.chat.ui import button, keyboard, local_time
 from models.approvals import waiting_on_order
 from models.attachment import Attachment, attachments_of
-from models.card import CardKind, cards_of
+from models.card import CardKind, cards_of, retire_card
 from models.checklist import Box
 from models.db import commit_writes, id_of
 from models.extra_item import (
@@ -423,7 +423,7 @@ async def living_card(
                                      staff_id=other, cards=every)
         for copy in every:
             if copy.staff_id == other:
-                await session.delete(copy)
+                await retire_card(session, copy)
     if not copies and not send_new:
         await commit_writes(session)
         return
@@ -436,9 +436,10 @@ async def living_card(
                                      lambda _: stale_copy(_, render(_)), staff_id=staff_id,
                                      cards=every, known=staff)
         for copy in copies:
-            await session.delete(copy)
+            await retire_card(session, copy)
     await messenger.send(session, staff, render, card=(kind, ref_id))
-    await session.commit()  # the new copy, so the next change edits it
+    # The new copy, so the next change edits it (within an update: with its last commit).
+    await commit_writes(session)
 
 
 async def _person(session: AsyncSession, known: Staff | None, staff_id: int) -> Staff | None:

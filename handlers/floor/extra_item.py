@@ -27,7 +27,7 @@ from handlers.chat.ui import answer_tap, button, keyboard, reply
 from handlers.floor.cards import ORDER_PREFIX, extra_item_card, show_advisor_order, show_order
 from models.attachment import attachments_of
 from models.card import CardKind
-from models.db import id_of
+from models.db import commit_writes, id_of
 from models.extra_item import (
     parse_estimate,
     request_extra_item,
@@ -161,7 +161,7 @@ async def submit(
                 session, advisor, lambda t: extra_item_card(t, order, request, technician),
                 card=(CardKind.extra_item, id_of(request)), photos=photos, now=now,
             )
-            await session.commit()  # the card's copies, so the decision can edit them
+            await commit_writes(session)  # the card's copies, so the decision can edit them
         drop_draft(context, DRAFT)
         await reply(update, _("⏳ “{item}” was sent to the advisor and waits for approval. Do "
                               "not start on it until it is approved.").format(

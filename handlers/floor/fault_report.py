@@ -39,7 +39,7 @@ from handlers.floor.cards import (
     show_advisor_order,
 )
 from models.card import CardKind
-from models.db import id_of
+from models.db import commit_writes, id_of
 from models.fault_report import MAX_PHOTOS, acknowledge, report_fault
 from models.rules import Refused
 from models.staff import Staff
@@ -150,7 +150,7 @@ async def send_report(update: Update, context: WorkshopContext) -> int:
                 card=(CardKind.fault_report, id_of(report)),
                 photos=facts.photos, now=now,
             )
-            await session.commit()  # where the card went, so the acknowledgement can edit it
+            await commit_writes(session)  # where the card went, so the acknowledgement can edit it
         # The advisor's order card offers the Acknowledge button too.
         await show_advisor_order(context.services, session, order, send_new=False)
     drop_draft(context, DRAFT)

@@ -21,7 +21,7 @@ from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from handlers.floor.cards import WATCH_PREFIX, watch_card, watch_facts
 from models.card import CardKind
-from models.db import id_of
+from models.db import commit_writes, id_of
 from models.lifting import (
     confirm_watch,
     lift_order,
@@ -91,7 +91,7 @@ async def name_watcher(update: Update, context: WorkshopContext) -> None:
             delivered = await messenger.send(session, facts.watcher,
                                              lambda t: watch_card(t, facts),
                                              card=(CardKind.lift_watch, id_of(watch)), now=now)
-            await session.commit()
+            await commit_writes(session)
     name = facts.watcher.name if facts.watcher else "?"
     minutes = context.services.settings.lift_watch_minutes
     if delivered:

@@ -17,7 +17,7 @@ from handlers.floor.cards import advisor_card, show_order
 from models import plate
 from models.card import CardKind
 from models.customer import normalize_phone
-from models.db import id_of
+from models.db import commit_writes, id_of
 from models.rules import Refused
 from models.staff import Role, Staff, active_with_role
 from models.work_order import MAX_ITEM_LENGTH, MAX_ITEMS, items_of, open_order, parse_items
@@ -212,7 +212,7 @@ async def got_technician(update: Update, context: WorkshopContext) -> int:
         if isinstance(edited, Message):  # the advisor's card for the order from now on
             context.services.messenger.remember(session, (CardKind.order_advisor, id_of(order)),
                                                 id_of(context.me), context.channel, edited)
-            await session.commit()
+            await commit_writes(session)
     return END
 
 

@@ -17,8 +17,8 @@ from bot.messenger import not_shown_note, with_note
 from bot.refusals import refuse
 from handlers.chat.ui import answer_tap, button, callback_int, keyboard, local_time, reply
 from handlers.parts.cards import PART_PREFIX, card_facts, part_card, settlement_name
-from models.card import CardKind, CardMessage
-from models.db import id_of
+from models.card import CardKind, CardMessage, remember_card
+from models.db import commit_writes, id_of
 from models.parts import (
     PartRequest,
     PartStatus,
@@ -138,11 +138,11 @@ async def show_card(update: Update, context: WorkshopContext) -> None:
         message = await reply(update, with_note(text, not_shown_note(context._, not_shown)),
                               markup)
         if message is not None:
-            session.add(CardMessage(
+            remember_card(session, CardMessage(
                 kind=CardKind.part_request, ref_id=request_id, staff_id=id_of(context.me),
                 channel=context.channel, chat_id=chat.id, message_id=message.message_id,
                 sent_at=context.now()))
-            await session.commit()
+            await commit_writes(session)  # within an update: with its last commit
 
 
 def handlers() -> list[BaseHandler[Update, WorkshopContext, object]]:

@@ -28,7 +28,7 @@ from handlers.chat.ui import answer_tap, button, callback_int, keyboard, reply
 from handlers.floor.cards import ORDER_PREFIX
 from handlers.parts.cards import card_facts, part_card
 from models.card import CardKind
-from models.db import id_of
+from models.db import commit_writes, id_of
 from models.parts import (
     MAX_PART_TEXT,
     MAX_PHOTOS,
@@ -189,7 +189,7 @@ async def send_request(update: Update, context: WorkshopContext) -> int:
                 session, clerk, lambda t: part_card(t, facts),
                 card=(CardKind.part_request, id_of(request)),
                 photos=facts.photos, now=now)
-        await session.commit()  # where the cards went, so a decision edits every copy
+        await commit_writes(session)  # where the cards went, so a decision edits every copy
     drop_draft(context, REQUEST)
     text = _("🔩 Request #{id} sent to the parts counter: {part} × {quantity} for “{item}”. "
              "You will be told when it is issued.")

@@ -42,8 +42,8 @@ from handlers.floor.cards import (
 )
 from handlers.qc.cards import QC_PREFIX, check_facts, qc_card, stage_title
 from models.attachment import attach, attachments_of
-from models.card import CardKind, CardMessage
-from models.db import id_of
+from models.card import CardKind, CardMessage, remember_card
+from models.db import commit_writes, id_of
 from models.qc import (
     MAX_REASON,
     QcCheck,
@@ -80,7 +80,7 @@ async def send_check_cards(
         reached += bool(await context.services.messenger.send(
             session, checker, lambda t: qc_card(t, facts), card=(CardKind.qc_check, id_of(check)),
             now=context.now()))
-    await session.commit()  # where the cards went, so the decision can edit them
+    await commit_writes(session)  # where the cards went, so the decision can edit them
     return reached
 
 
@@ -102,11 +102,11 @@ async def list_checks(update: Update, context: WorkshopContext) -> None:
         for check, _order in waiting:
             message = await reply(update, *qc_card(_, await check_facts(session, check)))
             if message is not None:
-                session.add(CardMessage(kind=CardKind.qc_check, ref_id=id_of(check),
-                                        staff_id=id_of(me), channel=context.channel,
-                                        chat_id=message.chat_id, message_id=message.message_id,
-                                        sent_at=context.now()))
-        await session.commit()
+                remember_card(session, CardMessage(
+                    kind=CardKind.qc_check, ref_id=id_of(check), staff_id=id_of(me),
+                    channel=context.channel, chat_id=message.chat_id,
+                    message_id=message.message_id, sent_at=context.now()))
+        await commit_writes(session)  # within an update the copies go with its last commit
 
 
 async def passed(update: Update, context: WorkshopContext) -> None:

@@ -27,7 +27,7 @@ from handlers.chat.ui import answer_tap, button, keyboard, reply, toggle_tick
 from handlers.training.attendance import show_register
 from handlers.training.cards import NOTICE_PREFIX, CardFacts, invitee_card, kind_name
 from models.card import CardKind
-from models.db import id_of
+from models.db import commit_writes, id_of
 from models.rules import Refused
 from models.staff import Role, Staff
 from models.training import (
@@ -319,7 +319,7 @@ async def post(update: Update, context: WorkshopContext) -> int:
             reached += await messenger.send(
                 session, person, partial(invitee_card, facts=facts),
                 card=(CardKind.notice, id_of(invitee)), now=now) > 0
-        await session.commit()  # where the cards went, so answers can redraw them
+        await commit_writes(session)  # where the cards went, so answers can redraw them
     drop_draft(context, DRAFT)
     await answer_tap(update)
     text = _.ngettext("✅ Notice posted to {count} person.",

@@ -1,0 +1,1 @@
+"""workshop-bot playground: the real bot against a local chat service, shown on a web page."""
