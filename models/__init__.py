@@ -16,6 +16,7 @@ from models import (  # noqa: F401  (imported for their tables)
     complaint,
     conversation_store,
     customer,
+    customer_link,
     duty,
     equipment,
     extra_item,

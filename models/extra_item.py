@@ -42,6 +42,7 @@ class ConsentMethod(StrEnum):
     in_person = "in_person"
     wechat = "wechat"
     other = "other"
+    customer_link = "customer_link"  # the customer on their phone (models.customer_link)
 
 
 class ExtraItemRequest(SQLModel, table=True):
@@ -137,9 +138,16 @@ class DecisionTaken:
 
 
 async def decision_of(session: AsyncSession, request: ExtraItemRequest) -> DecisionTaken:
-    who = await session.get(Staff, request.decided_by) if request.decided_by else None
+    if request.decided_by is None and request.decided_channel == ConsentMethod.customer_link:
+        from models.customer_link import customer_record  # it builds on this module
+
+        record = await customer_record(session, id_of(request))
+        name = record.signed_name if record is not None and record.signed_name else "?"
+    else:
+        who = await session.get(Staff, request.decided_by) if request.decided_by else None
+        name = who.name if who else "?"
     return DecisionTaken(
-        name=who.name if who else "?",
+        name=name,
         at=request.decided_at or request.created_at,
         status=Decision(request.status),
     )
@@ -189,6 +197,31 @@ async def decide(
             raise Refused("consent_note_missing")
     elif not (reject_reason or "").strip():
         raise Refused("reason_missing")
+    settled = await settle(session, request_id=request_id, approve=approve, decided_by=advisor,
+                           now=now, actor=actor, consent_method=consent_method,
+                           consent_note=consent_note, reject_reason=reject_reason)
+    if settled is None:
+        request = await get_request(session, request_id)
+        taken = await decision_of(session, request)
+        raise Refused("already_decided", name=taken.name, at=taken.at,
+                      decision=taken.status.value)
+    return settled
+
+
+async def settle(
+    session: AsyncSession,
+    *,
+    request_id: int,
+    approve: bool,
+    decided_by: Staff | None,
+    now: datetime,
+    actor: Actor,
+    consent_method: ConsentMethod | None = None,
+    consent_note: str | None = None,
+    reject_reason: str | None = None,
+) -> tuple[WorkOrder, ExtraItemRequest] | None:
+    """The one conditional update that decides a request (an advisor's ``decide``, or the
+    customer on their link with ``decided_by`` None); None when someone decided it first."""
     request = await get_request(session, request_id)
     order = await get_order(session, request.order_id)
     if request.status == Decision.pending:
@@ -202,7 +235,7 @@ async def decide(
         )
         .values(
             status=new_status.value,
-            decided_by=advisor.id,
+            decided_by=decided_by.id if decided_by is not None else None,
             decided_at=now,
             decided_channel=actor.channel,
             consent_method=consent_method.value if approve and consent_method else None,
@@ -212,9 +245,7 @@ async def decide(
     )
     await session.refresh(request)
     if result.rowcount != 1:
-        taken = await decision_of(session, request)
-        raise Refused("already_decided", name=taken.name, at=taken.at,
-                      decision=taken.status.value)
+        return None
     item = await session.get(OrderItem, request.item_id)
     assert item is not None
     item.status = ItemStatus.open if approve else ItemStatus.rejected
