@@ -25,6 +25,7 @@ from bot.ops_cli import add_ops_commands
 from bot.outbox_cli import add_outbox_command
 
 if TYPE_CHECKING:  # the rest loads in the commands, so `--help` answers at once
+    from bot.playground.serve import Options
     from bot.settings import Settings
     from models.db import Database
     from models.staff import InviteCode, Role, Staff
@@ -192,7 +193,14 @@ def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_bot_token and not settings.wecom_configured:
-        raise CliError("set TELEGRAM_BOT_TOKEN (env or .env) to the token @BotFather gave you")
+        from bot.playground.serve import DEFAULT_PORT, Options
+
+        # HTTP_PORT, when set, is where this machine expects the bot's one server
+        options = Options(port=settings.http_port if "http_port" in settings.model_fields_set
+                          else DEFAULT_PORT)
+        return start_playground(settings, options, line=(
+            f"No TELEGRAM_BOT_TOKEN or WeCom configured: the playground is at {options.url} "
+            "(to go live, set TELEGRAM_BOT_TOKEN or the WECOM_* settings; see the README)"))
     from telegram.error import BadRequest, InvalidToken, NetworkError
 
     from bot import migrate
@@ -228,6 +236,29 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         raise CliError(
             f"cannot reach the Bot API at {settings.telegram_api_base_url}: {exc}"
         ) from None
+    return 0
+
+
+def cmd_playground(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.playground.serve import Options, exposure_warning, refusal
+
+    if problem := refusal(settings):
+        raise CliError(problem)
+    options = Options(host=args.host, port=args.port, open_browser=args.open, reset=args.reset,
+                      lang=args.lang)
+    if warning := exposure_warning(options):
+        print(f"workshop-bot: {warning}", file=sys.stderr)
+    return start_playground(settings, options,
+                            line=f"Playground at {options.url} (Ctrl+C stops it)")
+
+
+def start_playground(settings: Settings, options: Options, *, line: str) -> int:
+    from bot.playground import serve
+
+    try:
+        serve.run(settings, options, line=line)
+    except OSError as exc:
+        raise CliError(f"playground: {exc}") from None
     return 0
 
 
@@ -543,6 +574,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--upgrade", action="store_true",
                      help="upgrade the database schema first instead of refusing to start")
     run.set_defaults(handler=cmd_run)
+
+    playground = commands.add_parser(
+        "playground", help="try the bot in a browser: a demo shop, no token needed")
+    playground.add_argument("--port", type=int, default=8088, help="default: 8088")
+    playground.add_argument("--host", default="127.0.0.1",
+                            help="default: 127.0.0.1 (this machine only)")
+    playground.add_argument("--open", action="store_true", help="open the page in a browser")
+    playground.add_argument("--reset", action="store_true",
+                            help="start again from a new demo shop (deletes data/playground.db)")
+    playground.add_argument("--lang", choices=LOCALES, default=LOCALES[0],
+                            help="the demo shop's language (default: zh_CN)")
+    playground.set_defaults(handler=cmd_playground)
 
     wecom = commands.add_parser("wecom", help="the WeCom (企业微信) app").add_subparsers(
         dest="wecom_command", required=True, metavar="ACTION")

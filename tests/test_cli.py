@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic import command
 from sqlalchemy.engine import Connection
@@ -21,6 +23,7 @@ from models.db import Database
 from models.staff import ChatAccount, InviteCode, Role, Staff
 from models.wecom import wecom_chat_id
 from tests.shop import Shop
+from tests.test_run import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = re.compile(r"Invite code: ([A-Z0-9]{10})")
@@ -298,12 +301,45 @@ def test_staff_commands_refuse_an_empty_database(
     assert "workshop-bot db upgrade" in one_line_error(err)
 
 
-def test_run_without_token_says_what_to_set(
-    migrated: str, capsys: pytest.CaptureFixture[str]
+def test_run_without_token_starts_the_playground(
+    migrated: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "run")
-    assert code == 2
-    assert "set TELEGRAM_BOT_TOKEN (env or .env)" in one_line_error(err)
+    from bot.playground import serve
+
+    started: list[tuple[Settings, serve.Options, str]] = []
+    monkeypatch.setattr(serve, "run", lambda settings, options, *, line: started.append(
+        (settings, options, line)))
+    code, out, err = run(capsys, "run")
+    assert (code, out, err) == (0, "", "")
+    [(settings, options, line)] = started
+    assert settings.telegram_bot_token is None and settings.database_url == migrated
+    assert options == serve.Options()  # this machine only, port 8088, a shop in Chinese
+    assert line.startswith("No TELEGRAM_BOT_TOKEN or WeCom configured: the playground is at "
+                           "http://127.0.0.1:8088/playground/")
+    assert "TELEGRAM_BOT_TOKEN or the WECOM_* settings" in line
+
+
+def test_the_playground_never_runs_beside_real_tokens(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:REAL-TOKEN")
+    code, out, err = run(capsys, "playground")
+    assert code == 2 and out == ""
+    assert "never runs beside real tokens" in one_line_error(err)
+
+
+def test_the_playground_warns_when_others_can_reach_it(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.playground import serve
+
+    started: list[serve.Options] = []
+    monkeypatch.setattr(serve, "run", lambda settings, options, *, line: started.append(options))
+    code, _, err = run(capsys, "playground", "--host", "0.0.0.0", "--port", "9999", "--reset",
+                         "--lang", "en", "--open")
+    assert code == 0
+    assert started == [serve.Options("0.0.0.0", 9999, open_browser=True, reset=True, lang="en")]
+    assert "anyone on that network can use it" in one_line_error(err)
 
 
 def test_run_refuses_an_out_of_date_schema(
@@ -399,12 +435,24 @@ def test_as_a_subprocess(tmp_path: Path) -> None:
                               env=env, capture_output=True, text=True, timeout=60)
     assert upgraded.returncode == 0, upgraded.stderr
     assert "upgraded" in upgraded.stdout
-    no_token = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=60)
-    assert no_token.returncode == 2
-    assert no_token.stderr.strip().splitlines() == [
-        "workshop-bot: set TELEGRAM_BOT_TOKEN (env or .env) to the token @BotFather gave you"
-    ]
+    # No token: the playground, on HTTP_PORT when that is set, until SIGTERM.
+    port = free_port()
+    env["HTTP_PORT"] = str(port)
+    with subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as no_token:
+        try:
+            assert no_token.stdout is not None
+            line = no_token.stdout.readline()
+            url = f"http://127.0.0.1:{port}/playground/"
+            assert line.startswith(f"No TELEGRAM_BOT_TOKEN or WeCom configured: the playground "
+                                   f"is at {url} "), line
+            people = httpx.get(f"{url}api/people", timeout=10).json()["people"]
+            assert len(people) == 11
+        finally:
+            no_token.send_signal(signal.SIGTERM)
+            stopped = no_token.wait(timeout=30)
+        assert stopped == 0, no_token.stderr.read() if no_token.stderr else ""
+    assert (tmp_path / "data" / "playground.db").is_file()
 
 
 # --- the README says what the code does ------------------------------------------------------

@@ -41,6 +41,12 @@ STRINGS = {
     "unknown_person": N_("Nobody with that id is in the playground."),
     "no_message": N_("That message is not in this chat any more."),
     "no_button": N_("That message has no such button."),
+    "shop_time": N_("Shop time"),
+    "plus_hour": N_("+1 hour"),
+    "plus_day": N_("+1 day"),
+    "next_morning": N_("Next 09:00"),
+    "clock_moved": N_("Sent meanwhile: {count}"),
+    "person_language": N_("The language the bot speaks to them"),
 }
 
 

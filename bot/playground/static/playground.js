@@ -249,6 +249,7 @@ async function loadChat(chat) {
   chat.loadedAt = answer.last_event_id;
   chat.title.textContent = answer.person.name;
   chat.roles.textContent = answer.person.roles;
+  chat.language.value = answer.person.language;
   chat.list.replaceChildren();
   chat.nodes.clear();
   chat.messages.clear();
@@ -325,6 +326,10 @@ function buildPanel(id) {
   chat.input,
   el("button", { type: "submit", class: "send", testid: `send-${id}` }, label("send")),
   ...Object.values(files));
+  chat.language = el("select", {
+    class: "person-language", testid: `person-language-${id}`, "data-s-title": "person_language",
+    title: t("person_language"), onchange: (event) => setLanguage(chat, event.target.value),
+  }, el("option", { value: "zh_CN" }, "中文"), el("option", { value: "en" }, "English"));
   chat.panel = el("section", { class: "chat", testid: `chat-${id}`, "data-chat": id },
     el("header", { class: "chat-head" },
       el("button", {
@@ -334,6 +339,7 @@ function buildPanel(id) {
       el("span", { class: "avatar", "aria-hidden": "true" },
         initials(state.people.get(id)?.name || "?")),
       el("div", { class: "who" }, chat.title, chat.roles),
+      chat.language,
       el("button", {
         type: "button", class: "icon close", testid: `close-${id}`, "data-s-title": "close",
         title: t("close"), onclick: () => closeChat(id),
@@ -605,6 +611,45 @@ async function tap(chat, messageId, data, button) {
   }
 }
 
+// The language the bot speaks to this person (as their /lang would set it).
+async function setLanguage(chat, language) {
+  try {
+    const answer = await postJson(`chats/${chat.id}/language`, { lang: language });
+    chat.roles.textContent = answer.roles;
+    await refreshMenu(chat);
+  } catch (error) {
+    showError(chat, error);
+  }
+}
+
+// --- the shop's clock ----------------------------------------------------------------------
+
+// "2026-12-07T09:00:00+08:00", the shop's local time as the server tells it: shown as it is.
+function showClock(now) {
+  const shown = document.getElementById("shop-time");
+  shown.dateTime = now;
+  shown.textContent = now.slice(0, 16).replace("T", " ");
+}
+
+async function loadClock() {
+  showClock((await api("clock")).now);
+}
+
+async function moveClock(button) {
+  const buttons = document.querySelectorAll("[data-advance]");
+  const note = document.getElementById("clock-note");
+  buttons.forEach((each) => { each.disabled = true; });
+  try {
+    const answer = await postJson("clock", { advance: button.dataset.advance });
+    showClock(answer.now);
+    note.textContent = t("clock_moved", { count: answer.sent });
+  } catch (error) {
+    note.textContent = t("not_sent", { reason: error instanceof PageError ? t(error.key) : String(error) });
+  } finally {
+    buttons.forEach((each) => { each.disabled = false; });
+  }
+}
+
 // --- live changes --------------------------------------------------------------------------
 
 const markRead = new Map(); // chat id → timer
@@ -653,6 +698,9 @@ function onEvent(event) {
     case "reset":
       reloadEverything();
       break;
+    case "clock":
+      showClock(data.now);
+      break;
     default:
       break;
   }
@@ -665,6 +713,7 @@ async function refreshMenu(chat) {
 }
 
 async function reloadEverything() {
+  await loadClock();
   await loadPeople();
   for (const id of [...state.order]) {
     if (state.people.has(id)) await loadChat(state.chats.get(id));
@@ -697,6 +746,10 @@ async function start() {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") document.getElementById("lightbox").hidden = true;
   });
+  for (const button of document.querySelectorAll("[data-advance]")) {
+    button.addEventListener("click", () => moveClock(button));
+  }
+  await loadClock();
   await loadPeople();
   listen();
   // #open=5001,5002 opens those chats (a link to a scene); else the chats open last time.
