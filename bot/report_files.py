@@ -300,6 +300,7 @@ SECTION_TITLES = {
     "duty": N_("Duty areas and cleaning (W8–W10)"),
     "equipment": N_("Equipment damage (W8)"),
     "training": N_("Trainings and meetings (W11)"),
+    "extra_items": N_("Extra items and the customer's consent (W5)"),
 }
 FIGURE_LABELS = {
     "requests": N_("Requests"),
@@ -333,6 +334,13 @@ FIGURE_LABELS = {
     "absent": N_("Absent"),
     "unmarked": N_("Attendance not marked"),
     "attendance_rate": N_("Attendance rate"),
+    "proposed": N_("Extra items proposed"),
+    "approved_online": N_("Approved by the customer online"),
+    "approved_front_desk": N_("Approved by the front desk"),
+    "declined_online": N_("Declined by the customer online"),
+    "declined_front_desk": N_("Rejected by the front desk"),
+    "median_minutes": N_("Median minutes from request to decision"),
+    "approval_rate": N_("Approval rate"),
 }
 
 

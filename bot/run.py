@@ -90,7 +90,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
 
 async def _serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    from bot import intake
+    from bot import customer_page, intake
     from bot.application import build_wecom_application
     from bot.http import TelegramEndpoint, WeComEndpoint, build_http_app
     from bot.wecom.inbound import Dispatcher
@@ -142,7 +142,9 @@ async def _serve(settings: Settings, *, stop: asyncio.Event | None = None) -> No
         dms = intake.IntakeEndpoint(services)
         channels = {each.bot_data["channel"]: each for each in started}
         app = build_http_app(settings, wecom=endpoint, telegram=telegram_endpoint, db=db,
-                             extra_routes=intake.routes(services, dms), channels=channels)
+                             extra_routes=[*intake.routes(services, dms),
+                                           *customer_page.routes(services)],
+                             channels=channels)
         server = _Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                                         log_level="warning", lifespan="off"))
         serving = asyncio.create_task(server.serve())
@@ -157,6 +159,9 @@ async def _serve(settings: Settings, *, stop: asyncio.Event | None = None) -> No
             if settings.intake_api_key:
                 log.info("DMS intake at http://%s:%s/api/work-orders", settings.http_host,
                          settings.http_port)
+            if settings.public_base_url:
+                log.info("customer pages at %s/c/… (served at http://%s:%s/c/…)",
+                         settings.public_base_url, settings.http_host, settings.http_port)
             waiting = asyncio.create_task(stop.wait())
             await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()

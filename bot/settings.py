@@ -6,6 +6,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -115,6 +116,12 @@ class Settings(BaseSettings):
     backup_dir: str | None = None
     backup_keep: int = Field(default=7, ge=1)
     backup_time: str = "03:00"
+    # The customer's page (W5 from their phone): ``{PUBLIC_BASE_URL}/c/<token>``, served only
+    # when set; the shop's name and phone are shown on it.
+    public_base_url: str | None = None
+    shop_name: str | None = None
+    shop_phone: str | None = None
+    customer_link_hours: float = Field(default=24, gt=0, le=24 * 30)
 
     @field_validator("wecom_aes_key")
     @classmethod
@@ -141,6 +148,18 @@ class Settings(BaseSettings):
             raise ValueError("must be the public https:// base URL Telegram posts to")
         return value.rstrip("/")
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value.rstrip("/"))
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.path \
+                or parts.query or parts.fragment:
+            raise ValueError("must be the public address of the bot's HTTP server, like "
+                             "https://shop.example.com (no path)")
+        return value.rstrip("/")
+
     @field_validator("telegram_webhook_secret")
     @classmethod
     def _webhook_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -165,10 +184,16 @@ class Settings(BaseSettings):
 
     @property
     def serves_http(self) -> bool:
-        """Whether ``run`` serves the HTTP server: for WeCom, the DMS intake or a Telegram
-        webhook, or because ``HTTP_PORT`` is set (for ``/healthz`` alone: the image sets it)."""
+        """Whether ``run`` serves the HTTP server: for WeCom, the DMS intake, a Telegram
+        webhook or the customer's page, or because ``HTTP_PORT`` is set (for ``/healthz``
+        alone: the image sets it)."""
         return bool(self.wecom_configured or self.intake_api_key or self.telegram_webhook
-                    or "http_port" in self.model_fields_set)
+                    or self.public_base_url or "http_port" in self.model_fields_set)
+
+    def customer_link_url(self, token: str) -> str:
+        """Where a customer link's page is (``PUBLIC_BASE_URL`` must be set)."""
+        assert self.public_base_url, "PUBLIC_BASE_URL is not set"
+        return f"{self.public_base_url}/c/{token}"
 
     @property
     def telegram_webhook(self) -> str | None:

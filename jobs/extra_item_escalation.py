@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
-from handlers.floor.cards import extra_item_card, extra_item_went_wider
+from handlers.floor.cards import customer_links_on, extra_item_card, extra_item_went_wider
 from models.attachment import attachments_of
 from models.card import CardKind, recipients_of
 from models.claims import claim_row, release
@@ -68,13 +68,14 @@ async def _send_wider(
     own = await session.get(Staff, order.advisor_id)
     waited = int((now - request.created_at).total_seconds() // 60)
     sent_to: set[int | None] = set()
+    ask = customer_links_on(services.settings)
     for advisor in await active_with_role(session, Role.advisor, on_duty_only=True):
         if advisor.id in have_it:
             continue
         await services.messenger.send(
             session, advisor,
             lambda t: extra_item_card(t, order, request, technician, overdue_minutes=waited,
-                                      advisor=own),
+                                      advisor=own, ask_customer=ask),
             card=(CardKind.extra_item, id_of(request)), photos=photos, now=now,
         )
         sent_to.add(advisor.id)

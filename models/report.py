@@ -30,6 +30,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
+import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -47,6 +48,7 @@ from models.campaign import Campaign
 from models.complaint import Complaint, ComplaintStatus
 from models.customer import Customer, Visit
 from models.db import select_columns
+from models.extra_item import ConsentMethod, Decision, ExtraItemRequest
 from models.followup import FollowUp, FollowUpStatus
 from models.job_clock import ClockInterval
 from models.letter import Letter
@@ -566,6 +568,7 @@ WORKSHOP_SUMMARIES: tuple[tuple[str, str, str], ...] = (
     ("duty", "models.duty", "duty_summary"),
     ("equipment", "models.equipment", "damage_summary"),
     ("training", "models.training", "attendance_summary"),
+    ("extra_items", "models.report", "extra_item_summary"),
 )
 
 
@@ -580,6 +583,58 @@ async def _other_summaries(session: AsyncSession, start: datetime, end: datetime
             sections.append(WorkshopSection(key, await summarize(session, start=start,
                                                                  end=end)))
     return sections
+
+
+@dataclass(frozen=True)
+class ExtraItemSummary:
+    """W5 and the customer's own consent (issue 16): extra items proposed in the period
+    (requested in it) and the decisions taken in it — approved by the customer on a link
+    ("online") or by an advisor at the front desk (phone, in person, WeChat …), declined — and
+    the median minutes from the request to its decision."""
+
+    proposed: int
+    approved_online: int
+    approved_front_desk: int
+    declined_online: int
+    declined_front_desk: int
+    median_minutes: float | None
+
+    @property
+    def approval_rate(self) -> float | None:
+        """Approved of all decided in the period."""
+        approved = self.approved_online + self.approved_front_desk
+        decided = approved + self.declined_online + self.declined_front_desk
+        return approved / decided if decided else None
+
+
+async def extra_item_summary(session: AsyncSession, *, start: datetime, end: datetime
+                             ) -> ExtraItemSummary:
+    """Counted in SQL; the median over the decisions' waits (one number per decision taken in
+    the period, as neither SQLite nor the report's portable SQL has a median)."""
+    dialect = session.get_bind().dialect.name
+    proposed = (await session.exec(
+        select(func.count()).select_from(ExtraItemRequest)
+        .where(col(ExtraItemRequest.created_at) >= start, col(ExtraItemRequest.created_at) < end)
+    )).one()
+    online = and_(col(ExtraItemRequest.decided_by).is_(None),
+                  col(ExtraItemRequest.decided_channel) == ConsentMethod.customer_link.value)
+    approved = col(ExtraItemRequest.status) == Decision.approved.value
+    declined = col(ExtraItemRequest.status) == Decision.rejected.value
+    decided = and_(col(ExtraItemRequest.decided_at) >= start,
+                   col(ExtraItemRequest.decided_at) < end)
+    approved_online, approved_front_desk, declined_online, declined_front_desk = (
+        await session.exec(
+            select_columns(_count_if(and_(approved, online)), _count_if(and_(approved, ~online)),
+                           _count_if(and_(declined, online)), _count_if(and_(declined, ~online)))
+            .select_from(ExtraItemRequest).where(decided))).one()
+    waits = (await session.exec(
+        select(_seconds_between(col(ExtraItemRequest.decided_at),
+                                col(ExtraItemRequest.created_at), dialect))
+        .where(decided, or_(approved, declined)))).all()
+    return ExtraItemSummary(
+        proposed, approved_online or 0, approved_front_desk or 0, declined_online or 0,
+        declined_front_desk or 0,
+        round(float(statistics.median(waits)) / 60, 1) if waits else None)
 
 
 async def _names(session: AsyncSession, ids: list[int]) -> dict[int, str]:

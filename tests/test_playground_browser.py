@@ -2,7 +2,8 @@
 operator starts it, driven in headless Chromium at 1280×800 as a trainer would use it — the
 advisor and a technician side by side, an extra item requested and approved, the clock moved
 three days to a clerk's follow-up reminder, the supervisor's monthly spreadsheet downloaded, and
-the supervisor's language switched to Chinese.
+the supervisor's language switched to Chinese; the guided tour opened and skipped, and the
+technician switched to WeCom, where his orders come as template cards.
 
 Chromium is the system's (``/usr/bin/chromium``, installed by ``.ci/run``), never one Playwright
 downloads. Without it the test is skipped, except under CI, where it fails. A screenshot per step
@@ -12,6 +13,7 @@ goes to ``test-artifacts/playground/``.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -126,6 +128,18 @@ def test_a_trainer_walks_the_demo_shop(browser: Browser, playground: str) -> Non
         expect(page.get_by_test_id("shop-time")).not_to_be_empty()
         trainer.shot("advisor-and-technician")
 
+        # The guided tour opens on a first visit: a step per person, highlighted; skippable.
+        expect(page.get_by_test_id("tour")).to_be_visible()
+        expect(page.get_by_test_id(f"person-{ADVISOR}")).to_have_class(re.compile("tour-highlight"))
+        page.get_by_test_id("tour-next").click()
+        expect(page.get_by_test_id(f"person-{TECH}")).to_have_class(re.compile("tour-highlight"))
+        expect(page.get_by_test_id("tour-text")).to_contain_text("Confirm plate")
+        trainer.shot("tour")
+        page.get_by_test_id("tour-skip").click()
+        expect(page.get_by_test_id("tour")).to_be_hidden()
+        expect(page.get_by_test_id(f"person-{TECH}")).not_to_have_class(
+            re.compile("tour-highlight"))
+
         # The technician checks the plate of the order the advisor opened ten minutes ago.
         trainer.say(TECH, "/orders")
         trainer.tap(TECH, "Confirm plate")
@@ -156,6 +170,16 @@ def test_a_trainer_walks_the_demo_shop(browser: Browser, playground: str) -> Non
         expect(trainer.sees(ADVISOR, f"Item: {ITEM}")).to_contain_text("consent: phone")
         trainer.sees(TECH, "was approved by")
         trainer.shot("extra-item-approved")
+
+        # The technician on WeCom: his orders come as template cards of at most six buttons.
+        page.get_by_test_id(f"channel-{TECH}").select_option("wecom")
+        expect(page.get_by_test_id(f"channel-tag-{TECH}")).to_be_visible()
+        trainer.say(TECH, "/orders")
+        card = trainer.chat(TECH).locator(".msg.bot.wecom .wecom-card").last
+        expect(card).to_be_visible()
+        card.scroll_into_view_if_needed()
+        assert 0 < card.locator(".card-button").count() <= 6
+        trainer.shot("technician-on-wecom")
 
         # Three days on, the clerk has Lily Lin's first call on her list.
         before = page.get_by_test_id("shop-time").text_content()

@@ -397,8 +397,10 @@ async def test_the_page_and_its_words_are_served(playground: Playground) -> None
     assert set(chinese["strings"]) == set(english["strings"])
     people = (await playground.page.get("/playground/api/people")).json()["people"]
     assert people == [
-        {"id": ADVISOR, "name": "王顾问", "roles": "advisor", "language": "zh_CN", "unread": 0},
-        {"id": TECH, "name": "Li Tech", "roles": "technician", "language": "en", "unread": 0}]
+        {"id": ADVISOR, "name": "王顾问", "roles": "advisor", "language": "zh_CN",
+         "channel": "telegram", "unread": 0},
+        {"id": TECH, "name": "Li Tech", "roles": "technician", "language": "en",
+         "channel": "telegram", "unread": 0}]
 
 
 def test_html_becomes_entities_counted_in_utf16_as_telegram_counts() -> None:

@@ -15,7 +15,7 @@ import io
 import itertools
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from PIL import Image
 from starlette.routing import BaseRoute
@@ -62,6 +62,7 @@ class Person:
     name: str
     roles: str
     language: str  # zh_CN or en
+    channel: str = "telegram"  # or "wecom": the app they talk to the bot in
 
     def user(self) -> dict[str, Any]:
         code = "zh-hans" if self.language.lower().startswith("zh") else self.language.lower()
@@ -80,6 +81,17 @@ class Chat:
     unread: int = 0
     toast: dict[str, Any] | None = None
     menu_button: dict[str, Any] = field(default_factory=lambda: {"type": "default"})
+
+
+class Outlet(Protocol):
+    """Where what a person does goes when they are not on Telegram (the WeCom app): their
+    message (already in the chat, marked with its channel) and their taps on a card."""
+
+    async def say(self, chat: Chat, message: dict[str, Any]) -> None: ...
+
+    async def tap(self, chat: Chat, message: dict[str, Any], data: str) -> None: ...
+
+    def menu(self, chat: Chat) -> list[dict[str, Any]]: ...
 
 
 def read_image(data: bytes) -> tuple[int, int, str]:
@@ -121,6 +133,7 @@ class ChatService:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.queries: OrderedDict[str, int] = OrderedDict()  # callback query id → chat id
         self.events = EventLog()
+        self.outlets: dict[str, Outlet] = {}  # channel → where its people's messages go
         self.closed = False
         self._updates: deque[dict[str, Any]] = deque(maxlen=KEPT_UPDATES)
         self._arrived = asyncio.Event()
@@ -135,9 +148,11 @@ class ChatService:
         return [*BotApi(self).routes(), *PageApi(self).routes()]
 
     # --- people ------------------------------------------------------------------------------
-    def add_person(self, user_id: int, name: str, roles: str, language: str) -> None:
-        """Someone on the page (a staff member's Telegram account); again: new name/roles."""
-        person = Person(user_id, name, roles, language)
+    def add_person(self, user_id: int, name: str, roles: str, language: str,
+                   channel: str = "telegram") -> None:
+        """Someone on the page (a staff member's account on ``channel``); again: new name,
+        roles or channel."""
+        person = Person(user_id, name, roles, language, channel)
         if user_id in self.chats:
             self.chats[user_id].person = person
         else:
@@ -298,6 +313,7 @@ class ChatService:
         voice = message.get("voice") or message.get("audio")
         markup = message.get("reply_markup") or {}
         reply_to = message.get("reply_to_message")
+        wecom = message.get("wecom")
         return {
             "id": message["message_id"],
             "from": "bot" if message["from"]["id"] == BOT_ID else "person",
@@ -318,6 +334,8 @@ class ChatService:
                              for row in markup.get("inline_keyboard", [])] or None,
             "reply_to": reply_to["message_id"] if reply_to else None,
             "edited": "edit_date" in message,
+            "channel": "wecom" if wecom else "telegram",
+            "card": wecom.get("card") if wecom else None,
         }
 
     def menu(self, chat: Chat) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Translator
 from bot.playground.demo_words import WORDS, Customer, Words
+from bot.playground.wecom_api import user_id_of
 from bot.settings import LOCALES, Settings
 from handlers.chat.labels import role_names
 from models import plate
@@ -71,6 +72,7 @@ class DemoPerson:
     roles: tuple[Role, ...]
     role_labels: str  # the roles in the person's own language
     locale: str
+    channel: str = CHANNEL  # or "wecom", as the page's channel switch left them
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ async def seed(db: Database, settings: Settings, now: datetime, *,
 
 
 async def people(db: Database, settings: Settings, now: datetime) -> tuple[DemoPerson, ...]:
-    """Every active staff member bound on Telegram, by user id."""
+    """Every active staff member bound on Telegram, or switched to WeCom on the page (member
+    ``demo-<user id>``), by user id."""
     async with db.session() as session:
         return await _people(session, settings, now)
 
@@ -118,18 +121,21 @@ async def _people(session: AsyncSession, settings: Settings, now: datetime
     rows = (await session.exec(
         select(ChatAccount, Staff)
         .join(Staff, col(Staff.id) == col(ChatAccount.staff_id))
-        .where(ChatAccount.channel == CHANNEL, Staff.active == True)  # noqa: E712
-        .order_by(col(ChatAccount.chat_id))
+        .where(col(ChatAccount.channel).in_((CHANNEL, "wecom")),
+               Staff.active == True)  # noqa: E712
     )).all()
     found = []
     for account, staff in rows:
+        user_id = account.chat_id if account.channel == CHANNEL else user_id_of(account.user_key)
+        if user_id is None:
+            continue
         locale = staff.locale or settings.default_locale
         roles = tuple(role for role in Role if role in staff.role_set)
         found.append(DemoPerson(
-            user_id=account.chat_id, staff_id=id_of(staff), name=staff.name, roles=roles,
+            user_id=user_id, staff_id=id_of(staff), name=staff.name, roles=roles,
             role_labels=role_names(Translator(locale, settings.tz, now), roles),
-            locale=locale))
-    return tuple(found)
+            locale=locale, channel=account.channel))
+    return tuple(sorted(found, key=lambda person: person.user_id))
 
 
 class _Seeder:

@@ -10,15 +10,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.playground.bodies import BadBody, read_body
+from bot.playground.channel_api import account_of, staff_of_person
 from bot.playground.chat_service import ChatService
-from bot.playground.demo_shop import CHANNEL
 from bot.playground.page_api import API, MAX_JSON
 from bot.playground.page_strings import STRINGS
 from bot.services import Services
 from bot.settings import LOCALES
 from handlers.chat.labels import role_names
 from handlers.staff.menus import set_menu
-from models.staff import Role, staff_for_account
+from models.staff import Role
 
 
 class LanguageApi:
@@ -38,16 +38,17 @@ class LanguageApi:
         if lang not in LOCALES:
             return _error("bad_request", f"lang must be one of {', '.join(LOCALES)}", 400)
         async with self.services.db.session() as session:
-            staff = await staff_for_account(session, CHANNEL, str(user_id))
-            if staff is None or user_id not in self.service.chats:
+            found = await staff_of_person(session, user_id)
+            if found is None or user_id not in self.service.chats:
                 return _error("unknown_person", STRINGS["unknown_person"], 404)
+            staff, channel = found
             staff.locale = lang
             await session.commit()
         translator = self.services.translator_for(staff)
         roles = role_names(translator, tuple(role for role in Role if role in staff.role_set))
-        self.service.add_person(user_id, staff.name, roles, lang)
-        application = self.services.applications[CHANNEL]
-        await set_menu(application.bot, user_id, staff, translator)
+        self.service.add_person(user_id, staff.name, roles, lang, channel)
+        application = self.services.applications[channel]
+        await set_menu(application.bot, account_of(user_id, channel)[1], staff, translator)
         return JSONResponse({"id": user_id, "language": lang, "roles": roles})
 
 

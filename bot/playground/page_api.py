@@ -77,7 +77,8 @@ class PageApi:
     async def people(self, request: Request) -> Response:
         return JSONResponse({"people": [
             {"id": chat.person.user_id, "name": chat.person.name, "roles": chat.person.roles,
-             "language": chat.person.language, "unread": chat.unread}
+             "language": chat.person.language, "channel": chat.person.channel,
+             "unread": chat.unread}
             for chat in self.service.chats.values()]})
 
     async def chat(self, request: Request) -> Response:
@@ -88,10 +89,12 @@ class PageApi:
     async def _chat_view(self, chat: Chat, request: Request) -> dict[str, Any]:
         chat.unread = 0
         person = chat.person
+        outlet = self.service.outlets.get(person.channel)
         return {"person": {"id": person.user_id, "name": person.name, "roles": person.roles,
-                           "language": person.language},
+                           "language": person.language, "channel": person.channel},
                 "messages": [self.service.view(message) for message in chat.messages.values()],
-                "menu": self.service.menu(chat), "toast": chat.toast,
+                "menu": outlet.menu(chat) if outlet else self.service.menu(chat),
+                "toast": chat.toast,
                 "last_event_id": self.service.events.last_id}
 
     async def read(self, request: Request) -> Response:
@@ -141,7 +144,7 @@ class PageApi:
             if utf16_len(text) > TEXT_LIMIT:
                 raise PageError("too_long")
             entities = command_entities(text)
-            return self._deliver(chat, fields.get("reply_to"), {
+            return await self._deliver(chat, fields.get("reply_to"), {
                 "text": text, **({"entities": entities} if entities else {})})
 
         return await self._answer(send, request)
@@ -162,6 +165,8 @@ class PageApi:
             caption = clean(str(body.fields.get("caption") or ""))
             if utf16_len(caption) > CAPTION_LIMIT:
                 raise PageError("caption_too_long")
+            if kind == "document" and chat.person.channel in self.service.outlets:
+                raise PageError("wecom_no_document")
             name = clean(upload.filename).replace("/", "_") or kind
             try:
                 stored = self.service.store_file(kind, upload.data, name, upload.content_type)
@@ -174,7 +179,7 @@ class PageApi:
                 content["photo"][0].pop("file_size")
             if caption:
                 content["caption"] = caption
-            return self._deliver(chat, body.fields.get("reply_to"), content)
+            return await self._deliver(chat, body.fields.get("reply_to"), content)
 
         return await self._answer(send, request)
 
@@ -187,6 +192,14 @@ class PageApi:
             if message is None:
                 raise PageError("no_message", 404)
             data = fields.get("data")
+            outlet = self.service.outlets.get("wecom")
+            if "wecom" in message:  # a card in the WeCom app: its tap is a WeCom callback
+                card = message["wecom"].get("card") or {}
+                if outlet is None or card.get("greyed") or not isinstance(data, str) or not any(
+                        button["key"] == data for button in card.get("buttons", [])):
+                    raise PageError("no_button")
+                await outlet.tap(chat, message, data)
+                return {}
             buttons = [button for row in (message.get("reply_markup") or {}).get(
                 "inline_keyboard", []) for button in row]
             if not isinstance(data, str) or not any(
@@ -213,7 +226,15 @@ class PageApi:
         except PageError as exc:
             return JSONResponse({"error": exc.key, "message": str(exc)}, status_code=exc.status)
 
-    def _deliver(self, chat: Chat, reply_to: Any, content: dict[str, Any]) -> dict[str, Any]:
+    async def _deliver(self, chat: Chat, reply_to: Any, content: dict[str, Any]
+                       ) -> dict[str, Any]:
+        """The person's message, to the bot on the app they are on (WeCom has no replies)."""
+        outlet = self.service.outlets.get(chat.person.channel)
+        if outlet is not None:
+            message = self.service.new_message(chat, from_bot=False, content={
+                **content, chat.person.channel: {"kind": "message"}})
+            await outlet.say(chat, message)
+            return {"message": self.service.view(message)}
         target = None
         if reply_to not in (None, ""):
             target = self.service.message(chat, _number(reply_to) or 0)

@@ -47,7 +47,36 @@ STRINGS = {
     "next_morning": N_("Next 09:00"),
     "clock_moved": N_("Sent meanwhile: {count}"),
     "person_language": N_("The language the bot speaks to them"),
+    "person_channel": N_("The app they talk to the bot in"),
+    "telegram": N_("Telegram"),
+    "wecom": N_("WeCom (企业微信)"),
+    "via_wecom": N_("WeCom"),
+    "wecom_no_document": N_("In the WeCom app the bot takes pictures and voice notes, not "
+                            "documents."),
+    "not_delivered": N_("The bot's WeCom callback did not take it."),
+    "tour": N_("Tour"),
+    "tour_next": N_("Next"),
+    "tour_skip": N_("Skip"),
+    "tour_finish": N_("Finish"),
+    "tour_step": N_("Step {number} of {count}"),
 }
+
+# The guided tour's steps: the role of the person to use (the first of it) and what to do;
+# ``{name}`` is that person's, ``{plate}`` the plate the technician's new order waits for.
+TOUR_STEPS = (
+    ("advisor", N_("As {name} (service advisor) send /orders: each work order on the floor "
+                   "is a card with its buttons.")),
+    ("technician", N_("As {name} (technician) send /orders, tap 🔎 Confirm plate and type the "
+                      "plate on the vehicle: {plate}.")),
+    ("technician", N_("Still as {name}: tap ➕ Request extra item and answer the questions "
+                      "(what, why, photos, the estimate).")),
+    ("advisor", N_("As {name}: approve the extra item on its card and say how the customer "
+                   "agreed; the technician hears of it at once.")),
+    ("tracking_clerk", N_("Tap +1 day three times: {name} (tracking clerk) is reminded of "
+                          "the first follow-up call due.")),
+    ("supervisor", N_("As {name} (supervisor) send /report: last month's spreadsheet and "
+                      "chart.")),
+)
 
 
 def page_strings(language: str | None) -> dict[str, str]:

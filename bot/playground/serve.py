@@ -1,6 +1,8 @@
 """``workshop-bot playground`` (and ``workshop-bot run`` with nothing configured): the real bot,
 its handlers and its jobs, polling the local chat service on one uvicorn server with the page,
 against a demo shop in its own SQLite file (``./data/playground.db``) on a clock the page moves.
+Its WeCom application runs beside, as ``bot.run`` wires it, against the local WeCom API on the
+same server (``bot.playground.wecom_api``): the page switches a person to it.
 
 It never runs beside real tokens: messages to the demo people must never reach a real chat.
 """
@@ -25,22 +27,30 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot import migrate
-from bot.application import build_application
+from bot.application import build_application, build_wecom_application
 from bot.clock import ShiftedClock
-from bot.http import build_http_app
+from bot.http import WeComEndpoint, build_http_app
 from bot.messenger import Messenger
+from bot.playground.channel_api import ChannelApi, WeComOutlet
 from bot.playground.chat_service import BOT_ID, ChatService
 from bot.playground.clock_api import ClockApi
 from bot.playground.demo_shop import DemoPerson, ShopNotEmpty, people, seed
 from bot.playground.language_api import LanguageApi
+from bot.playground.tour_api import TourApi
+from bot.playground.wecom_api import WeComApi
+from bot.playground.wecom_callbacks import Callbacks, keys, wecom_settings
 from bot.run import _listening, _Server
 from bot.services import Services
 from bot.settings import LOCALES, Settings
+from bot.wecom.inbound import Dispatcher
+from bot.wecom.menu import create_menu
+from bot.wecom.request import WeComRequest
 from models.db import Database
 
 log = logging.getLogger(__name__)
 
 DATABASE = Path("data") / "playground.db"
+WECOM_KEYS = DATABASE.with_name("playground-wecom.json")  # the app's token and AES key
 DEFAULT_PORT = 8088
 LOCAL_HOST = "127.0.0.1"
 LOCAL_HOSTS = (LOCAL_HOST, "localhost", "::1")
@@ -121,12 +131,15 @@ async def serve(settings: Settings, options: Options, *, line: str,
     if options.reset:
         for suffix in ("", "-wal", "-shm", "-journal"):
             DATABASE.with_name(DATABASE.name + suffix).unlink(missing_ok=True)
+        WECOM_KEYS.unlink(missing_ok=True)
     DATABASE.parent.mkdir(parents=True, exist_ok=True)
+    settings = wecom_settings(settings, keys(WECOM_KEYS), options.own_address)
     db = Database(settings.database_url)
     clock = ShiftedClock()
     services = Services(settings=settings, db=db, clock=clock,
                         messenger=Messenger(settings, clock))
     service = ChatService(TOKEN, clock)
+    wecom_api = WeComApi(service)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -134,18 +147,30 @@ async def serve(settings: Settings, options: Options, *, line: str,
             loop.add_signal_handler(signum, stop.set)
     try:
         for person in await _demo_people(services, options.lang):
-            service.add_person(person.user_id, person.name, person.role_labels, person.locale)
+            service.add_person(person.user_id, person.name, person.role_labels, person.locale,
+                               person.channel)
         application = build_application(services, rate_limiter=False)
-        app = build_http_app(settings, db=db, channels={"telegram": application}, extra_routes=[
-            Route("/", _to_the_page, methods=["GET"]),
-            *ClockApi(services, service).routes(),
-            *LanguageApi(services, service).routes(),
-            *service.routes()])
+        request = WeComRequest(settings, db, clock)
+        wecom = build_wecom_application(services, request=request, rate_limiter=False)
+        dispatcher = Dispatcher(wecom, services, request.store)
+        service.outlets["wecom"] = WeComOutlet(
+            wecom_api, Callbacks(settings, clock, options.own_address))
+        app = build_http_app(
+            settings, db=db, wecom=WeComEndpoint(settings, clock, dispatcher),
+            channels={"telegram": application, "wecom": wecom}, extra_routes=[
+                Route("/", _to_the_page, methods=["GET"]),
+                *ClockApi(services, service).routes(),
+                *LanguageApi(services, service).routes(),
+                *ChannelApi(services, service).routes(),
+                *TourApi(services, service).routes(),
+                *wecom_api.routes(),
+                *service.routes()])
         listener = _listen(options)
         server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         serving = asyncio.create_task(server.serve(sockets=[listener]))
         try:
             await _listening(server, serving)
+            await _start_wecom(wecom, request, dispatcher)
             await _start(application)
             print(line, flush=True)
             if options.open_browser:
@@ -156,6 +181,8 @@ async def serve(settings: Settings, options: Options, *, line: str,
         finally:
             service.close()  # the waiting getUpdates answers, the event streams end
             await _stop(application)
+            await dispatcher.idle()
+            await _stop(wecom)
             server.should_exit = True
             await serving
             listener.close()
@@ -196,6 +223,18 @@ async def _start(application: Application[Any, Any, Any, Any, Any, Any]) -> None
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(poll_interval=0, allowed_updates=Update.ALL_TYPES)
+
+
+async def _start_wecom(wecom: Application[Any, Any, Any, Any, Any, Any], request: WeComRequest,
+                       dispatcher: Dispatcher) -> None:
+    """As ``bot.run`` starts it (its token fetched first), and its menu created as the operator's
+    ``workshop-bot wecom menu`` would."""
+    await request.check()
+    await wecom.initialize()
+    await wecom.start()
+    dispatcher.schedule(wecom.job_queue)
+    services: Services = wecom.bot_data["services"]
+    await create_menu(request, services.translator_for(None))
 
 
 async def _stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -16,7 +16,7 @@ from bot.context import WorkshopContext
 from bot.refusals import refuse
 from handlers.chat.deciding import on_it_line, who_is_on
 from handlers.chat.ui import reply
-from handlers.floor.cards import extra_item_card, fault_card, fault_facts
+from handlers.floor.cards import customer_links_on, extra_item_card, fault_card, fault_facts
 from models.approvals import waiting_for
 from models.card import CardKind, CardMessage, remember_card
 from models.db import commit_writes, id_of
@@ -47,7 +47,9 @@ async def list_approvals(update: Update, context: WorkshopContext) -> None:
                 kind = CardKind.extra_item
                 order = await get_order(session, record.order_id)
                 technician = await session.get(Staff, record.requested_by)
-                text, markup = extra_item_card(_, order, record, technician)
+                text, markup = extra_item_card(
+                    _, order, record, technician,
+                    ask_customer=customer_links_on(context.services.settings))
                 on_it = await who_is_on(context, kind, id_of(record))
                 if on_it is not None:
                     text += "\n\n" + on_it_line(_, *on_it)

@@ -11,15 +11,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.messenger import Rendered
 from bot.services import Services
+from bot.settings import Settings
 from handlers.chat.labels import status_name
 from handlers.chat.ui import button, keyboard, local_time
 from models.approvals import waiting_on_order
 from models.attachment import Attachment, attachments_of
 from models.card import CardKind, cards_of, retire_card
 from models.checklist import Box
+from models.customer_link import CustomerLinkItem, DeclineReason
 from models.db import commit_writes, id_of
 from models.extra_item import (
     ConsentMethod,
@@ -51,6 +53,7 @@ CLOCK_PREFIX = "clk"  # the job clock: clk:<item id>:start|pause
 EXTRA_PREFIX = "xtr"  # an extra item decided: xtr:<request id>:…
 FAULT_PREFIX = "flt"  # a fault report acknowledged: flt:<report id>:ack
 ITEM_PREFIX = "itm"  # an item marked done: itm:<item id>:done
+LINK_PREFIX = "cln"  # a customer link made ("Ask the customer"): cln:<order id>:ask
 ORDER_PREFIX = "ord"  # the order card's buttons: ord:<order id>:<action>
 WATCH_PREFIX = "lfw"  # the lifting watcher: lfw:<watch id>:ok|take
 
@@ -158,11 +161,14 @@ def clock_button(_: Translator, item: OrderItem) -> InlineKeyboardButton:
 
 def advisor_card(
     _: Translator, order: WorkOrder, items: list[OrderItem], technician: Staff | None,
-    waiting: Sequence[ExtraItemRequest | FaultReport] = (),
+    waiting: Sequence[ExtraItemRequest | FaultReport] = (), *,
+    customer_decisions: Sequence[CustomerDecision] = (), ask_customer: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The order's advisor's card; with what waits for their decision on the order
     (``waiting``: :func:`models.approvals.waiting_on_order`) it offers the same Approve /
-    Reject and Acknowledge buttons as the extra-item and fault cards."""
+    Reject and Acknowledge buttons as the extra-item and fault cards, and (``ask_customer``:
+    customer links are set up) the button that makes a link for the customer. The extra items
+    the customer decided on a link are listed with their signature (the order's history)."""
     lines = [
         _("Work order {number} · {plate}").format(number=order.number, plate=order.plate),
         _("Customer: {name} {phone}").format(name=order.customer_name,
@@ -173,6 +179,7 @@ def advisor_card(
         _("Complaint: {complaint}").format(complaint=order.complaint),
         _("Items:"),
         *[item_line(_, item) for item in items],
+        *[customer_decision_line(_, decision, items) for decision in customer_decisions],
     ]
     markup = None
     if order.status == OrderStatus.locked:
@@ -182,6 +189,10 @@ def advisor_card(
         markup = keyboard([button(_("🚗 Delivered to the customer"),
                                   f"{ORDER_PREFIX}:{order.id}:deliver")])
     rows = waiting_rows(_, order, items, waiting, lines)
+    if ask_customer and order.status == OrderStatus.in_progress and any(
+            isinstance(record, ExtraItemRequest) and record.status == Decision.pending
+            for record in waiting):
+        rows.append(ask_customer_row(_, order))
     if rows:
         markup = keyboard(*rows, *(list(row) for row in (markup.inline_keyboard
                                                          if markup else ())))
@@ -274,7 +285,11 @@ def fault_card(_: Translator, facts: FaultFacts, *, overdue_minutes: int | None 
                                               f"{FAULT_PREFIX}:{report.id}:ack")])
 
 
-def consent_name(_: Translator, method: str | None) -> str:
+def consent_name(_: Translator, method: str | None, note: str | None = None) -> str:
+    """How the customer consented; on their own phone (a customer link) with the name they
+    signed (``note``: the request's consent note)."""
+    if method == ConsentMethod.customer_link:
+        return _("the customer, on their phone ({name})").format(name=note or "?")
     names: dict[str, str] = {
         ConsentMethod.phone: _("phone"),
         ConsentMethod.in_person: _("in person"),
@@ -284,13 +299,89 @@ def consent_name(_: Translator, method: str | None) -> str:
     return names.get(method or "", method or "—")
 
 
+CUSTOMER_REASON = "customer: "  # a reject reason the customer gave: "customer: price"
+DECLINE_NAMES: dict[str, str] = {
+    DeclineReason.price: N_("too expensive"),
+    DeclineReason.later: N_("will do it later"),
+    DeclineReason.second_opinion: N_("wants a second opinion"),
+    DeclineReason.other: N_("other"),
+}
+
+
+def decline_name(_: Translator, reason: str | None) -> str:
+    """Why the customer declined, as they chose it on the page."""
+    label = DECLINE_NAMES.get(reason or "")
+    return _(label) if label is not None else reason or "—"
+
+
+def reject_reason_text(_: Translator, reason: str | None) -> str:
+    """A reject reason as people read it: the advisor's words, or "the customer declined: too
+    expensive" for the customer's choice on their link."""
+    if reason is not None and reason.startswith(CUSTOMER_REASON):
+        return _("the customer declined: {why}").format(
+            why=decline_name(_, reason.removeprefix(CUSTOMER_REASON)))
+    return reason or "—"
+
+
+def by_customer(request: ExtraItemRequest) -> bool:
+    """Decided by the customer on a link (:mod:`models.customer_link`), not by an advisor."""
+    return request.decided_by is None and request.decided_channel == ConsentMethod.customer_link
+
+
+def customer_links_on(settings: Settings) -> bool:
+    """The "Ask the customer" button is drawn only where the page can be reached."""
+    return bool(settings.public_base_url)
+
+
+def ask_customer_row(_: Translator, order: WorkOrder) -> list[InlineKeyboardButton]:
+    """Handled in :mod:`handlers.floor.customer_link`: a link to every pending item of the
+    order."""
+    return [button(_("📱 Ask the customer"), f"{LINK_PREFIX}:{order.id}:ask")]
+
+
+@dataclass(frozen=True)
+class CustomerDecision:
+    """An extra item the customer decided on a link, with what they signed."""
+
+    request: ExtraItemRequest
+    record: CustomerLinkItem
+
+
+async def customer_decisions(session: AsyncSession, order_id: int) -> list[CustomerDecision]:
+    """The order's extra items decided by the customer, in the order they decided."""
+    rows = (await session.exec(
+        select(ExtraItemRequest, CustomerLinkItem)
+        .join(CustomerLinkItem, col(CustomerLinkItem.request_id) == col(ExtraItemRequest.id))
+        .where(ExtraItemRequest.order_id == order_id,
+               col(CustomerLinkItem.decided_at).is_not(None))
+        .order_by(col(CustomerLinkItem.decided_at), col(CustomerLinkItem.id)))).all()
+    return [CustomerDecision(request, record) for request, record in rows]
+
+
+def customer_decision_line(_: Translator, decision: CustomerDecision,
+                           items: list[OrderItem]) -> str:
+    """The order's history of a customer's decision: who signed, when, how, and why not."""
+    request, record = decision.request, decision.record
+    position = next((item.position for item in items if item.id == request.item_id), "")
+    facts = {"position": position, "item": request.description,
+             "name": record.signed_name or "?", "at": local_time(_, record.decided_at)}
+    if record.decision == Decision.approved:
+        return _("📱 {position}. {item}: approved by the customer ({name}) on the customer "
+                 "link at {at}").format(**facts)
+    return _("📱 {position}. {item}: declined by the customer ({name}) on the customer link "
+             "at {at} — {why}").format(why=decline_name(_, record.decline_reason), **facts)
+
+
 def extra_item_card(
     _: Translator, order: WorkOrder, request: ExtraItemRequest, technician: Staff | None,
     decided_by: Staff | None = None, *, overdue_minutes: int | None = None,
-    advisor: Staff | None = None,
+    advisor: Staff | None = None, ask_customer: bool = False, signed_name: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The advisors' card: buttons while pending, the decision once there is one. Escalated
-    (``overdue_minutes``), it says how long it waited and whose customer it is (``advisor``)."""
+    """The advisors' card: buttons while pending (with "Ask the customer" when customer links
+    are set up: ``ask_customer``), the decision once there is one. Escalated
+    (``overdue_minutes``), it says how long it waited and whose customer it is (``advisor``).
+    Decided by the customer on a link, it names them (``signed_name``; an approval carries it
+    in its consent note)."""
     if request.parts_fen is None and request.labour_fen is None:
         estimate = _("none given")
     else:
@@ -316,17 +407,29 @@ def extra_item_card(
                 lines.append(whose_customer(_, advisor))
         return "\n".join(lines), keyboard(
             [button(_("✅ Approve"), f"{EXTRA_PREFIX}:{request.id}:ok"),
-             button(_("❌ Reject"), f"{EXTRA_PREFIX}:{request.id}:no")])
+             button(_("❌ Reject"), f"{EXTRA_PREFIX}:{request.id}:no")],
+            ask_customer_row(_, order)
+            if ask_customer and order.status == OrderStatus.in_progress else [])
+    at = local_time(_, request.decided_at)
+    if by_customer(request):
+        if status is Decision.approved:
+            lines += ["", _("✅ Approved at {at} (consent: {consent})").format(
+                at=at, consent=consent_name(_, request.consent_method, request.consent_note))]
+        else:
+            lines += ["", _("❌ Rejected by {name} at {at}: {reason}").format(
+                name=signed_name or _("the customer"), at=at,
+                reason=reject_reason_text(_, request.reject_reason))]
+        return "\n".join(lines), None
     name = decided_by.name if decided_by else "?"
     if status is Decision.approved:
         consent = consent_name(_, request.consent_method)
         if request.consent_note:
             consent += f" — {request.consent_note}"
         lines += ["", _("✅ Approved by {name} at {at} (consent: {consent})").format(
-            name=name, at=local_time(_, request.decided_at), consent=consent)]
+            name=name, at=at, consent=consent)]
     else:
         lines += ["", _("❌ Rejected by {name} at {at}: {reason}").format(
-            name=name, at=local_time(_, request.decided_at), reason=request.reject_reason)]
+            name=name, at=at, reason=request.reject_reason)]
     return "\n".join(lines), None
 
 
@@ -476,19 +579,23 @@ async def show_advisor_order(
     is used if it is the advisor or the technician)."""
     advisor = await _person(session, known, order.advisor_id)
     await living_card(services, session, advisor, CardKind.order_advisor, id_of(order),
-                       await advisor_view(session, order, known=known, items=items),
+                       await advisor_view(session, order, known=known, items=items,
+                                          ask_customer=customer_links_on(services.settings)),
                        fresh=fresh, send_new=send_new)
 
 
 async def advisor_view(session: AsyncSession, order: WorkOrder, *, known: Staff | None = None,
-                       items: list[OrderItem] | None = None,
+                       items: list[OrderItem] | None = None, ask_customer: bool = False,
                        ) -> Callable[[Translator], Rendered]:
-    """The advisor's card for the order as it stands, with what waits for their decision."""
+    """The advisor's card for the order as it stands, with what waits for their decision and
+    what the customer decided on a link."""
     if items is None:
         items = await items_of(session, id_of(order))
     technician = await _person(session, known, order.technician_id)
     waiting = await waiting_on_order(session, id_of(order))
-    return lambda _: advisor_card(_, order, items, technician, waiting)
+    decisions = await customer_decisions(session, id_of(order))
+    return lambda _: advisor_card(_, order, items, technician, waiting,
+                                  customer_decisions=decisions, ask_customer=ask_customer)
 
 
 async def redraw_order(services: Services, session: AsyncSession, order: WorkOrder, *,

@@ -24,7 +24,13 @@ from handlers.chat.conversation import (
 )
 from handlers.chat.order_step import open_floor_step
 from handlers.chat.ui import answer_tap, button, keyboard, reply
-from handlers.floor.cards import ORDER_PREFIX, extra_item_card, show_advisor_order, show_order
+from handlers.floor.cards import (
+    ORDER_PREFIX,
+    customer_links_on,
+    extra_item_card,
+    show_advisor_order,
+    show_order,
+)
 from models.attachment import attachments_of
 from models.card import CardKind
 from models.db import commit_writes, id_of
@@ -157,8 +163,10 @@ async def submit(
         if advisor is not None:
             photos = (await attachments_of(session, CardKind.extra_item, id_of(request))
                       if form.get("photos") else [])
+            ask = customer_links_on(context.services.settings)
             await messenger.send(
-                session, advisor, lambda t: extra_item_card(t, order, request, technician),
+                session, advisor,
+                lambda t: extra_item_card(t, order, request, technician, ask_customer=ask),
                 card=(CardKind.extra_item, id_of(request)), photos=photos, now=now,
             )
             await commit_writes(session)  # the card's copies, so the decision can edit them

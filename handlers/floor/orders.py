@@ -16,6 +16,7 @@ from handlers.floor.cards import (
     ITEM_PREFIX,
     ORDER_PREFIX,
     advisor_view,
+    customer_links_on,
     mismatch_alert,
     mismatch_facts,
     redraw_order,
@@ -75,7 +76,9 @@ async def view_order(update: Update, context: WorkshopContext) -> None:
         if context.me.id == order.technician_id or context.me.has(Role.team_leader):
             text, markup = technician_card(context._, order, items)
         elif context.me.has(Role.advisor):
-            text, markup = (await advisor_view(session, order))(context._)
+            text, markup = (await advisor_view(
+                session, order, ask_customer=customer_links_on(context.services.settings)))(
+                    context._)
         else:
             await refuse(update, context, Refused("not_your_order", number=order.number))
             return

@@ -81,4 +81,23 @@ REFUSALS: RefusalTexts = {
     "clock_running": lambda _, p: _("The clock on “{item}” is already running (since "
                                     "{since}).").format(item=p["item"], since=_.time(p["since"])),
     "clock_not_running": lambda _, p: _("The clock on “{item}” is not running.").format(**p),
+    # The advisor asks the customer on a link (handlers.floor.customer_link).
+    "customer_links_off": lambda _, p: _(
+        "Customer links are not set up in this shop (PUBLIC_BASE_URL); please ask the customer "
+        "yourself. Nothing was changed."),
+    "order_not_in_progress": lambda _, p: _(
+        "The order is not in progress, so the customer cannot be asked about extra items on "
+        "it. Nothing was changed."),
+    "nothing_for_the_customer": lambda _, p: _(
+        "No extra item on this order waits for a decision; there is nothing to ask the customer. "
+        "Nothing was changed."),
+    # The customer on their link's page (bot.customer_page): words for the customer.
+    "customer_name_missing": lambda _, p: _("Please type your name: it is your signature."),
+    "customer_link_closed": lambda _, p: _(
+        "This link is no longer open: everything on it was decided, or it expired."),
+    "customer_link_changed": lambda _, p: _(
+        "The prices changed after this link was made. Please ask your service advisor for a "
+        "new link."),
+    "customer_link_items": lambda _, p: _(
+        "Your decision could not be recorded: please decide each item shown on the page."),
 }

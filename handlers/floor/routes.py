@@ -6,6 +6,7 @@ from handlers.chat.routes import Routes, routes_of
 from handlers.floor import (
     approvals,
     checklist,
+    customer_link,
     extra_item,
     extra_item_decision,
     fault_report,
@@ -26,6 +27,7 @@ def routes() -> Routes:
         fault_report.handlers(),
         extra_item.handlers(),
         extra_item_decision.handlers(),
+        customer_link.handlers(),
         checklist.handlers(),
         lifting.handlers(),
         job_clock.handlers(),

@@ -13,6 +13,9 @@ const state = {
   chats: new Map(), // id → open chat (see openChat)
   order: [], // open chat ids, oldest first
   events: null,
+  tour: [], // the guided tour's steps: {person, text}
+  tourAt: 0,
+  tourPerson: null, // the person the tour's step highlights
 };
 
 // --- small helpers -------------------------------------------------------------------------
@@ -178,6 +181,13 @@ async function loadPeople() {
   const answer = await api("people");
   state.people = new Map(answer.people.map((person) => [person.id, person]));
   renderPeople();
+  for (const chat of state.chats.values()) {
+    const person = state.people.get(chat.id);
+    if (person && person.channel !== chat.channel.value) {
+      showChannel(chat, person.channel);
+      refreshMenu(chat);
+    }
+  }
 }
 
 function renderPeople() {
@@ -188,7 +198,8 @@ function renderPeople() {
     badge.hidden = !person.unread || state.chats.has(person.id);
     const item = el("li", {},
       el("button", {
-        class: "person-item", testid: `person-${person.id}`, type: "button",
+        class: `person-item${state.tourPerson === person.id ? " tour-highlight" : ""}`,
+        testid: `person-${person.id}`, type: "button",
         "aria-current": state.chats.has(person.id) ? "true" : null,
         onclick: () => openChat(person.id),
       },
@@ -196,6 +207,9 @@ function renderPeople() {
       el("span", { class: "who" },
         el("span", { class: "name" }, person.name),
         el("span", { class: "roles" }, person.roles)),
+      person.channel === "wecom"
+        ? el("span", { class: "channel-tag", s: "via_wecom", testid: `channel-tag-${person.id}` }, t("via_wecom"))
+        : null,
       badge));
     list.append(item);
   }
@@ -250,6 +264,7 @@ async function loadChat(chat) {
   chat.title.textContent = answer.person.name;
   chat.roles.textContent = answer.person.roles;
   chat.language.value = answer.person.language;
+  showChannel(chat, answer.person.channel);
   chat.list.replaceChildren();
   chat.nodes.clear();
   chat.messages.clear();
@@ -330,6 +345,11 @@ function buildPanel(id) {
     class: "person-language", testid: `person-language-${id}`, "data-s-title": "person_language",
     title: t("person_language"), onchange: (event) => setLanguage(chat, event.target.value),
   }, el("option", { value: "zh_CN" }, "中文"), el("option", { value: "en" }, "English"));
+  chat.channel = el("select", {
+    class: "person-channel", testid: `channel-${id}`, "data-s-title": "person_channel",
+    title: t("person_channel"), onchange: (event) => setChannel(chat, event.target.value),
+  }, el("option", { value: "telegram", s: "telegram" }, t("telegram")),
+  el("option", { value: "wecom", s: "wecom" }, t("wecom")));
   chat.panel = el("section", { class: "chat", testid: `chat-${id}`, "data-chat": id },
     el("header", { class: "chat-head" },
       el("button", {
@@ -339,6 +359,7 @@ function buildPanel(id) {
       el("span", { class: "avatar", "aria-hidden": "true" },
         initials(state.people.get(id)?.name || "?")),
       el("div", { class: "who" }, chat.title, chat.roles),
+      chat.channel,
       chat.language,
       el("button", {
         type: "button", class: "icon close", testid: `close-${id}`, "data-s-title": "close",
@@ -425,10 +446,14 @@ function renderMessage(chat, message) {
       controls: true, preload: "none", src: message.voice.url, testid: `voice-${chat.id}-${message.id}`,
     }));
   }
+  if (message.card) bubble.append(card(chat, message));
   if (message.text) {
     bubble.append(el("div", { class: "text" }, formatted(message.text, message.entities)));
   }
+  const via = message.channel === "wecom" ? "via_wecom" : "telegram";
+  bubble.classList.toggle("wecom", message.channel === "wecom");
   bubble.append(el("div", { class: "meta" },
+    el("span", { class: `via via-${message.channel}`, s: via, testid: `via-${chat.id}-${message.id}` }, t(via)),
     message.edited ? el("span", { class: "edited", s: "edited" }, t("edited")) : null,
     el("time", {}, clock(message.date)),
     el("button", {
@@ -464,6 +489,35 @@ function keyboard(chat, message) {
     });
     box.append(line);
   });
+  return box;
+}
+
+// A WeCom template card as the WeCom app draws it: title, rows, body, quote, at most six
+// buttons (or the one greyed label a card update left).
+function card(chat, message) {
+  const data = message.card;
+  const box = el("div", { class: "wecom-card", testid: `card-${chat.id}-${message.id}` },
+    el("div", { class: "card-title" }, data.title),
+    data.desc ? el("div", { class: "card-desc" }, data.desc) : null);
+  if (data.rows.length) {
+    box.append(el("dl", { class: "card-rows" }, ...data.rows.flatMap(([key, value]) => [
+      el("dt", {}, key), el("dd", {}, value)])));
+  }
+  if (data.body) box.append(el("div", { class: "card-body" }, data.body));
+  if (data.quote) box.append(el("div", { class: "card-quote" }, data.quote));
+  const buttons = el("div", { class: "card-buttons" });
+  if (data.greyed) {
+    buttons.append(el("button", { type: "button", class: "card-button", disabled: true }, data.greyed));
+  } else {
+    data.buttons.forEach((button, index) => {
+      buttons.append(el("button", {
+        type: "button", class: `card-button style-${button.style}`,
+        testid: `card-button-${chat.id}-${message.id}-${index}`,
+        onclick: (event) => tap(chat, message.id, button.key, event.currentTarget),
+      }, button.text));
+    });
+  }
+  box.append(buttons);
   return box;
 }
 
@@ -622,6 +676,24 @@ async function setLanguage(chat, language) {
   }
 }
 
+// The app this person talks to the bot in: their account is bound there (and only there).
+function showChannel(chat, channel) {
+  chat.channel.value = channel;
+  chat.panel.classList.toggle("on-wecom", channel === "wecom");
+}
+
+async function setChannel(chat, channel) {
+  const before = state.people.get(chat.id)?.channel || "telegram";
+  try {
+    await postJson(`chats/${chat.id}/channel`, { channel });
+    showChannel(chat, channel);
+    await refreshMenu(chat);
+  } catch (error) {
+    showChannel(chat, before);
+    showError(chat, error);
+  }
+}
+
 // --- the shop's clock ----------------------------------------------------------------------
 
 // "2026-12-07T09:00:00+08:00", the shop's local time as the server tells it: shown as it is.
@@ -730,6 +802,60 @@ function listen() {
   state.events = source;
 }
 
+// --- the guided tour -----------------------------------------------------------------------
+
+// Steps from the server (the demo person of each step's role, in the page's language); each
+// highlights that person and opens their chat. Skipped or finished, it stays closed.
+const TOUR_DISMISSED = "playground.tour";
+
+async function openTour() {
+  try {
+    state.tour = (await api(`tour?lang=${encodeURIComponent(document.getElementById("language").value)}`)).steps;
+  } catch (error) {
+    state.tour = [];
+  }
+  if (!state.tour.length) return;
+  document.getElementById("tour").hidden = false;
+  await showStep(0);
+}
+
+async function showStep(index) {
+  state.tourAt = index;
+  const step = state.tour[index];
+  document.getElementById("tour-step").textContent = t("tour_step", { number: index + 1, count: state.tour.length });
+  document.getElementById("tour-text").textContent = step.text;
+  document.getElementById("tour-back").disabled = index === 0;
+  const last = index === state.tour.length - 1;
+  document.getElementById("tour-next").textContent = t(last ? "tour_finish" : "tour_next");
+  document.getElementById("tour-next").dataset.s = last ? "tour_finish" : "tour_next";
+  highlight(step.person);
+  if (state.people.has(step.person)) await openChat(step.person);
+  highlight(step.person);
+}
+
+function highlight(id) {
+  state.tourPerson = id;
+  renderPeople();
+  for (const chat of state.chats.values()) chat.panel.classList.toggle("tour-highlight", chat.id === id);
+}
+
+function closeTour() {
+  document.getElementById("tour").hidden = true;
+  localStorage.setItem(TOUR_DISMISSED, "dismissed");
+  highlight(null);
+}
+
+function initTour() {
+  document.getElementById("tour-open").addEventListener("click", openTour);
+  document.getElementById("tour-skip").addEventListener("click", closeTour);
+  document.getElementById("tour-back").addEventListener("click", () => showStep(Math.max(state.tourAt - 1, 0)));
+  document.getElementById("tour-next").addEventListener("click", () => {
+    if (state.tourAt + 1 < state.tour.length) showStep(state.tourAt + 1);
+    else closeTour();
+  });
+  if (localStorage.getItem(TOUR_DISMISSED) !== "dismissed") openTour();
+}
+
 // --- start ---------------------------------------------------------------------------------
 
 async function start() {
@@ -739,6 +865,11 @@ async function start() {
   document.getElementById("language").addEventListener("change", async (event) => {
     await loadStrings(event.target.value);
     for (const chat of state.chats.values()) await loadChat(chat); // dates, "edited"…
+    if (!document.getElementById("tour").hidden) {
+      const at = state.tourAt;
+      await openTour();
+      if (at < state.tour.length) await showStep(at);
+    }
   });
   document.getElementById("lightbox").addEventListener("click", (event) => {
     event.currentTarget.hidden = true;
@@ -766,6 +897,7 @@ async function start() {
   NARROW.addEventListener("change", () => {
     while (state.order.length > maxColumns()) closeChat(state.order[0]);
   });
+  initTour();
 }
 
 start();
