@@ -593,7 +593,10 @@ async def advisor_view(session: AsyncSession, order: WorkOrder, *, known: Staff 
         items = await items_of(session, id_of(order))
     technician = await _person(session, known, order.technician_id)
     waiting = await waiting_on_order(session, id_of(order))
-    decisions = await customer_decisions(session, id_of(order))
+    # Only a decided extra item can have been decided by the customer: no query before one is.
+    decided = any(item.kind == ItemKind.extra and item.status != ItemStatus.pending
+                  for item in items)
+    decisions = await customer_decisions(session, id_of(order)) if decided else []
     return lambda _: advisor_card(_, order, items, technician, waiting,
                                   customer_decisions=decisions, ask_customer=ask_customer)
 
