@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,14 +28,13 @@ from models.customer_link import CustomerLink, CustomerLinkItem, make_link
 from models.extra_item import ConsentMethod, ExtraItemRequest, decide
 from models.rules import Refused
 from models.staff import Role, Staff
+from tests.browser import CHROMIUM, browser_env, require_chromium
+from tests.browser import shots as browser_shots
 from tests.fakewecom import start_server, stop_server
 from tests.flows import order_in_progress
 from tests.shop import Person, Shop
 from tests.test_extra_item import ask_for_extra, cards_in_chats
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "test-artifacts" / "customer-page"
 PHONE = "010-6512-3456"
 CUSTOMER_PHONE = "13812345678"  # tests.flows.open_order's customer
 
@@ -335,11 +333,9 @@ async def test_the_advisor_and_the_customer_at_once(shop: Shop) -> None:
 
 @pytest.fixture
 def shots() -> Path:
-    """Where the screenshots go; the test needs the system's Chromium and Playwright."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
+    """Where the screenshots go; the test needs the system's Chromium (tests/browser.py)."""
+    require_chromium()
+    return browser_shots("customer-page")
 
 
 async def test_the_page_in_a_phone_browser(shop: Shop, shots: Path) -> None:
@@ -352,8 +348,7 @@ async def test_the_page_in_a_phone_browser(shop: Shop, shots: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     # The browser's Origin is the page's: the address the shop would have configured.
     shop.services.settings = shop.settings.model_copy(update={"public_base_url": base})
-    env = {name: value for name, value in os.environ.items()
-           if name != "LD_PRELOAD" and not name.startswith("FAKETIME")}
+    env = browser_env()
     try:
         async with playwright_api.async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=str(CHROMIUM),

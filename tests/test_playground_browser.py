@@ -24,11 +24,11 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from bot.playground.demo_shop import FIRST_USER_ID
 from bot.playground.demo_words import WORDS
+from tests.browser import ARTIFACTS, CHROMIUM, browser_env, require_chromium
 from tests.test_run import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "test-artifacts" / "playground"
+SHOTS = ARTIFACTS / "playground"
 WAIT_MS = 15_000
 EN = WORDS["en"]
 # The demo people by hiring order (bot/playground/demo_shop.py): user ids 9100001 …
@@ -40,17 +40,10 @@ ITEM = "Replace rear brake pads"  # not the extra item the demo shop already has
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI runs the browser test: install Chromium at {CHROMIUM} "
-                        "(.ci/run does, with apt)")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    # Chromium runs on the real clock: libfaketime (.ci/run) is for the bot, not the browser.
-    env = {name: value for name, value in os.environ.items()
-           if name != "LD_PRELOAD" and not name.startswith("FAKETIME")}
+    require_chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              env=env)
+                                              env=browser_env())
         yield launched
         launched.close()
 
