@@ -1,7 +1,8 @@
 # workshop-bot's image: the bot installed from this checkout with the pinned dependencies
 # (constraints.txt), the compiled catalogs, the Chinese chart font (a dependency), ffmpeg and
-# libopencore-amrnb for voice notes, pg_dump for backups on PostgreSQL; run as a non-root user,
-# its files under /data (a volume), /healthz answering on port 8080.
+# libopencore-amrnb for voice notes, pg_dump for backups on PostgreSQL, the plate OCR (the ocr
+# extra with the headless OpenCV, then RapidOCR without its dependencies: pyproject.toml says
+# why); run as a non-root user, its files under /data (a volume), /healthz answering on port 8080.
 #
 #   docker build -t workshop-bot .
 #   docker run -d --name workshop-bot -v workshop-bot-data:/data -p 127.0.0.1:8080:8080 \
@@ -41,7 +42,8 @@ RUN set -eux; \
     python3 -m venv /opt/workshop-bot; \
     /opt/workshop-bot/bin/pip install --quiet -c /src/constraints.txt babel; \
     /opt/workshop-bot/bin/pybabel compile -d /src/locales -D messages; \
-    /opt/workshop-bot/bin/pip install --quiet -c /src/constraints.txt /src; \
+    /opt/workshop-bot/bin/pip install --quiet -c /src/constraints.txt '/src[ocr]'; \
+    /opt/workshop-bot/bin/pip install --quiet -c /src/constraints.txt --no-deps rapidocr==3.8.4; \
     rm -rf /src; \
     /opt/workshop-bot/bin/workshop-bot --version
 

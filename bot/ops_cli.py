@@ -2,10 +2,10 @@
 
 ``doctor`` checks what the bot needs, one line each (settings, the database and its schema,
 Telegram's ``getMe``, WeCom's ``gettoken``, the time zone, a font that draws Chinese for the
-charts, the compiled catalogs, free disk space, the clock against the platforms' clocks) and
-exits 1 when something is wrong. ``backup`` copies the database while the bot runs (SQLite's
-online backup API; PostgreSQL by ``pg_dump``); ``restore`` puts a SQLite backup back, refused
-while a bot runs on that file (``bot.backups``).
+charts, the compiled catalogs, free disk space, the clock against the platforms' clocks, the
+plate OCR when its extra is installed) and exits 1 when something is wrong. ``backup`` copies
+the database while the bot runs (SQLite's online backup API; PostgreSQL by ``pg_dump``);
+``restore`` puts a SQLite backup back, refused while a bot runs on that file (``bot.backups``).
 """
 
 from __future__ import annotations
@@ -348,6 +348,17 @@ def check_clock(settings: Settings, clocks: list[ApiClock]) -> Check:
     return Check("clock", "ok", text)
 
 
+def check_plate_ocr(clock: Clock) -> Check:
+    """The ``ocr`` extra (W1 from a photo): its model loaded once and a drawn plate read. Not
+    installed is no problem: plates are then typed."""
+    from bot.plate_reader import available, load_check
+
+    ok, line = load_check(clock)
+    if not available():
+        return Check("plate-ocr", "skip", line)
+    return Check("plate-ocr", "ok" if ok else "FAIL", line)
+
+
 async def _checks(settings: Settings, clock: Clock) -> list[Check]:
     database, schema = await check_database(settings)
     (telegram, telegram_clock), (wecom, wecom_clock) = await asyncio.gather(
@@ -355,7 +366,8 @@ async def _checks(settings: Settings, clock: Clock) -> list[Check]:
     clocks = [c for c in (telegram_clock, wecom_clock) if c is not None]
     return [check_settings(settings), database, schema, telegram, wecom,
             check_timezone(settings, clock), check_font(), check_catalogs(),
-            check_disk(settings), check_clock(settings, clocks)]
+            check_disk(settings), check_clock(settings, clocks),
+            await asyncio.to_thread(check_plate_ocr, clock)]
 
 
 def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:

@@ -301,6 +301,7 @@ SECTION_TITLES = {
     "equipment": N_("Equipment damage (W8)"),
     "training": N_("Trainings and meetings (W11)"),
     "extra_items": N_("Extra items and the customer's consent (W5)"),
+    "plate_photos": N_("Plates read from photos (W1)"),
 }
 FIGURE_LABELS = {
     "requests": N_("Requests"),
@@ -341,6 +342,14 @@ FIGURE_LABELS = {
     "declined_front_desk": N_("Rejected by the front desk"),
     "median_minutes": N_("Median minutes from request to decision"),
     "approval_rate": N_("Approval rate"),
+    "photos_read": N_("Plate photos read"),
+    "verdict_match": N_("Read as the order's plate"),
+    "verdict_unsure": N_("Read with one character unsure"),
+    "verdict_mismatch": N_("Read as another plate"),
+    "verdict_no_plate": N_("No plate found"),
+    "ocr_confirmed": N_("Technician recorded the plate read"),
+    "ocr_corrected": N_("Technician corrected the plate read"),
+    "ocr_agreement_rate": N_("Agreement of technicians with the plate read"),
 }
 
 

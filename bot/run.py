@@ -21,15 +21,23 @@ import uvicorn
 from telegram import Update
 from telegram.ext import Application
 
+from bot import plate_reader
 from bot.application import build_application
 from bot.backups import running_on
 from bot.clock import Clock
 from bot.messenger import Messenger
+from bot.plate_reader import OcrPlateReader
 from bot.services import Services
 from bot.settings import Settings
 from models.db import Database
 
 log = logging.getLogger(__name__)
+
+
+def ocr_reader(clock: Clock) -> OcrPlateReader | None:
+    """The offline plate OCR for W1 photos when the ``ocr`` extra is installed (its model loads
+    on the first photo); None without it, and plates are typed."""
+    return OcrPlateReader(clock=clock) if plate_reader.available() else None
 
 
 def poll(settings: Settings) -> None:
@@ -41,7 +49,9 @@ def poll(settings: Settings) -> None:
 def _poll(settings: Settings) -> None:
     db = Database(settings.database_url)
     clock = Clock()
-    services = Services(settings=settings, db=db, clock=clock, messenger=Messenger(settings, clock))
+    reader = ocr_reader(clock)
+    services = Services(settings=settings, db=db, clock=clock, messenger=Messenger(settings, clock),
+                        plate_reader=reader)
     application = build_application(services)
     earlier_shutdown = application.post_shutdown
 
@@ -50,6 +60,8 @@ def _poll(settings: Settings) -> None:
             await earlier_shutdown(app)
         await services.messenger.flush()  # messages kept for later reach the outbox table
         await db.dispose()
+        if reader is not None:
+            reader.close()
 
     application.post_shutdown = close_database
     # A fresh loop (the schema check closed its own), shared with run_polling. Initializing
@@ -98,7 +110,9 @@ async def _serve(settings: Settings, *, stop: asyncio.Event | None = None) -> No
 
     db = Database(settings.database_url)
     clock = Clock()
-    services = Services(settings=settings, db=db, clock=clock, messenger=Messenger(settings, clock))
+    reader = ocr_reader(clock)
+    services = Services(settings=settings, db=db, clock=clock, messenger=Messenger(settings, clock),
+                        plate_reader=reader)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -184,6 +198,8 @@ async def _serve(settings: Settings, *, stop: asyncio.Event | None = None) -> No
             await application.shutdown()
         await services.messenger.flush()  # messages kept for later reach the outbox table
         await db.dispose()
+        if reader is not None:
+            reader.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)

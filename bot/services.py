@@ -7,7 +7,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.i18n import Translator
@@ -17,6 +17,9 @@ from models import claims
 from models.db import Database
 from models.staff import Staff
 from models.staff_cache import StaffCache
+
+if TYPE_CHECKING:
+    from bot.plate_reader import PlateReader
 
 
 def worker_id(clock: Clock) -> str:
@@ -46,6 +49,9 @@ class Services:
     applications: dict[str, Any] = field(default_factory=dict)
     # Who this process is in the job claims and the logs: host, pid and start time.
     worker: str = ""
+    # Reads the plate off a W1 photo (``bot.plate_reader``): None without the ``ocr`` extra,
+    # and then plates are only typed.
+    plate_reader: PlateReader | None = None
     # Who each chat account is, for the access gate (``handlers.staff.access``).
     staff_cache: StaffCache = field(init=False)
 

@@ -29,6 +29,7 @@ from models import (  # noqa: F401  (imported for their tables)
     outbox,
     parts,
     plate_check,
+    plate_reading,
     qc,
     staff,
     training,

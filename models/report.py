@@ -569,6 +569,7 @@ WORKSHOP_SUMMARIES: tuple[tuple[str, str, str], ...] = (
     ("equipment", "models.equipment", "damage_summary"),
     ("training", "models.training", "attendance_summary"),
     ("extra_items", "models.report", "extra_item_summary"),
+    ("plate_photos", "models.plate_reading", "plate_reading_summary"),
 )
 
 

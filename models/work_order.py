@@ -292,6 +292,7 @@ class PlateResult:
     expected: str
     mismatches: int
     locked: bool
+    check_id: int = 0  # the PlateCheck row written
 
 
 async def confirm_plate(
@@ -344,6 +345,7 @@ async def confirm_plate(
         expected=order.plate,
         mismatches=order.plate_mismatches,
         locked=order.status == OrderStatus.locked,
+        check_id=id_of(check),
     )
 
 

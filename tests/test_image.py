@@ -87,12 +87,14 @@ def build_context(workdir: Path) -> Path:
             target = context / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    downloaded = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-         "-d", str(context / "wheelhouse"), "-c", str(ROOT / "constraints.txt"),
-         str(context), "setuptools", "wheel"],
-        capture_output=True, text=True, timeout=900)
-    assert downloaded.returncode == 0, downloaded.stderr[-3000:]
+    wheelhouse = ["-d", str(context / "wheelhouse"), "-c", str(ROOT / "constraints.txt")]
+    for wanted in ([f"{context}[ocr]", "setuptools", "wheel"],
+                   ["--no-deps", "rapidocr==3.8.4"]):  # installed as the Dockerfile does
+        downloaded = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+             *wheelhouse, *wanted],
+            capture_output=True, text=True, timeout=900)
+        assert downloaded.returncode == 0, downloaded.stderr[-3000:]
     return context
 
 
@@ -183,7 +185,7 @@ def test_the_image_runs_the_bot_on_postgresql(
         assert docker("exec", name, "id", "-u").stdout.strip() == "10001"  # not root
         doctor = docker("exec", name, "workshop-bot", "doctor", check=False)
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-        for check in ("database", "schema", "telegram", "font", "catalogs"):
+        for check in ("database", "schema", "telegram", "font", "catalogs", "plate-ocr"):
             assert any(line.split()[:2] == ["ok", check]
                        for line in doctor.stdout.splitlines()), f"{check}:\n{doctor.stdout}"
 

@@ -35,6 +35,7 @@ EN = WORDS["en"]
 ADVISOR, TECH = FIRST_USER_ID, FIRST_USER_ID + 1  # Grace Wang; Tom Zhang, the new order's
 CLERK = FIRST_USER_ID + 7  # Helen Zhou: Lily Lin's first call falls due in three days
 SUPERVISOR = FIRST_USER_ID + 9
+NEW_PLATE = "京A9Z817"  # a walk-in: not in the demo shop
 ITEM = "Replace rear brake pads"  # not the extra item the demo shop already has waiting
 
 
@@ -133,11 +134,29 @@ def test_a_trainer_walks_the_demo_shop(browser: Browser, playground: str) -> Non
         expect(page.get_by_test_id(f"person-{TECH}")).not_to_have_class(
             re.compile("tour-highlight"))
 
-        # The technician checks the plate of the order the advisor opened ten minutes ago.
-        trainer.say(TECH, "/orders")
-        trainer.tap(TECH, "Confirm plate")
+        # The advisor opens an order for a walk-in customer and gives it to the technician.
+        trainer.say(ADVISOR, "/neworder")
+        trainer.sees(ADVISOR, "Send the vehicle's plate number")
+        trainer.say(ADVISOR, NEW_PLATE)
+        trainer.sees(ADVISOR, "Customer's name?")
+        trainer.say(ADVISOR, "Jack Wu")
+        trainer.sees(ADVISOR, "Customer's phone number?")
+        trainer.say(ADVISOR, "13912345678")
+        trainer.sees(ADVISOR, "Vehicle model?")
+        trainer.say(ADVISOR, "Honda Accord")
+        trainer.sees(ADVISOR, "the complaint")
+        trainer.say(ADVISOR, "Squeak from the front left wheel")
+        trainer.sees(ADVISOR, "The repair items, one per line")
+        trainer.say(ADVISOR, "Inspect the front brakes")
+        trainer.sees(ADVISOR, "Assign to which technician?")
+        trainer.tap(ADVISOR, EN.technicians[0])
+        trainer.sees(ADVISOR, "opened and sent to")
+        trainer.shot("order-opened")
+
+        # The technician checks the car's plate against the new order.
+        trainer.tap(TECH, "Confirm plate", within="Honda Accord")  # it shows no plate (W1)
         trainer.sees(TECH, "type the plate number")
-        trainer.say(TECH, EN.ma.plate)
+        trainer.say(TECH, NEW_PLATE)
         trainer.sees(TECH, "Pre-work checklist")
         trainer.shot("plate-confirmed")
 

@@ -39,7 +39,7 @@ from bot.playground.language_api import LanguageApi
 from bot.playground.tour_api import TourApi
 from bot.playground.wecom_api import WeComApi
 from bot.playground.wecom_callbacks import Callbacks, keys, wecom_settings
-from bot.run import _listening, _Server
+from bot.run import _listening, _Server, ocr_reader
 from bot.services import Services
 from bot.settings import LOCALES, Settings
 from bot.wecom.inbound import Dispatcher
@@ -136,8 +136,9 @@ async def serve(settings: Settings, options: Options, *, line: str,
     settings = wecom_settings(settings, keys(WECOM_KEYS), options.own_address)
     db = Database(settings.database_url)
     clock = ShiftedClock()
+    reader = ocr_reader(clock)  # W1 from a photo, when the ocr extra is installed
     services = Services(settings=settings, db=db, clock=clock,
-                        messenger=Messenger(settings, clock))
+                        messenger=Messenger(settings, clock), plate_reader=reader)
     service = ChatService(TOKEN, clock)
     wecom_api = WeComApi(service)
     stop = stop or asyncio.Event()
@@ -189,6 +190,8 @@ async def serve(settings: Settings, options: Options, *, line: str,
     finally:
         await services.messenger.flush()
         await db.dispose()
+        if reader is not None:
+            reader.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)

@@ -509,7 +509,7 @@ def stale_copy(_: Translator, rendered: Rendered) -> Rendered:
 async def living_card(
     services: Services, session: AsyncSession, staff: Staff | None, kind: CardKind,
     ref_id: int, render: Callable[[Translator], Rendered], *, fresh: bool,
-    send_new: bool = True,
+    send_new: bool = True, photos: Sequence[Attachment] = (),
 ) -> None:
     """One current copy of a card per person: edit it in place, or (``fresh``, none yet, or
     none could be edited) send a new one and strip the older copies of their buttons. Without
@@ -540,7 +540,7 @@ async def living_card(
                                      cards=every, known=staff)
         for copy in copies:
             await retire_card(session, copy)
-    await messenger.send(session, staff, render, card=(kind, ref_id))
+    await messenger.send(session, staff, render, card=(kind, ref_id), photos=photos)
     # The new copy, so the next change edits it (within an update: with its last commit).
     await commit_writes(session)
 
