@@ -48,11 +48,14 @@ from handlers.chat.labels import (
     topic_name,
     visit_kind_name,
 )
+from handlers.floor.cards import consent_name, decline_name, reject_reason_text
 from models.call_log import CallLog, Direction
 from models.campaign import Campaign
 from models.complaint import Complaint, ComplaintStatus
 from models.customer import Customer, Vehicle, Visit
+from models.customer_link import CustomerLinkItem
 from models.db import select_columns
+from models.extra_item import Decision, ExtraItemRequest
 from models.followup import FollowUp
 from models.letter import Letter
 from models.staff import Staff
@@ -316,7 +319,7 @@ async def _archive_rows(session: AsyncSession, start: datetime, end: datetime, t
             col(Customer.address), col(Customer.phones), col(Customer.services_wanted),
             col(Vehicle.model), col(Vehicle.plate), col(Vehicle.vehicle_type),
             col(Vehicle.cycle_months), col(Vehicle.cycle_km), col(Vehicle.next_maintenance_on),
-            col(clerk.name),
+            col(clerk.name), col(Visit.order_id),
         )
         .join(Customer, col(Customer.id) == col(Visit.customer_id))
         .outerjoin(Vehicle, col(Vehicle.id) == col(Visit.vehicle_id))
@@ -325,12 +328,16 @@ async def _archive_rows(session: AsyncSession, start: datetime, end: datetime, t
     )
     async for rows in _pages(session, query, col(Visit.visited_at), col(Visit.id)):
         history = await _histories(session, {row[5] for row in rows}, end, t)
+        extras = await _extra_items(session, {row[-1] for row in rows if row[-1]}, t)
         yield [
             [name, address, phones.replace(",", ", "), visited_at, visit_kind_name(t, kind),
-             model, plate, vehicle_type, summary, cycle_text(t, months, km) or None, next_on,
+             model, plate, vehicle_type,
+             "\n".join(filter(None, (summary, extras.get(order_id)))) or None,
+             cycle_text(t, months, km) or None, next_on,
              wanted, history.get(customer_id), clerk_name, completed_at]
             for (visited_at, _id, kind, summary, completed_at, customer_id, name, address,
-                 phones, wanted, model, plate, vehicle_type, months, km, next_on, clerk_name)
+                 phones, wanted, model, plate, vehicle_type, months, km, next_on, clerk_name,
+                 order_id)
             in rows
         ]
     async for page in _customers_without_a_visit(session, start, end, t):
@@ -401,6 +408,46 @@ async def _histories(session: AsyncSession, customer_ids: set[int], end: datetim
             parts.append(summary)
         lines[customer_id].append(" ".join(parts))
     return {customer_id: "\n".join(text) for customer_id, text in lines.items()}
+
+
+async def _extra_items(session: AsyncSession, order_ids: set[int], t: Translator
+                       ) -> dict[int, str]:
+    """维修养护项目, after the order's own items: each extra item of these orders and how the
+    customer consented (phone, in person, WeChat, other, or on their phone with the name they
+    signed), or why it was declined — a line each, one query."""
+    if not order_ids:
+        return {}
+    rows = (await session.exec(
+        select(ExtraItemRequest, CustomerLinkItem)
+        .outerjoin(CustomerLinkItem, and_(
+            col(CustomerLinkItem.request_id) == col(ExtraItemRequest.id),
+            col(CustomerLinkItem.decided_at).is_not(None)))
+        .where(col(ExtraItemRequest.order_id).in_(order_ids))
+        .order_by(col(ExtraItemRequest.order_id), col(ExtraItemRequest.id)))).all()
+    lines: dict[int, list[str]] = defaultdict(list)
+    for request, record in rows:
+        lines[request.order_id].append(extra_item_consent(t, request, record))
+    return {order_id: "\n".join(text) for order_id, text in lines.items()}
+
+
+def extra_item_consent(t: Translator, request: ExtraItemRequest,
+                       record: CustomerLinkItem | None) -> str:
+    facts = {"item": request.description, "at": t.time(request.decided_at or request.created_at)}
+    if request.status == Decision.pending:
+        return t("Extra item {item}: waiting for a decision").format(**facts)
+    if record is not None:  # the customer on their phone (a customer link)
+        facts["name"] = record.signed_name or "?"
+        if request.status == Decision.approved:
+            return t("Extra item {item}: approved by the customer on their phone, signed "
+                     "{name}, {at}").format(**facts)
+        return t("Extra item {item}: declined by the customer on their phone, signed {name}, "
+                 "{at} ({why})").format(why=decline_name(t, record.decline_reason), **facts)
+    if request.status == Decision.approved:
+        return t("Extra item {item}: approved {at}, consent: {consent}").format(
+            consent=consent_name(t, request.consent_method)
+            + (f" — {request.consent_note}" if request.consent_note else ""), **facts)
+    return t("Extra item {item}: rejected {at} ({why})").format(
+        why=reject_reason_text(t, request.reject_reason), **facts)
 
 
 # --- 跟踪记录表 and 跟踪登记表 ----------------------------------------------------------------

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, UniqueConstraint, update
+from sqlalchemy import JSON, Column, UniqueConstraint, or_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import audit
 from models.attachment import attachments_of
 from models.audit import Actor
+from models.customer import Vehicle, Visit
 from models.db import UTCDateTime, clean_text, id_of
 from models.extra_item import ConsentMethod, Decision, ExtraItemRequest, settle
 from models.rules import Refused
@@ -313,3 +314,30 @@ async def customer_record(session: AsyncSession, request_id: int) -> CustomerLin
     return (await session.exec(select(CustomerLinkItem).where(
         CustomerLinkItem.request_id == request_id,
         col(CustomerLinkItem.decided_at).is_not(None)))).first()
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """One extra item a customer decided on a link: the order, the item, what they signed."""
+
+    order: WorkOrder
+    request: ExtraItemRequest
+    record: CustomerLinkItem
+
+
+async def customer_decisions_of(session: AsyncSession, customer_id: int, *, limit: int = 10
+                                ) -> list[CustomerRecord]:
+    """The extra items a customer decided on their links, newest first: on the orders of
+    their vehicles (by plate) and of their visits."""
+    plates = select(Vehicle.plate).where(Vehicle.customer_id == customer_id)
+    visited = select(Visit.order_id).where(Visit.customer_id == customer_id,
+                                           col(Visit.order_id).is_not(None))
+    rows = (await session.exec(
+        select(WorkOrder, ExtraItemRequest, CustomerLinkItem)
+        .join(ExtraItemRequest, col(ExtraItemRequest.order_id) == col(WorkOrder.id))
+        .join(CustomerLinkItem, col(CustomerLinkItem.request_id) == col(ExtraItemRequest.id))
+        .where(col(CustomerLinkItem.decided_at).is_not(None),
+               or_(col(WorkOrder.plate).in_(plates), col(WorkOrder.id).in_(visited)))
+        .order_by(col(CustomerLinkItem.decided_at).desc(), col(CustomerLinkItem.id).desc())
+        .limit(limit))).all()
+    return [CustomerRecord(order, request, record) for order, request, record in rows]

@@ -97,6 +97,25 @@ async def request_extra_item(
     description, reason = description.strip(), reason.strip()
     if not description or not reason:
         raise Refused("empty_text")
+    request = await add_request(
+        session, order_id=order_id, requested_by=id_of(technician), description=description,
+        reason=reason, parts_fen=parts_fen, labour_fen=labour_fen, now=now)
+    attach(session, owner="extra_item", owner_id=id_of(request),
+           photos=photos, staff_id=technician.id, now=now)
+    audit.record(
+        session, now=now, actor=actor, action="extra.request", entity="extra_item_request",
+        entity_id=request.id, after=Decision.pending.value, order_id=order_id,
+    )
+    await session.flush()
+    return order, request
+
+
+async def add_request(
+    session: AsyncSession, *, order_id: int, requested_by: int, description: str, reason: str,
+    parts_fen: int | None, labour_fen: int | None, now: datetime,
+) -> ExtraItemRequest:
+    """The pending item at the end of the order's list and its request (a technician's
+    request, or a fault report the advisor proposed: ``models.fault_report``)."""
     position = (
         await session.exec(
             select(func.coalesce(func.max(OrderItem.position), 0)).where(
@@ -111,21 +130,13 @@ async def request_extra_item(
     session.add(item)
     await session.flush()
     request = ExtraItemRequest(
-        order_id=order_id, item_id=id_of(item),
-        requested_by=id_of(technician),
+        order_id=order_id, item_id=id_of(item), requested_by=requested_by,
         description=description, reason=reason, parts_fen=parts_fen, labour_fen=labour_fen,
         created_at=now,
     )
     session.add(request)
     await session.flush()
-    attach(session, owner="extra_item", owner_id=id_of(request),
-           photos=photos, staff_id=technician.id, now=now)
-    audit.record(
-        session, now=now, actor=actor, action="extra.request", entity="extra_item_request",
-        entity_id=request.id, after=Decision.pending.value, order_id=order_id,
-    )
-    await session.flush()
-    return order, request
+    return request
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,8 @@ async def test_the_order_card_in_orders_offers_the_decisions(shop: Shop) -> None
     assert card.buttons == [] and "waiting for acknowledgement" not in card.text
     [fault_card] = [m for m in shop.api.messages.values() if m.chat_id == zhao.user_id
                     and m.text.startswith("🔧 Unlisted fault on")]
-    assert "✅ Acknowledged by Zhao Advisor" in fault_card.text and fault_card.buttons == []
+    assert "✅ Acknowledged by Zhao Advisor" in fault_card.text
+    assert fault_card.buttons == [("➕ Propose as extra item", f"fxi:{fault.id}:go")]
     async with shop.db.session() as session:
         extra = (await session.exec(select(ExtraItemRequest))).one()
         fault = (await session.exec(select(FaultReport))).one()

@@ -100,7 +100,7 @@ async def test_report_with_photos_reaches_the_advisor_who_acknowledges_once(shop
     shop.advance(minutes=3)
     assert (await advisor.tap("Acknowledge"))[0] == "Acknowledged. The technician has been told."
     assert card.text.endswith("\n✅ Acknowledged by Liu Advisor at 30 Nov 09:03.")
-    assert card.buttons == []
+    assert card.buttons == [("➕ Propose as extra item", f"fxi:{saved.id}:go")]  # fault_proposal
     assert tech.last.text == (f"👌 Liu Advisor acknowledged your fault report on {number} at "
                               f"30 Nov 09:03:\n{DESCRIPTION}")
     saved = await only_report(shop)
@@ -132,7 +132,7 @@ async def test_double_tap_and_second_advisor_learn_who_acknowledged(shop: Shop) 
     assert (await other.tap("Acknowledge"))[0] == "Acknowledged. The technician has been told."
     for card in (first_card, second_card):
         assert card.text.endswith("✅ Acknowledged by Chen Advisor at 30 Nov 09:11.")
-        assert card.buttons == []
+        assert card.buttons == [("➕ Propose as extra item", f"fxi:{rid}:go")]
 
     already = ["Already acknowledged by Chen Advisor at 30 Nov 09:11."]
     shop.advance(minutes=1)

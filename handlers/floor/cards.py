@@ -28,7 +28,7 @@ from models.extra_item import (
     Decision,
     ExtraItemRequest,
 )
-from models.fault_report import FaultReport
+from models.fault_report import FaultReport, FaultStatus, Proposal, proposal_of
 from models.job_clock import ClockState, clock_state
 from models.lifting import (
     LiftWatch,
@@ -54,6 +54,7 @@ EXTRA_PREFIX = "xtr"  # an extra item decided: xtr:<request id>:…
 FAULT_PREFIX = "flt"  # a fault report acknowledged: flt:<report id>:ack
 ITEM_PREFIX = "itm"  # an item marked done: itm:<item id>:done
 LINK_PREFIX = "cln"  # a customer link made ("Ask the customer"): cln:<order id>:ask
+PROPOSE_PREFIX = "fxi"  # a fault report proposed as an extra item: fxi:<report id>:go
 ORDER_PREFIX = "ord"  # the order card's buttons: ord:<order id>:<action>
 WATCH_PREFIX = "lfw"  # the lifting watcher: lfw:<watch id>:ok|take
 
@@ -240,6 +241,7 @@ class FaultFacts:
     technician: Staff | None
     photos: list[Attachment]
     acknowledged_by: Staff | None
+    proposal: Proposal | None = None  # the extra item it became
 
 
 async def fault_facts(session: AsyncSession, report: FaultReport) -> FaultFacts:
@@ -248,12 +250,15 @@ async def fault_facts(session: AsyncSession, report: FaultReport) -> FaultFacts:
     acknowledged_by = (await session.get(Staff, report.acknowledged_by)
                        if report.acknowledged_by is not None else None)
     photos = await attachments_of(session, CardKind.fault_report, id_of(report))
-    return FaultFacts(report, order, technician, photos, acknowledged_by)
+    proposal = (await proposal_of(session, report)
+                if report.status == FaultStatus.proposed else None)
+    return FaultFacts(report, order, technician, photos, acknowledged_by, proposal)
 
 
 def fault_card(_: Translator, facts: FaultFacts, *, overdue_minutes: int | None = None,
                advisor: Staff | None = None) -> Rendered:
-    """The advisor's card: with the Acknowledge button until someone acknowledges it. Escalated
+    """The advisor's card: with the Acknowledge button until someone acknowledges it, then
+    (the order in progress) "Propose as extra item" until someone does. Escalated
     (``overdue_minutes``), it says how long it waited and whose customer it is (``advisor``)."""
     report, order = facts.report, facts.order
     count = len(facts.photos)
@@ -273,7 +278,18 @@ def fault_card(_: Translator, facts: FaultFacts, *, overdue_minutes: int | None 
         lines.append(_("✅ Acknowledged by {name} at {at}.").format(
             name=facts.acknowledged_by.name if facts.acknowledged_by else "?",
             at=_.time(report.acknowledged_at)))
-        return "\n".join(lines), None
+        proposal = facts.proposal
+        if proposal is not None:
+            lines.append(_("➕ Proposed as an extra item by {name} at {at}: parts {parts}, "
+                           "labour {labour}.").format(
+                               name=proposal.advisor.name if proposal.advisor else "?",
+                               at=_.time(proposal.at),
+                               parts=_.money(proposal.request.parts_fen),
+                               labour=_.money(proposal.request.labour_fen)))
+        if report.status != FaultStatus.acknowledged or order.status != OrderStatus.in_progress:
+            return "\n".join(lines), None
+        return "\n".join(lines), keyboard([button(_("➕ Propose as extra item"),
+                                                  f"{PROPOSE_PREFIX}:{report.id}:go")])
     if overdue_minutes is not None:
         lines.append(_.ngettext(
             "⏰ Not acknowledged for {count} minute; sent to every advisor on duty.",

@@ -81,6 +81,9 @@ REFUSALS: RefusalTexts = {
     "clock_running": lambda _, p: _("The clock on “{item}” is already running (since "
                                     "{since}).").format(item=p["item"], since=_.time(p["since"])),
     "clock_not_running": lambda _, p: _("The clock on “{item}” is not running.").format(**p),
+    "fault_already_proposed": lambda _, p: _(
+        "This fault was already proposed as an extra item (“{item}”) by {name} at {at}; "
+        "nothing was changed.").format(item=p["item"], name=p["name"], at=_.time(p["at"])),
     # The advisor asks the customer on a link (handlers.floor.customer_link).
     "customer_links_off": lambda _, p: _(
         "Customer links are not set up in this shop (PUBLIC_BASE_URL); please ask the customer "

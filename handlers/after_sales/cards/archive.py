@@ -3,7 +3,7 @@ sends."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +14,7 @@ from bot.messenger import Rendered
 from handlers.after_sales.cards.followup import window_text
 from handlers.chat.labels import followup_kind_name, visit_kind_name
 from handlers.chat.ui import button, keyboard
+from handlers.floor.cards import decline_name
 from models.absence import route
 from models.call_log import CallLog, Direction, calls_of
 from models.customer import (
@@ -26,7 +27,9 @@ from models.customer import (
     vehicles_of,
     visits_of,
 )
+from models.customer_link import CustomerRecord, customer_decisions_of
 from models.db import id_of
+from models.extra_item import Decision
 from models.followup import FollowUp, is_overdue, open_for_customer
 from models.rules import Refused
 from models.staff import Staff
@@ -90,6 +93,8 @@ class ArchiveFacts:
     calls: list[tuple[CallLog, Staff | None, Staff | None]]  # call, who called, for whom
     missing: list[str]
     now: datetime
+    # The extra items the customer decided on a link (issue 16), newest first.
+    link_decisions: list[CustomerRecord] = field(default_factory=list)
 
 
 async def archive_facts(
@@ -127,7 +132,8 @@ async def archive_facts(
                for call in await calls_of(session, customer_id, limit=calls)]
     return ArchiveFacts(customer, vehicles, visits, clerk, standin,
                         await open_for_customer(session, customer_id), history,
-                        missing_fields(customer, vehicles), now)
+                        missing_fields(customer, vehicles), now,
+                        await customer_decisions_of(session, customer_id))
 
 
 def call_line(t: Translator, call: CallLog, who: Staff | None, behalf: Staff | None) -> str:
@@ -185,6 +191,9 @@ def archive_card(t: Translator, facts: ArchiveFacts, *, editable: bool) -> Rende
         if number:
             head += f" {number}"
         lines.append(head + (f": {visit.summary}" if visit.summary else ""))
+    if facts.link_decisions:
+        lines += ["", t("Decided by the customer on their phone:")]
+        lines += [link_decision_line(t, entry) for entry in facts.link_decisions]
     if facts.followups:
         lines += ["", t("Open follow-ups:")]
         for followup in facts.followups:
@@ -202,6 +211,24 @@ def archive_card(t: Translator, facts: ArchiveFacts, *, editable: bool) -> Rende
     if editable:
         row.insert(0, button(t("✏️ Edit"), f"{CUSTOMER_PREFIX}:{cid}:edit"))
     return "\n".join(lines), keyboard(row)
+
+
+ITEM_SHOWN = 40  # characters of an item's name on the card
+
+
+def link_decision_line(t: Translator, entry: CustomerRecord) -> str:
+    """One item the customer decided on a link: the order, the item, approved or declined
+    (and why), the name they signed and when."""
+    item = entry.request.description
+    if len(item) > ITEM_SHOWN:
+        item = item[:ITEM_SHOWN - 1] + "…"
+    record = entry.record
+    facts = {"number": entry.order.number, "item": item, "name": record.signed_name or "?",
+             "at": t.time(record.decided_at)}  # type: ignore[arg-type]
+    if record.decision == Decision.approved:
+        return "• " + t("{number} {item}: ✅ approved, signed {name}, {at}").format(**facts)
+    return "• " + t("{number} {item}: ❌ declined ({why}), signed {name}, {at}").format(
+        why=decline_name(t, record.decline_reason), **facts)
 
 
 # --- the archive reminders (jobs.archive_reminders) -------------------------------------------
