@@ -61,6 +61,9 @@ KEY_NAMES: dict[str, str] = {
 
 # WeCom's form of every button label longer than LABEL_CHARS, keyed by the label's msgid.
 SHORT_LABELS: dict[str, str] = {
+    N_("📱 Ask the customer"): N_("📱 Customer"),
+    N_("➕ Propose as extra item"): N_("➕ Propose"),
+    N_("🚫 It really is a different car"): N_("🚫 Diff car"),
     # the floor
     N_("▶️ Start {position}."): N_("▶ Start {position}"),
     N_("⏸ Pause {position}."): N_("⏸ Pause {position}"),
