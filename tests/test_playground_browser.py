@@ -81,9 +81,9 @@ class Trainer:
         self.shots = 0
         SHOTS.mkdir(parents=True, exist_ok=True)
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, page: Page | None = None) -> None:
         self.shots += 1
-        self.page.screenshot(path=SHOTS / f"{self.shots:02d}-{name}.png")
+        (page or self.page).screenshot(path=SHOTS / f"{self.shots:02d}-{name}.png")
 
     def chat(self, user_id: int) -> Locator:
         return self.page.get_by_test_id(f"chat-{user_id}")
@@ -172,6 +172,20 @@ def test_a_trainer_walks_the_demo_shop(browser: Browser, playground: str) -> Non
         trainer.say(TECH, "380 120")
         trainer.sees(TECH, "waits for approval")
         trainer.shot("extra-item-requested")
+
+        # The advisor could ask the customer on their phone: the link the advisor would
+        # forward opens the customer's page on this server (issue 16).
+        trainer.sees(ADVISOR, ITEM)
+        trainer.tap(ADVISOR, "Ask the customer", within=f"Item: {ITEM}")
+        forward = trainer.sees(ADVISOR, "Please open the link to confirm")
+        link = re.search(r"http://\S+/c/[\w-]+", forward.text_content() or "")
+        assert link is not None, forward.text_content()
+        phone = context.new_page()
+        phone.set_viewport_size({"width": 390, "height": 844})
+        phone.goto(link.group(0))
+        expect(phone.get_by_text(ITEM)).to_be_visible()
+        trainer.shot("customer-page", phone)
+        phone.close()
 
         # The advisor approves it with the customer's consent; both chats show it.
         trainer.sees(ADVISOR, ITEM)

@@ -72,6 +72,9 @@ async def test_the_playground_serves_the_bot_the_page_and_the_clock(
         page = (await client.get("/playground/")).text
         assert 'data-testid="clock-next09"' in page
         assert (await client.get("/healthz")).json()["ok"] is True
+        # The customer's page is served too: an advisor's link opens here (issue 16).
+        unknown = await client.get("/c/not-a-real-token")
+        assert unknown.status_code == 404 and "Star Motors" in unknown.text
         people = (await client.get("/playground/api/people")).json()["people"]
         assert len(people) == 11 and people[0]["id"] == ADVISOR
         assert people[0]["roles"] == "Service advisor" and people[0]["language"] == "en"

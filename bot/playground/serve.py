@@ -26,7 +26,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
-from bot import migrate
+from bot import customer_page, migrate
 from bot.application import build_application, build_wecom_application
 from bot.clock import ShiftedClock
 from bot.http import WeComEndpoint, build_http_app
@@ -98,6 +98,9 @@ def exposure_warning(options: Options) -> str | None:
             "use it and chat as any demo person")
 
 
+DEMO_SHOP_NAMES = {"zh_CN": "星辰汽车 4S 店", "en": "Star Motors"}  # the demo shop's name
+
+
 def playground_settings(settings: Settings, options: Options) -> Settings:
     """The operator's settings (time zone, working hours …) with the playground's own
     database, the local chat service as the Bot API, nothing paced, nothing else served."""
@@ -112,6 +115,11 @@ def playground_settings(settings: Settings, options: Options) -> Settings:
         "shared_chat_state": False,
         "intake_api_key": None,
         "backup_dir": None,
+        # The customer's page (issue 16) on this server: an advisor's "Ask the customer" link
+        # opens here, in another tab, as the customer would see it.
+        "public_base_url": f"http://{options.own_address}",
+        "shop_name": settings.shop_name or DEMO_SHOP_NAMES[options.lang],
+        "shop_phone": settings.shop_phone or "010-6512-3456",
     })
 
 
@@ -164,6 +172,7 @@ async def serve(settings: Settings, options: Options, *, line: str,
                 *LanguageApi(services, service).routes(),
                 *ChannelApi(services, service).routes(),
                 *TourApi(services, service).routes(),
+                *customer_page.routes(services),
                 *wecom_api.routes(),
                 *service.routes()])
         listener = _listen(options)
