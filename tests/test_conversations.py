@@ -21,7 +21,7 @@ from tests.shop import Shop
 # orphans the conversations people are in the middle of: change this list only on purpose.
 CONVERSATIONS = {
     # floor
-    "new_order", "plate_check", "items_mismatch", "fault_report", "extra_item",
+    "new_order", "plate_check", "items_mismatch", "fault_report", "fault_proposal", "extra_item",
     "extra_decision",
     # parts
     "part_request", "parts_decision", "part_return",
