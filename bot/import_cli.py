@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+
+from bot.clock import Clock
 
 if TYPE_CHECKING:  # loaded by the command itself, so that `--help` answers at once
     from bot.settings import Settings
@@ -58,13 +59,14 @@ class ProgressLine:
     """``\r  checking 1200/5000 rows`` on stderr, redrawn at most ten times a second; each
     phase (checking, importing) ends on its own line."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, clock: Clock | None = None) -> None:
         self.stream = stream
+        self.clock = clock or Clock()
         self._phase: str | None = None
         self._last = 0.0
 
     def __call__(self, phase: str, done: int, total: int) -> None:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if phase == self._phase and done < total and now - self._last < 0.1:
             return
         if self._phase not in (None, phase):

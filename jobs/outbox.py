@@ -11,7 +11,6 @@ crash between the send and the mark sends it once more after the claim's lease, 
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 
 from telegram.error import BadRequest, Forbidden, NetworkError
@@ -36,13 +35,13 @@ async def run(services: Services, now: datetime, *, limit: int | None = None,
     """Send what is due, page by page, until nothing is left, ``limit`` messages went out or
     ``budget`` seconds passed (the next run goes on); returns how many went out."""
     await services.messenger.flush()  # what was kept a moment ago is in the database
-    started = time.monotonic()
+    started = services.clock.monotonic()
     sent = 0
     while limit is None or sent < limit:
         page = BATCH if limit is None else min(BATCH, limit - sent)
         done, tried = await _page(services, now, page)
         sent += done
-        if tried < page or time.monotonic() - started > budget:
+        if tried < page or services.clock.monotonic() - started > budget:
             break
     await _release(services)
     return sent
