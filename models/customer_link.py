@@ -283,30 +283,15 @@ async def customer_decides(
         item.ip = (ip or "")[:64] or None
         item.user_agent = clean_text(user_agent or "")[:300] or None
         session.add(item)
-        outcomes.append(Outcome(choice.request_id, True, item.decision and Decision(
-            item.decision)))
-    await close_if_decided(session, link, now)
-    await session.flush()
-    return outcomes
-
-
-async def close_if_decided(session: AsyncSession, link: CustomerLink, now: datetime) -> None:
-    """A link whose every item is decided (by anyone) is used up."""
-    if link.closed_at is not None:
-        return
-    view = await view_link(session, link, now)
-    if view.state is LinkState.decided:
+        outcomes.append(Outcome(choice.request_id, True, Decision(item.decision)))
+    # Used up once every item on it is decided (by anyone): those decided now, or before.
+    settled = {outcome.request_id for outcome in outcomes}
+    if all(i.status is not Decision.pending or i.item.request_id in settled
+           for i in view.items):
         link.closed_at = now
         session.add(link)
-
-
-async def links_of_request(session: AsyncSession, request_id: int) -> list[CustomerLink]:
-    """The open links an item is on (the front desk decided it: they may be used up now)."""
-    return list((await session.exec(
-        select(CustomerLink).join(CustomerLinkItem,
-                                  col(CustomerLinkItem.link_id) == col(CustomerLink.id))
-        .where(CustomerLinkItem.request_id == request_id,
-               col(CustomerLink.closed_at).is_(None)))).all())
+    await session.flush()
+    return outcomes
 
 
 async def customer_record(session: AsyncSession, request_id: int) -> CustomerLinkItem | None:
